@@ -1,0 +1,143 @@
+package domain
+
+// Commands on the account aggregate. Anything that needs a secret or a hash (verifying a
+// password or a TOTP code, the common-password list) arrives as a function supplied by the
+// command side, so the decision stays pure and the domain never holds a clear secret.
+
+// Authority carries what an administrative command needs to check the actor's permission:
+// the states of the target's properties (R5.1, R6.4). Support and system actors need none.
+type Authority struct {
+	Properties []Property
+}
+
+type RegisterAccount struct {
+	AccountID           string
+	Email               string
+	PropertyID          string
+	Password            PasswordCandidate
+	PasswordHash        string
+	ActivationTokenHash string
+}
+
+type RestoreAccount struct {
+	Actor      Actor
+	PropertyID string
+	Authority  Authority
+}
+
+type IssueActivationLink struct {
+	TokenHash string
+}
+
+type Activate struct {
+	TokenHash string
+}
+
+type LinkToProperty struct {
+	PropertyID string
+}
+
+type UnlinkFromProperty struct {
+	PropertyID string
+	Actor      Actor
+}
+
+// Login is one sign-in attempt: the password check, the failure count and the lock are
+// decided together on the aggregate, under optimistic concurrency (R1.5).
+type Login struct {
+	Origin          Origin
+	SessionID       string
+	PasswordMatches func(hash string) bool
+	TOTPCode        string
+	// VerifyTOTP checks a code against the encrypted secret and returns the time step it
+	// belongs to; the domain refuses a step already used.
+	VerifyTOTP func(encryptedSecret []byte, code string) (step int64, ok bool)
+	Properties []Property
+	// UnlockTokenHash is e-mailed if this attempt locks the account (R1.4, seed 004).
+	UnlockTokenHash string
+}
+
+type RequestPasswordReset struct {
+	TokenHash string
+}
+
+type ResetPassword struct {
+	TokenHash    string
+	Password     PasswordCandidate
+	PasswordHash string
+}
+
+// ChangePassword is a change by the account holder, who proves the current password.
+type ChangePassword struct {
+	CurrentMatches func(hash string) bool
+	Password       PasswordCandidate
+	PasswordHash   string
+}
+
+type RequestUnlockLink struct {
+	TokenHash string
+}
+
+type UnlockWithLink struct {
+	TokenHash string
+}
+
+type UnlockByAdministrator struct {
+	Actor     Actor
+	Authority Authority
+}
+
+type StartMFAEnrolment struct {
+	EncryptedSecret []byte
+}
+
+type ConfirmMFAEnrolment struct {
+	Code       string
+	VerifyTOTP func(encryptedSecret []byte, code string) (step int64, ok bool)
+}
+
+type DeferMFAEnrolment struct{}
+
+// ResetMFA is a reset by the holder (Code proves the current factor) or by a colleague
+// with user management or support (Actor, Authority).
+type ResetMFA struct {
+	Actor      Actor
+	Authority  Authority
+	Code       string
+	VerifyTOTP func(encryptedSecret []byte, code string) (step int64, ok bool)
+}
+
+type RecordSuspiciousActivity struct {
+	Rule     string
+	Evidence Evidence
+	// Disable: the rule's action is to disable the account (R3.1); otherwise recorded for review.
+	Disable bool
+}
+
+type DisableAccount struct {
+	Kind       string // manual or suspicious_activity
+	PropertyID string
+	Actor      Actor
+	Authority  Authority
+}
+
+type EnableAccount struct {
+	Kind       string // which disable to lift; "" lifts manual and suspicious_activity and inactivity
+	PropertyID string
+	Actor      Actor
+	Authority  Authority
+}
+
+// DisableIfInactive is the inactivity sweep's command (PCI 8.2.6); it does nothing for an
+// account that is active enough.
+type DisableIfInactive struct{}
+
+type EndSession struct {
+	SessionID string
+	Cause     string
+}
+
+type DeleteAccount struct {
+	Actor     Actor
+	Authority Authority
+}
