@@ -13,4 +13,5 @@ require (
 	github.com/oklog/ulid v1.3.1 // indirect
 	github.com/pquerna/otp v1.5.0 // indirect
 	golang.org/x/crypto v0.58.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
 )

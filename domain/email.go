@@ -3,6 +3,7 @@ package domain
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"time"
 )
 
 // EmailStream names the reservation stream of an address. The name is a hash so that stream
@@ -23,13 +24,14 @@ const PolicyStream = "policy"
 
 // EmailReservation is the state of an address's reservation stream.
 type EmailReservation struct {
-	AccountID string
+	AccountID  string
+	ReservedAt time.Time
 }
 
 // EvolveEmailReservation applies a reservation event.
 func EvolveEmailReservation(s EmailReservation, e Event) EmailReservation {
 	if d, ok := e.Data.(EmailReserved); ok {
-		s.AccountID = d.AccountID
+		s.AccountID, s.ReservedAt = d.AccountID, e.At
 	}
 	return s
 }

@@ -1,0 +1,48 @@
+package commands
+
+import (
+	"context"
+
+	"accountd/domain"
+)
+
+// Administrative commands: each names its actor, whose permission is checked on the
+// aggregate against the states of the target's properties (R5.1).
+
+// Disable disables an account manually (or for suspicious activity, by security staff).
+func (s *Service) Disable(ctx context.Context, m Meta, accountID string, cmd domain.DisableAccount) (Result[domain.Account], error) {
+	auth, err := s.authorityOver(ctx, accountID)
+	if err != nil {
+		return Result[domain.Account]{}, err
+	}
+	cmd.Authority = auth
+	return s.Account(ctx, m, accountID, cmd)
+}
+
+// Enable lifts a disable.
+func (s *Service) Enable(ctx context.Context, m Meta, accountID string, cmd domain.EnableAccount) (Result[domain.Account], error) {
+	auth, err := s.authorityOver(ctx, accountID)
+	if err != nil {
+		return Result[domain.Account]{}, err
+	}
+	cmd.Authority = auth
+	return s.Account(ctx, m, accountID, cmd)
+}
+
+// UnlockByAdministrator unlocks a locked account on a colleague's authority (R1.4).
+func (s *Service) UnlockByAdministrator(ctx context.Context, m Meta, accountID string, actor domain.Actor) (Result[domain.Account], error) {
+	auth, err := s.authorityOver(ctx, accountID)
+	if err != nil {
+		return Result[domain.Account]{}, err
+	}
+	return s.Account(ctx, m, accountID, domain.UnlockByAdministrator{Actor: actor, Authority: auth})
+}
+
+// Delete deletes an account; re-creating its e-mail later restores it (R5.2).
+func (s *Service) Delete(ctx context.Context, m Meta, accountID string, actor domain.Actor) (Result[domain.Account], error) {
+	auth, err := s.authorityOver(ctx, accountID)
+	if err != nil {
+		return Result[domain.Account]{}, err
+	}
+	return s.Account(ctx, m, accountID, domain.DeleteAccount{Actor: actor, Authority: auth})
+}

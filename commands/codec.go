@@ -1,0 +1,74 @@
+// Package commands is the write side: it loads an aggregate's stream, folds it, lets the
+// domain decide, and appends the decision at the exact revision it was made on, retrying a
+// bounded number of times when another writer got there first.
+package commands
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"accountd/domain"
+	"accountd/eventstore"
+)
+
+// eventIDSpace namespaces the deterministic event IDs derived from command IDs.
+var eventIDSpace = uuid.MustParse("6f1c3b7e-2d4a-5e8f-9a1b-0c2d3e4f5a6b")
+
+// EventID is the ID of the i-th event a command appends to a stream. Deriving it from the
+// command ID makes a re-sent command produce the same IDs, which the store recognises as a
+// retry of an append it already holds.
+func EventID(commandID, stream string, i int) uuid.UUID {
+	return uuid.NewSHA1(eventIDSpace, fmt.Appendf(nil, "%s\x00%s\x00%d", commandID, stream, i))
+}
+
+// Encode turns domain events into the store's form, with metadata naming the command.
+func Encode(stream string, meta domain.Metadata, events []domain.Event) ([]eventstore.EventData, error) {
+	out := make([]eventstore.EventData, len(events))
+	for i, e := range events {
+		typ, body, err := domain.EncodePayload(e.Data)
+		if err != nil {
+			return nil, err
+		}
+		m := meta
+		m.OccurredAt = e.At.UTC()
+		mb, err := json.Marshal(m)
+		if err != nil {
+			return nil, fmt.Errorf("encode metadata: %w", err)
+		}
+		out[i] = eventstore.EventData{ID: EventID(meta.CommandID, stream, i), Type: typ, Data: body, Metadata: mb}
+	}
+	return out, nil
+}
+
+// Decoded is a stored event read back as a domain event.
+type Decoded struct {
+	Event    domain.Event
+	Meta     domain.Metadata
+	Recorded eventstore.RecordedEvent
+}
+
+// Decode turns a stored event back into a domain event. The domain time is the recorded
+// occurred_at, never the machine's clock at replay.
+func Decode(r eventstore.RecordedEvent) (Decoded, error) {
+	p, err := domain.DecodePayload(r.Type, r.Data)
+	if err != nil {
+		return Decoded{}, fmt.Errorf("%s@%d: %w", r.Stream, r.Revision, err)
+	}
+	var m domain.Metadata
+	if len(r.Metadata) > 0 {
+		if err := json.Unmarshal(r.Metadata, &m); err != nil {
+			return Decoded{}, fmt.Errorf("%s@%d: metadata: %w", r.Stream, r.Revision, err)
+		}
+	}
+	at := m.OccurredAt
+	if at.IsZero() {
+		at = r.RecordedAt
+	}
+	return Decoded{Event: domain.Event{At: at.UTC(), Data: p}, Meta: m, Recorded: r}, nil
+}
+
+// Clock is the injected source of "now"; time rules never read the machine's clock directly.
+type Clock func() time.Time

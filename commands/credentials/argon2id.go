@@ -1,0 +1,106 @@
+// Package credentials holds the secret-handling primitives of the write side: argon2id
+// password hashes in PHC form, and random link tokens stored only as SHA-256 hashes.
+package credentials
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Argon2Params are the argon2id cost settings. The defaults follow OWASP's password storage
+// cheat sheet (m=19 MiB, t=2, p=1).
+type Argon2Params struct {
+	MemoryKiB   uint32 `json:"memory_kib"`
+	Iterations  uint32 `json:"iterations"`
+	Parallelism uint8  `json:"parallelism"`
+	SaltLength  uint32 `json:"salt_length"`
+	KeyLength   uint32 `json:"key_length"`
+}
+
+// DefaultArgon2Params is OWASP's recommended minimum.
+func DefaultArgon2Params() Argon2Params {
+	return Argon2Params{MemoryKiB: 19 * 1024, Iterations: 2, Parallelism: 1, SaltLength: 16, KeyLength: 32}
+}
+
+// ErrMalformedHash is returned for a stored hash that is not an argon2id PHC string.
+var ErrMalformedHash = errors.New("credentials: malformed argon2id hash")
+
+// Hasher hashes and verifies passwords with argon2id.
+type Hasher struct {
+	Params Argon2Params
+	// dummy is verified against when no account exists, so an unknown e-mail costs the same
+	// time as a wrong password (OWASP; RULES R8.2).
+	dummy string
+}
+
+// NewHasher validates the parameters and prepares the dummy hash.
+func NewHasher(p Argon2Params) (*Hasher, error) {
+	if p.MemoryKiB < 8*uint32(p.Parallelism) || p.Iterations < 1 || p.Parallelism < 1 || p.SaltLength < 8 || p.KeyLength < 16 {
+		return nil, fmt.Errorf("credentials: argon2id parameters out of range: %+v", p)
+	}
+	h := &Hasher{Params: p}
+	d, err := h.Hash("accountd dummy password for equal timing")
+	if err != nil {
+		return nil, err
+	}
+	h.dummy = d
+	return h, nil
+}
+
+// Hash returns the PHC string $argon2id$v=19$m=..,t=..,p=..$salt$key.
+func (h *Hasher) Hash(password string) (string, error) {
+	salt := make([]byte, h.Params.SaltLength)
+	if _, err := rand.Read(salt); err != nil {
+		return "", fmt.Errorf("credentials: salt: %w", err)
+	}
+	key := argon2.IDKey([]byte(password), salt, h.Params.Iterations, h.Params.MemoryKiB, h.Params.Parallelism, h.Params.KeyLength)
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, h.Params.MemoryKiB, h.Params.Iterations, h.Params.Parallelism,
+		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
+}
+
+var b64 = base64.RawStdEncoding
+
+// Verify reports whether password matches the PHC hash, in constant time. The hash's own
+// parameters are used, so hashes made under older settings keep verifying.
+func (h *Hasher) Verify(phc, password string) bool {
+	ok, err := verify(phc, password)
+	return ok && err == nil
+}
+
+// VerifyDummy spends the time of one verification and always fails.
+func (h *Hasher) VerifyDummy(password string) bool {
+	_, _ = verify(h.dummy, password)
+	return false
+}
+
+func verify(phc, password string) (bool, error) {
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return false, ErrMalformedHash
+	}
+	var version int
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return false, ErrMalformedHash
+	}
+	var m, t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || t == 0 || p == 0 {
+		return false, ErrMalformedHash
+	}
+	salt, err := b64.DecodeString(parts[4])
+	if err != nil {
+		return false, ErrMalformedHash
+	}
+	want, err := b64.DecodeString(parts[5])
+	if err != nil || len(want) == 0 {
+		return false, ErrMalformedHash
+	}
+	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
+	return subtle.ConstantTimeCompare(got, want) == 1, nil
+}

@@ -1,0 +1,106 @@
+package commands
+
+import (
+	"context"
+
+	"accountd/commands/credentials"
+	"accountd/domain"
+)
+
+// LinkIssued is a link token to e-mail (empty when nothing was issued, e.g. unknown address).
+type LinkIssued struct {
+	AccountID string
+	Token     string
+	Positions []uint64
+}
+
+// RequestPasswordReset issues a reset link and supersedes every earlier one (R2.3). An
+// unknown address issues nothing and is not an error: the caller answers 202 either way.
+func (s *Service) RequestPasswordReset(ctx context.Context, m Meta, email string) (LinkIssued, error) {
+	return s.issueLink(ctx, m, email, func(hash string) any { return domain.RequestPasswordReset{TokenHash: hash} })
+}
+
+// RequestUnlockLink issues a fresh unlock link for a locked account (seed 004).
+func (s *Service) RequestUnlockLink(ctx context.Context, m Meta, email string) (LinkIssued, error) {
+	return s.issueLink(ctx, m, email, func(hash string) any { return domain.RequestUnlockLink{TokenHash: hash} })
+}
+
+// ResendActivation issues a new activation link for an account not yet activated (R2.4).
+func (s *Service) ResendActivation(ctx context.Context, m Meta, accountID string) (LinkIssued, error) {
+	token, hash, err := credentials.NewToken(accountID)
+	if err != nil {
+		return LinkIssued{}, wrap("activation link", err)
+	}
+	res, err := s.Account(ctx, m, accountID, domain.IssueActivationLink{TokenHash: hash})
+	if err != nil {
+		return LinkIssued{}, wrap("activation link", err)
+	}
+	return LinkIssued{AccountID: accountID, Token: tokenIfNew(token, res), Positions: res.Positions}, nil
+}
+
+func (s *Service) issueLink(ctx context.Context, m Meta, email string, cmd func(hash string) any) (LinkIssued, error) {
+	accountID, found, err := s.AccountIDByEmail(ctx, email)
+	if err != nil || !found {
+		return LinkIssued{}, wrap("link", err)
+	}
+	token, hash, err := credentials.NewToken(accountID)
+	if err != nil {
+		return LinkIssued{}, wrap("link", err)
+	}
+	res, err := s.Account(ctx, m, accountID, cmd(hash))
+	if err != nil {
+		return LinkIssued{AccountID: accountID}, err
+	}
+	return LinkIssued{AccountID: accountID, Token: tokenIfNew(token, res), Positions: res.Positions}, nil
+}
+
+// tokenIfNew withholds the token of a replayed command: only the first attempt's token was
+// ever stored, and it was handed out then.
+func tokenIfNew(token string, res Result[domain.Account]) string {
+	if res.Replayed || len(res.Events) == 0 {
+		return ""
+	}
+	return token
+}
+
+// Activate uses an activation link.
+func (s *Service) Activate(ctx context.Context, m Meta, token string) (Result[domain.Account], error) {
+	return s.withToken(ctx, m, token, func(hash string) any { return domain.Activate{TokenHash: hash} })
+}
+
+// ResetPassword uses a reset link to set a new password; it unlocks a locked account (R1.4).
+func (s *Service) ResetPassword(ctx context.Context, m Meta, token, newPassword string) (Result[domain.Account], error) {
+	hash, err := s.hasher.Hash(newPassword)
+	if err != nil {
+		return Result[domain.Account]{}, wrap("reset password", err)
+	}
+	return s.withToken(ctx, m, token, func(tokenHash string) any {
+		return domain.ResetPassword{TokenHash: tokenHash, Password: s.candidate(newPassword), PasswordHash: hash}
+	})
+}
+
+// Unlock uses an unlock link.
+func (s *Service) Unlock(ctx context.Context, m Meta, token string) (Result[domain.Account], error) {
+	return s.withToken(ctx, m, token, func(hash string) any { return domain.UnlockWithLink{TokenHash: hash} })
+}
+
+func (s *Service) withToken(ctx context.Context, m Meta, token string, cmd func(hash string) any) (Result[domain.Account], error) {
+	accountID, err := credentials.TokenAccount(token)
+	if err != nil {
+		return Result[domain.Account]{}, &domain.Error{Code: domain.CodeLinkInvalid, Message: "unable to process your request: the link is not valid"}
+	}
+	res, err := s.Account(ctx, m, accountID, cmd(credentials.HashToken(token)))
+	if domain.ErrorCode(err) == domain.CodeAccountNotFound {
+		return res, &domain.Error{Code: domain.CodeLinkInvalid, Message: "unable to process your request: the link is not valid"}
+	}
+	return res, err
+}
+
+// ChangePassword is a change by the holder, who proves the current password.
+func (s *Service) ChangePassword(ctx context.Context, m Meta, accountID, current, newPassword string) (Result[domain.Account], error) {
+	hash, err := s.hasher.Hash(newPassword)
+	if err != nil {
+		return Result[domain.Account]{}, wrap("change password", err)
+	}
+	return s.Account(ctx, m, accountID, domain.ChangePassword{CurrentMatches: s.passwordCheck(current), Password: s.candidate(newPassword), PasswordHash: hash})
+}

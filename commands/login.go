@@ -1,0 +1,99 @@
+package commands
+
+import (
+	"context"
+	"time"
+
+	"accountd/commands/credentials"
+	"accountd/domain"
+)
+
+// LoginAttempt is what the login service sends for one sign-in.
+type LoginAttempt struct {
+	Email    string
+	Password string
+	TOTPCode string
+	Origin   domain.Origin
+}
+
+// LoginResult is the decision and what the caller needs to act on it.
+type LoginResult struct {
+	domain.LoginOutcome
+	AccountID string // empty for an unknown e-mail
+	// UnlockToken is set when this attempt locked the account: the outbox e-mails it.
+	UnlockToken string
+	Positions   []uint64
+	Status      domain.AccountStatus
+}
+
+// LastPosition is the position of the attempt's last event, for read-your-writes.
+func (r LoginResult) LastPosition() uint64 {
+	if len(r.Positions) == 0 {
+		return 0
+	}
+	return r.Positions[len(r.Positions)-1]
+}
+
+// Login decides a sign-in on the account aggregate: the password check, the failure count
+// and the lock are one decision appended at the revision it was made on (R1.5). An unknown
+// e-mail costs one dummy verification and answers invalid_credentials, like a wrong password.
+func (s *Service) Login(ctx context.Context, m Meta, a LoginAttempt) (LoginResult, error) {
+	p := s.policy()
+	accountID, found, err := s.AccountIDByEmail(ctx, a.Email)
+	if err != nil {
+		return LoginResult{}, wrap("login", err)
+	}
+	if !found {
+		s.hasher.VerifyDummy(a.Password)
+		return LoginResult{LoginOutcome: domain.LoginOutcome{
+			Decision: domain.DecisionDenied, Reason: domain.ReasonInvalidCredentials,
+			Reasons: []string{domain.ReasonInvalidCredentials}, AttemptsRemaining: p.LockoutThreshold,
+		}}, nil
+	}
+	account, err := s.LoadAccount(ctx, accountID)
+	if err != nil {
+		return LoginResult{}, wrap("login", err)
+	}
+	props, err := s.propertiesOf(ctx, account)
+	if err != nil {
+		return LoginResult{}, wrap("login", err)
+	}
+	unlockToken, unlockHash, err := credentials.NewToken(accountID)
+	if err != nil {
+		return LoginResult{}, wrap("login", err)
+	}
+	check := s.passwordCheck(a.Password)
+	var now time.Time
+	res, err := s.accounts.Update(ctx, domain.AccountStream(accountID), m.metadata(""), func(st domain.Account, at time.Time) ([]domain.Event, error) {
+		now = at
+		return domain.DecideAccount(st, domain.Login{
+			Origin: a.Origin, SessionID: s.newID(), PasswordMatches: check, TOTPCode: a.TOTPCode,
+			VerifyTOTP: s.verifyTOTP(at), Properties: props, UnlockTokenHash: unlockHash,
+		}, at, p)
+	})
+	if err != nil {
+		return LoginResult{}, wrap("login", err)
+	}
+	if now.IsZero() {
+		now = s.Now()
+	}
+	out := LoginResult{
+		LoginOutcome: domain.DescribeLogin(res.Events, res.State, now, p),
+		AccountID:    accountID,
+		Positions:    res.Positions,
+		Status:       domain.EvaluateStatus(res.State, props, now, p),
+	}
+	if issuedUnlock(res.Events, unlockHash) && !res.Replayed {
+		out.UnlockToken = unlockToken
+	}
+	return out, nil
+}
+
+func issuedUnlock(events []domain.Event, hash string) bool {
+	for _, e := range events {
+		if d, ok := e.Data.(domain.UnlockLinkIssued); ok && d.TokenHash == hash {
+			return true
+		}
+	}
+	return false
+}

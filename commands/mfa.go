@@ -1,0 +1,65 @@
+package commands
+
+import (
+	"context"
+
+	"accountd/domain"
+)
+
+// MFAEnrolment is a started enrolment: the secret is shown once, the log keeps it sealed.
+type MFAEnrolment struct {
+	Secret     string
+	OTPAuthURI string
+	Positions  []uint64
+}
+
+// StartMFAEnrolment creates a TOTP secret for the account (R6).
+func (s *Service) StartMFAEnrolment(ctx context.Context, m Meta, accountID string) (MFAEnrolment, error) {
+	a, err := s.LoadAccount(ctx, accountID)
+	if err != nil {
+		return MFAEnrolment{}, err
+	}
+	enr, err := s.mfa.NewEnrolment(a.Email)
+	if err != nil {
+		return MFAEnrolment{}, wrap("mfa enrolment", err)
+	}
+	res, err := s.Account(ctx, m, accountID, domain.StartMFAEnrolment{EncryptedSecret: enr.Sealed})
+	if err != nil {
+		return MFAEnrolment{}, err
+	}
+	if res.Replayed {
+		return MFAEnrolment{Positions: res.Positions}, nil
+	}
+	return MFAEnrolment{Secret: enr.Secret, OTPAuthURI: enr.OTPAuthURI, Positions: res.Positions}, nil
+}
+
+// ConfirmMFAEnrolment completes an enrolment with a code from the new secret.
+func (s *Service) ConfirmMFAEnrolment(ctx context.Context, m Meta, accountID, code string) (Result[domain.Account], error) {
+	return s.Account(ctx, m, accountID, domain.ConfirmMFAEnrolment{Code: code, VerifyTOTP: s.verifyTOTP(s.Now())})
+}
+
+// DeferMFAEnrolment skips enrolment, at most until the grace period ends (R6.3).
+func (s *Service) DeferMFAEnrolment(ctx context.Context, m Meta, accountID string) (Result[domain.Account], error) {
+	return s.Account(ctx, m, accountID, domain.DeferMFAEnrolment{})
+}
+
+// ResetMFA resets the second factor: by the holder with a current code, or by a colleague
+// with user management, or support (R6.4).
+func (s *Service) ResetMFA(ctx context.Context, m Meta, accountID string, actor domain.Actor, code string) (Result[domain.Account], error) {
+	auth, err := s.authorityOver(ctx, accountID)
+	if err != nil {
+		return Result[domain.Account]{}, err
+	}
+	return s.Account(ctx, m, accountID, domain.ResetMFA{Actor: actor, Authority: auth, Code: code, VerifyTOTP: s.verifyTOTP(s.Now())})
+}
+
+// authorityOver loads what an administrative command on the account needs to check the
+// actor's permission: the states of the account's properties.
+func (s *Service) authorityOver(ctx context.Context, accountID string) (domain.Authority, error) {
+	a, err := s.LoadAccount(ctx, accountID)
+	if err != nil {
+		return domain.Authority{}, err
+	}
+	props, err := s.propertiesOf(ctx, a)
+	return domain.Authority{Properties: props}, err
+}

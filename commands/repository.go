@@ -1,0 +1,224 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"accountd/domain"
+	"accountd/eventstore"
+)
+
+// ErrTooManyConflicts: the stream kept changing under the command for every retry.
+var ErrTooManyConflicts = errors.New("commands: stream kept changing; too many conflicting writers")
+
+// Result is what one command wrote and the aggregate state after it.
+type Result[S any] struct {
+	Events    []domain.Event
+	State     S
+	Positions []uint64
+	// Revision of the stream's last event after the command (-1: the stream is still empty).
+	Revision int64
+	// Replayed is true when the command ID had already been applied and nothing new was written.
+	Replayed bool
+}
+
+// LastPosition is the global position of the last event written, for read-your-writes.
+func (r Result[S]) LastPosition() uint64 {
+	if len(r.Positions) == 0 {
+		return 0
+	}
+	return r.Positions[len(r.Positions)-1]
+}
+
+// Decision is the closure an update runs on the current state: the events to append and,
+// possibly, a refusal (appended too when it carries events, then returned).
+type Decision[S any] func(state S, now time.Time) ([]domain.Event, error)
+
+// Repository owns the write transaction of one aggregate kind through Update: load, decide,
+// append at the exact revision, retry on conflict.
+type Repository[S any] struct {
+	store   eventstore.Store
+	evolve  func(S, domain.Event) S
+	clock   Clock
+	retries int
+	cache   *aggregateCache[S]
+	locks   keyedMutex
+}
+
+// RepositoryOption tunes a repository.
+type RepositoryOption func(*repoConfig)
+
+type repoConfig struct {
+	retries   int
+	cacheSize int
+}
+
+// WithRetries sets how many times a conflicting append is retried (default 8).
+func WithRetries(n int) RepositoryOption { return func(c *repoConfig) { c.retries = n } }
+
+// WithCacheSize bounds the number of folded aggregates kept in memory (default 50,000).
+func WithCacheSize(n int) RepositoryOption { return func(c *repoConfig) { c.cacheSize = n } }
+
+// NewRepository builds a repository for the aggregate folded by evolve.
+func NewRepository[S any](store eventstore.Store, evolve func(S, domain.Event) S, clock Clock, opts ...RepositoryOption) *Repository[S] {
+	cfg := repoConfig{retries: 8, cacheSize: 50_000}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return &Repository[S]{store: store, evolve: evolve, clock: clock, retries: cfg.retries, cache: newAggregateCache[S](cfg.cacheSize)}
+}
+
+// Load returns the current state of a stream and its revision (-1 when empty).
+func (r *Repository[S]) Load(ctx context.Context, stream string) (S, int64, error) {
+	e, err := r.load(ctx, stream)
+	if err != nil {
+		var zero S
+		return zero, -1, err
+	}
+	return e.state, e.revision, nil
+}
+
+// Update runs decide on the stream's current state and appends what it decides at that
+// exact revision. commandID identifies the command: applying it twice writes once and returns
+// the first result. In this process, commands on one stream run one at a time, so they
+// never conflict with each other; conflicts with other processes are retried.
+func (r *Repository[S]) Update(ctx context.Context, stream string, meta domain.Metadata, decide Decision[S]) (Result[S], error) {
+	if meta.CommandID == "" {
+		return Result[S]{}, fmt.Errorf("commands: %s: a command needs an ID", stream)
+	}
+	unlock := r.locks.lock(stream)
+	defer unlock()
+	for attempt := 0; ; attempt++ {
+		entry, err := r.load(ctx, stream)
+		if err != nil {
+			return Result[S]{}, err
+		}
+		if done, ok := entry.applied(meta.CommandID); ok {
+			return Result[S]{Events: done.events, State: entry.state, Positions: done.positions, Revision: entry.revision, Replayed: true}, nil
+		}
+		now := r.clock().UTC()
+		events, decideErr := decide(entry.state, now)
+		if len(events) == 0 {
+			return Result[S]{State: entry.state, Revision: entry.revision}, decideErr
+		}
+		data, err := Encode(stream, meta, events)
+		if err != nil {
+			return Result[S]{}, err
+		}
+		expected := eventstore.NoStream
+		if entry.revision >= 0 {
+			expected = eventstore.Exact(uint64(entry.revision))
+		}
+		res, err := r.store.Append(ctx, stream, expected, data...)
+		if errors.Is(err, eventstore.ErrWrongExpectedVersion) {
+			r.cache.forget(stream)
+			if attempt >= r.retries {
+				return Result[S]{}, fmt.Errorf("%w: %s after %d attempts", ErrTooManyConflicts, stream, attempt+1)
+			}
+			if err := backoff(ctx, attempt); err != nil {
+				return Result[S]{}, err
+			}
+			continue
+		}
+		if err != nil {
+			r.cache.forget(stream)
+			return Result[S]{}, fmt.Errorf("commands: append to %s: %w", stream, err)
+		}
+		if res.NextRevision != uint64(entry.revision+int64(len(events))) {
+			// The store answered for an earlier append with the same IDs: state is unknown here.
+			r.cache.forget(stream)
+			return Result[S]{Events: events, Positions: res.Positions, Revision: int64(res.NextRevision), Replayed: true}, decideErr
+		}
+		next := entry.advance(r.evolve, events, meta.CommandID, res)
+		r.cache.put(stream, next)
+		return Result[S]{Events: events, State: next.state, Positions: res.Positions, Revision: next.revision}, decideErr
+	}
+}
+
+// load brings the cached fold of a stream up to date by reading only what it has not seen.
+func (r *Repository[S]) load(ctx context.Context, stream string) (*aggregateEntry[S], error) {
+	entry := r.cache.get(stream)
+	if entry == nil {
+		entry = &aggregateEntry[S]{revision: -1}
+	}
+	const page = 1024
+	for {
+		from := uint64(entry.revision + 1)
+		recs, err := r.store.ReadStream(ctx, stream, from, page)
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("commands: read %s: %w", stream, err)
+		}
+		if len(recs) > 0 {
+			entry = entry.clone()
+		}
+		for _, rec := range recs {
+			dec, err := Decode(rec)
+			if err != nil {
+				return nil, fmt.Errorf("commands: %w", err)
+			}
+			entry.state = r.evolve(entry.state, dec.Event)
+			entry.revision = int64(rec.Revision)
+			entry.noteCommand(dec.Meta.CommandID, dec.Event, rec.Position)
+		}
+		if len(recs) < page {
+			break
+		}
+	}
+	r.cache.put(stream, entry)
+	return entry, nil
+}
+
+func backoff(ctx context.Context, attempt int) error {
+	d := time.Duration(1<<min(attempt, 6)) * time.Millisecond
+	d += time.Duration(rand.Int64N(int64(d)))
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// keyedMutex serialises work per key and forgets keys nobody holds.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*refMutex
+}
+
+type refMutex struct {
+	sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) func() {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*refMutex{}
+	}
+	m := k.locks[key]
+	if m == nil {
+		m = &refMutex{}
+		k.locks[key] = m
+	}
+	m.refs++
+	k.mu.Unlock()
+	m.Lock()
+	return func() {
+		m.Unlock()
+		k.mu.Lock()
+		m.refs--
+		if m.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}

@@ -1,0 +1,189 @@
+package commands
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+
+	"accountd/commands/credentials"
+	"accountd/domain"
+	"accountd/eventstore"
+)
+
+// Service is the write side of accountd: one method per command, each a short sequence of
+// repository updates. It reads nothing from projections: decisions are made on aggregates.
+type Service struct {
+	store      eventstore.Store
+	clock      Clock
+	policy     func() domain.Policy
+	hasher     *credentials.Hasher
+	mfa        *credentials.MFA
+	isCommon   func(string) bool
+	newID      func() string
+	accounts   *Repository[domain.Account]
+	properties *Repository[domain.Property]
+	emails     *Repository[domain.EmailReservation]
+}
+
+// Config gathers the service's dependencies. Clock, Policy, Hasher and MFA are required.
+type Config struct {
+	Store  eventstore.Store
+	Clock  Clock
+	Policy func() domain.Policy
+	Hasher *credentials.Hasher
+	MFA    *credentials.MFA
+	// IsCommonPassword reports a password from the common-password list (nil: no list).
+	IsCommonPassword func(string) bool
+	// NewID makes account, property and session IDs (default: random UUIDs).
+	NewID   func() string
+	Options []RepositoryOption
+}
+
+// NewService wires the repositories.
+func NewService(c Config) (*Service, error) {
+	if c.Store == nil || c.Clock == nil || c.Policy == nil || c.Hasher == nil || c.MFA == nil {
+		return nil, errors.New("commands: store, clock, policy, hasher and MFA are required")
+	}
+	if c.NewID == nil {
+		c.NewID = func() string { return uuid.NewString() }
+	}
+	return &Service{
+		store: c.Store, clock: c.Clock, policy: c.Policy, hasher: c.Hasher, mfa: c.MFA,
+		isCommon: c.IsCommonPassword, newID: c.NewID,
+		accounts:   NewRepository(c.Store, domain.EvolveAccount, c.Clock, c.Options...),
+		properties: NewRepository(c.Store, domain.EvolveProperty, c.Clock, c.Options...),
+		emails:     NewRepository(c.Store, domain.EvolveEmailReservation, c.Clock, c.Options...),
+	}, nil
+}
+
+// Meta identifies a command: its ID (for exactly-once application) and the request it came with.
+type Meta struct {
+	CommandID     string
+	CorrelationID string
+}
+
+func (m Meta) metadata(suffix string) domain.Metadata {
+	id := m.CommandID
+	if id == "" {
+		id = uuid.NewString()
+	}
+	if suffix != "" {
+		// One command touching several streams keeps one ID per stream.
+		id += "/" + suffix
+	}
+	return domain.Metadata{CommandID: id, CorrelationID: m.CorrelationID}
+}
+
+// Account executes a domain command on one account.
+func (s *Service) Account(ctx context.Context, m Meta, accountID string, cmd any) (Result[domain.Account], error) {
+	return s.accounts.Update(ctx, domain.AccountStream(accountID), m.metadata(""), func(st domain.Account, now time.Time) ([]domain.Event, error) {
+		return domain.DecideAccount(st, cmd, now, s.policy())
+	})
+}
+
+// Property executes a domain command on one property.
+func (s *Service) Property(ctx context.Context, m Meta, propertyID string, cmd any) (Result[domain.Property], error) {
+	return s.properties.Update(ctx, domain.PropertyStream(propertyID), m.metadata(""), func(st domain.Property, now time.Time) ([]domain.Event, error) {
+		return domain.DecideProperty(st, cmd, now, s.policy())
+	})
+}
+
+// LoadAccount returns an account's current state from the log (not from a projection).
+func (s *Service) LoadAccount(ctx context.Context, accountID string) (domain.Account, error) {
+	a, _, err := s.accounts.Load(ctx, domain.AccountStream(accountID))
+	if err == nil && !a.Registered {
+		return a, &domain.Error{Code: domain.CodeAccountNotFound, Message: "account does not exist"}
+	}
+	return a, err
+}
+
+// LoadProperty returns a property's current state from the log.
+func (s *Service) LoadProperty(ctx context.Context, propertyID string) (domain.Property, error) {
+	p, _, err := s.properties.Load(ctx, domain.PropertyStream(propertyID))
+	if err == nil && !p.Created {
+		return p, &domain.Error{Code: domain.CodePropertyNotFound, Message: "property does not exist"}
+	}
+	return p, err
+}
+
+// AccountIDByEmail resolves an address through its reservation stream, exactly.
+func (s *Service) AccountIDByEmail(ctx context.Context, email string) (string, bool, error) {
+	r, _, err := s.emails.Load(ctx, domain.EmailStream(email))
+	if err != nil {
+		return "", false, err
+	}
+	return r.AccountID, r.AccountID != "", nil
+}
+
+// propertiesOf loads the states of an account's properties, for status and authority.
+func (s *Service) propertiesOf(ctx context.Context, a domain.Account) ([]domain.Property, error) {
+	out := make([]domain.Property, 0, len(a.Properties))
+	for _, id := range a.Properties {
+		p, _, err := s.properties.Load(ctx, domain.PropertyStream(id))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Status evaluates an account's status from the write model at the clock's now. The read
+// path uses the status projection; this one serves commands and tests.
+func (s *Service) Status(ctx context.Context, accountID string) (domain.AccountStatus, error) {
+	a, err := s.LoadAccount(ctx, accountID)
+	if err != nil {
+		return domain.AccountStatus{}, err
+	}
+	props, err := s.propertiesOf(ctx, a)
+	if err != nil {
+		return domain.AccountStatus{}, err
+	}
+	return domain.EvaluateStatus(a, props, s.clock().UTC(), s.policy()), nil
+}
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.clock().UTC() }
+
+// Policy is the policy in force.
+func (s *Service) Policy() domain.Policy { return s.policy() }
+
+func (s *Service) candidate(password string) domain.PasswordCandidate {
+	return domain.PasswordCandidate{
+		Password:    password,
+		IsCommon:    s.isCommon,
+		MatchesHash: func(h string) bool { return s.hasher.Verify(h, password) },
+	}
+}
+
+// passwordCheck verifies once per hash, however many times a retried decision asks.
+func (s *Service) passwordCheck(password string) func(string) bool {
+	seen := map[string]bool{}
+	return func(hash string) bool {
+		if ok, done := seen[hash]; done {
+			return ok
+		}
+		ok := hash != "" && s.hasher.Verify(hash, password)
+		seen[hash] = ok
+		return ok
+	}
+}
+
+func (s *Service) verifyTOTP(now time.Time) func([]byte, string) (int64, bool) {
+	skew := s.policy().MFAClockSkewSteps
+	return func(sealed []byte, code string) (int64, bool) { return s.mfa.Verify(sealed, code, now, skew) }
+}
+
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var de *domain.Error
+	if errors.As(err, &de) {
+		return err
+	}
+	return fmt.Errorf("commands: %s: %w", op, err)
+}
