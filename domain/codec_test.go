@@ -1,0 +1,69 @@
+package domain
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+// Every registered event type must survive the trip through its stored JSON form unchanged:
+// a field that does not is a field replay silently loses.
+func TestEveryEventTypeRoundTrips(t *testing.T) {
+	at := time.Date(2026, 5, 1, 8, 30, 0, 0, time.UTC)
+	samples := []Payload{
+		AccountRegistered{AccountID: "a1", Email: "é@hôtel.example", PropertyID: "p1", PasswordHash: "$argon2id$x", Policy: PolicyInForce{MinLength: 12, HistoryDepth: 4, MaxAge: Duration(90 * day)}},
+		ActivationLinkIssued{TokenHash: "h", ExpiresAt: at}, AccountActivated{TokenHash: "h"}, ActivationLinkRejected{TokenHash: "h", Reason: LinkExpired},
+		LinkedToProperty{PropertyID: "p"}, UnlinkedFromProperty{PropertyID: "p", Actor: Actor{Kind: ActorAccount, AccountID: "b"}},
+		LoginSucceeded{Origin: Origin{IP: "::1", UserAgent: "ua", DeviceID: "d"}, SessionID: "s", MFAStep: 42},
+		LoginFailed{Origin: Origin{IP: "1.2.3.4"}, Reason: ReasonInvalidCredentials, FailedAttempts: 3},
+		LoginRejected{Reasons: []string{ReasonAccountLocked}, CredentialsVerified: true},
+		AccountLocked{FailedAttempts: 6, Threshold: 6}, AccountUnlocked{Cause: UnlockByAdmin, Actor: &Actor{Kind: ActorAccount, AccountID: "b"}},
+		UnlockLinkIssued{TokenHash: "h", ExpiresAt: at}, UnlockLinkRejected{TokenHash: "h", Reason: LinkUsed},
+		PasswordResetRequested{TokenHash: "h", ExpiresAt: at}, ResetLinkRejected{TokenHash: "h", Reason: LinkSuperseded},
+		PasswordChanged{Cause: PasswordChangedByReset, PasswordHash: "x", TokenHash: "h", Policy: PolicyInForce{MinLength: 12}},
+		PasswordChangeRequired{Reason: "r"}, MFAEnrolmentStarted{EncryptedSecret: []byte{0, 1, 2, 255}},
+		MFAEnrolmentConfirmed{Step: 9}, MFAEnrolmentDeferred{Until: at}, MFACodeRejected{FailedAttempts: 2, Replayed: true},
+		MFACooldownStarted{Until: at, FailedAttempts: 5}, MFAReset{Actor: Actor{Kind: ActorSupport, Reference: "REQ-1"}},
+		SuspiciousActivityDetected{Rule: "shared_account", Evidence: Evidence{Addresses: []string{"a", "b"}, WindowStart: at, WindowEnd: at.Add(time.Minute)}, Action: "account_disabled"},
+		AccountDisabled{Kind: DisableManual, PropertyID: "p", Actor: Actor{Kind: ActorAccount, AccountID: "b", Note: "left"}},
+		AccountEnabled{Kind: DisableManual, Actor: Actor{Kind: ActorSystem}},
+		SessionStarted{SessionID: "s", ExpiresAt: at, IdleAfter: Duration(6 * time.Hour)}, SessionEnded{SessionID: "s", Cause: "logout"},
+		AccountDeleted{Actor: Actor{Kind: ActorAccount, AccountID: "b"}}, AccountRestored{Actor: Actor{Kind: ActorAccount, AccountID: "b"}},
+		EmailReserved{Email: "x@y.example", AccountID: "a"},
+		PropertyCreated{PropertyID: "p", Name: "Hôtel du Lac", PrimaryContactEmail: "c@lac.example", Subscription: SubscriptionActive},
+		MemberAdded{AccountID: "a"}, MemberRemoved{AccountID: "a"}, UserManagementGranted{AccountID: "a"}, UserManagementRevoked{AccountID: "a"},
+		BillingContactAdded{Email: "b@lac.example"}, InvoiceOverdue{InvoiceID: "i1"}, InvoicePaid{InvoiceID: "i1"},
+		PropertyAccessSuspended{OverdueInvoices: []string{"i1", "i2"}}, PropertyAccessRestored{EffectiveAt: at},
+		SubscriptionStatusChanged{From: SubscriptionActive, To: SubscriptionCancelled},
+		PolicyChanged{Policy: DefaultPolicy(), Actor: Actor{Kind: ActorSystem}},
+	}
+	seen := map[string]bool{}
+	for _, p := range samples {
+		typ, body, err := EncodePayload(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := DecodePayload(typ, body)
+		if err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		if !reflect.DeepEqual(got, p) {
+			t.Errorf("%s round trip:\n got %#v\nwant %#v", typ, got, p)
+		}
+		seen[typ] = true
+	}
+	for _, name := range EventTypes() {
+		if !seen[name] {
+			t.Errorf("event type %s has no round-trip sample", name)
+		}
+	}
+}
+
+func TestDecodeRefusesUnknownTypeWithStableCode(t *testing.T) {
+	if _, err := DecodePayload("martian_landed.v1", []byte(`{}`)); ErrorCode(err) != CodeUnknownEventType {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := DecodePayload(LoginFailed{}.EventType(), []byte(`{"failed_attempts": "six"}`)); err == nil {
+		t.Fatal("malformed body accepted")
+	}
+}
