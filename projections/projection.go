@@ -1,0 +1,27 @@
+// Package projections holds accountd's read models: each follows the log from a checkpoint
+// stored in the same transaction as its rows, so it is idempotent across restarts and can be
+// dropped and rebuilt from the log at any time with identical results.
+package projections
+
+import (
+	"context"
+	"database/sql"
+
+	"accountd/commands"
+)
+
+// Projection is one read model.
+type Projection interface {
+	// Name is stable: it keys the checkpoint.
+	Name() string
+	// Schema creates the projection's tables if they do not exist.
+	Schema() []string
+	// Tables lists the tables Reset drops.
+	Tables() []string
+	// Load warms any in-memory state from the tables after open or rebuild.
+	Load(ctx context.Context, db *sql.DB) error
+	// Apply writes the effect of events inside tx, which the runner commits together with the
+	// checkpoint. It returns a function the runner calls only after the commit succeeded, to
+	// publish in-memory state: a failed commit must leave memory as it was.
+	Apply(ctx context.Context, tx *sql.Tx, events []commands.Decoded) (publish func(), err error)
+}

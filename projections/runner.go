@@ -1,0 +1,267 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"accountd/commands"
+	"accountd/eventstore"
+)
+
+// ErrNotCaughtUp: a wait for a position ended before the projection applied it.
+var ErrNotCaughtUp = errors.New("projections: not caught up")
+
+// Runner feeds projections from the log, each from its own checkpoint.
+type Runner struct {
+	store  eventstore.Store
+	db     *sql.DB
+	log    *slog.Logger
+	batch  int
+	mu     sync.Mutex
+	states map[string]*projectionState
+	order  []string
+}
+
+type projectionState struct {
+	p        Projection
+	position uint64
+	changed  chan struct{} // closed and replaced each time position advances
+}
+
+// NewRunner prepares the projections' tables and reads their checkpoints.
+func NewRunner(ctx context.Context, store eventstore.Store, db *sql.DB, logger *slog.Logger, ps ...Projection) (*Runner, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	r := &Runner{store: store, db: db, log: logger, batch: 1024, states: map[string]*projectionState{}}
+	for _, p := range ps {
+		if _, dup := r.states[p.Name()]; dup {
+			return nil, fmt.Errorf("projections: %s registered twice", p.Name())
+		}
+		if err := r.prepare(ctx, p); err != nil {
+			return nil, err
+		}
+		pos, err := r.checkpoint(ctx, p.Name())
+		if err != nil {
+			return nil, err
+		}
+		r.states[p.Name()] = &projectionState{p: p, position: pos, changed: make(chan struct{})}
+		r.order = append(r.order, p.Name())
+	}
+	return r, nil
+}
+
+func (r *Runner) prepare(ctx context.Context, p Projection) error {
+	for _, stmt := range p.Schema() {
+		if _, err := r.db.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("projections: %s schema: %w", p.Name(), err)
+		}
+	}
+	if err := p.Load(ctx, r.db); err != nil {
+		return fmt.Errorf("projections: %s load: %w", p.Name(), err)
+	}
+	return nil
+}
+
+func (r *Runner) checkpoint(ctx context.Context, name string) (uint64, error) {
+	var pos uint64
+	err := r.db.QueryRowContext(ctx, `SELECT position FROM checkpoints WHERE name = ?`, name).Scan(&pos)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("projections: checkpoint of %s: %w", name, err)
+	}
+	return pos, nil
+}
+
+// Run follows the log for every projection until ctx ends. A projection whose batch fails
+// is retried with backoff from its checkpoint; it never skips an event.
+func (r *Runner) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	for _, name := range r.order {
+		st := r.states[name]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.runOne(ctx, st)
+		}()
+	}
+	wg.Wait()
+	return ctx.Err()
+}
+
+func (r *Runner) runOne(ctx context.Context, st *projectionState) {
+	delay := 100 * time.Millisecond
+	for ctx.Err() == nil {
+		err := eventstore.Follow(ctx, r.store, r.Position(st.p.Name()), r.batch, func(ctx context.Context, recs []eventstore.RecordedEvent) error {
+			return r.applyBatch(ctx, st, recs)
+		})
+		if ctx.Err() != nil {
+			return
+		}
+		r.log.Error("projection stopped; retrying from its checkpoint", "projection", st.p.Name(), "error", err, "retry_in", delay)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 10*time.Second)
+	}
+}
+
+// CatchUp applies everything up to the current head once, without following. Commands
+// like rebuild and verify use it; tests use it to step deterministically.
+func (r *Runner) CatchUp(ctx context.Context) error {
+	for _, name := range r.order {
+		st := r.states[name]
+		for {
+			recs, err := r.store.ReadAll(ctx, r.Position(name), r.batch)
+			if err != nil {
+				return fmt.Errorf("projections: %s: %w", name, err)
+			}
+			if len(recs) == 0 {
+				break
+			}
+			if err := r.applyBatch(ctx, st, recs); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (r *Runner) applyBatch(ctx context.Context, st *projectionState, recs []eventstore.RecordedEvent) error {
+	name := st.p.Name()
+	from := r.Position(name)
+	decoded := make([]commands.Decoded, 0, len(recs))
+	for _, rec := range recs {
+		if rec.Position <= from {
+			continue // already applied: idempotent on overlap
+		}
+		d, err := commands.Decode(rec)
+		if err != nil {
+			return fmt.Errorf("projections: %s at position %d: %w", name, rec.Position, err)
+		}
+		decoded = append(decoded, d)
+	}
+	if len(decoded) == 0 {
+		return nil
+	}
+	last := decoded[len(decoded)-1].Recorded.Position
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("projections: %s: begin: %w", name, err)
+	}
+	defer tx.Rollback()
+	publish, err := st.p.Apply(ctx, tx, decoded)
+	if err != nil {
+		return fmt.Errorf("projections: %s: apply: %w", name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints(name, position) VALUES(?, ?)
+		ON CONFLICT(name) DO UPDATE SET position = excluded.position`, name, last); err != nil {
+		return fmt.Errorf("projections: %s: checkpoint: %w", name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("projections: %s: commit: %w", name, err)
+	}
+	if publish != nil {
+		publish()
+	}
+	r.advance(st, last)
+	return nil
+}
+
+func (r *Runner) advance(st *projectionState, pos uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st.position = pos
+	close(st.changed)
+	st.changed = make(chan struct{})
+}
+
+// Position is the last log position a projection applied.
+func (r *Runner) Position(name string) uint64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if st, ok := r.states[name]; ok {
+		return st.position
+	}
+	return 0
+}
+
+// WaitFor blocks until the projection has applied position, or ctx ends (ErrNotCaughtUp).
+func (r *Runner) WaitFor(ctx context.Context, name string, position uint64) error {
+	for {
+		r.mu.Lock()
+		st, ok := r.states[name]
+		if !ok {
+			r.mu.Unlock()
+			return fmt.Errorf("projections: unknown projection %q", name)
+		}
+		if st.position >= position {
+			r.mu.Unlock()
+			return nil
+		}
+		changed := st.changed
+		r.mu.Unlock()
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %s at %d, waiting for %d", ErrNotCaughtUp, name, r.Position(name), position)
+		case <-changed:
+		}
+	}
+}
+
+// CaughtUp reports whether every projection has applied the log's head.
+func (r *Runner) CaughtUp(ctx context.Context) (bool, error) {
+	head, err := r.store.HeadPosition(ctx)
+	if err != nil {
+		return false, err
+	}
+	for _, name := range r.order {
+		if r.Position(name) < head {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// Reset drops a projection's tables and checkpoint and empties its memory, so the next
+// catch-up rebuilds it from the start of the log. Callers stop Run first.
+func (r *Runner) Reset(ctx context.Context, name string) error {
+	r.mu.Lock()
+	st, ok := r.states[name]
+	r.mu.Unlock()
+	if !ok {
+		return fmt.Errorf("projections: unknown projection %q", name)
+	}
+	tx, err := r.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	for _, t := range st.p.Tables() {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS `+t); err != nil {
+			return fmt.Errorf("projections: drop %s: %w", t, err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM checkpoints WHERE name = ?`, name); err != nil {
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	if err := r.prepare(ctx, st.p); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	st.position = 0
+	r.mu.Unlock()
+	return nil
+}

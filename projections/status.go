@@ -1,0 +1,240 @@
+package projections
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"accountd/commands"
+	"accountd/domain"
+)
+
+// StatusName keys the status projection's checkpoint.
+const StatusName = "account_status"
+
+// Status is the read model the login flow queries: the fold of every account and property,
+// kept in memory for sub-millisecond answers and in SQLite so a restart resumes from its
+// checkpoint instead of replaying the log. Time rules (expiry, cooldowns, delayed restores)
+// are evaluated at query time from recorded timestamps, so the stored state never goes stale.
+type Status struct {
+	mu         sync.RWMutex
+	accounts   map[string]accountRecord
+	properties map[string]propertyRecord
+	byEmail    map[string]string
+}
+
+type accountRecord struct {
+	Account  domain.Account `json:"account"`
+	Position uint64         `json:"position"`
+}
+
+type propertyRecord struct {
+	Property domain.Property `json:"property"`
+	Position uint64          `json:"position"`
+}
+
+// NewStatus returns an empty status projection.
+func NewStatus() *Status {
+	return &Status{accounts: map[string]accountRecord{}, properties: map[string]propertyRecord{}, byEmail: map[string]string{}}
+}
+
+func (s *Status) Name() string { return StatusName }
+
+func (s *Status) Tables() []string { return []string{"status_accounts", "status_properties"} }
+
+func (s *Status) Schema() []string {
+	return []string{
+		`CREATE TABLE IF NOT EXISTS status_accounts (account_id TEXT PRIMARY KEY, email TEXT NOT NULL, position INTEGER NOT NULL, state BLOB NOT NULL)`,
+		`CREATE INDEX IF NOT EXISTS status_accounts_email ON status_accounts(email)`,
+		`CREATE TABLE IF NOT EXISTS status_properties (property_id TEXT PRIMARY KEY, position INTEGER NOT NULL, state BLOB NOT NULL)`,
+	}
+}
+
+func (s *Status) Load(ctx context.Context, db *sql.DB) error {
+	accounts := map[string]accountRecord{}
+	byEmail := map[string]string{}
+	rows, err := db.QueryContext(ctx, `SELECT account_id, email, state FROM status_accounts`)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id, email string
+		var blob []byte
+		var rec accountRecord
+		if err := rows.Scan(&id, &email, &blob); err != nil {
+			rows.Close()
+			return err
+		}
+		if err := json.Unmarshal(blob, &rec); err != nil {
+			rows.Close()
+			return fmt.Errorf("status_accounts %s: %w", id, err)
+		}
+		accounts[id] = rec
+		byEmail[email] = id
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	properties := map[string]propertyRecord{}
+	rows, err = db.QueryContext(ctx, `SELECT property_id, state FROM status_properties`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var blob []byte
+		var rec propertyRecord
+		if err := rows.Scan(&id, &blob); err != nil {
+			return err
+		}
+		if err := json.Unmarshal(blob, &rec); err != nil {
+			return fmt.Errorf("status_properties %s: %w", id, err)
+		}
+		properties[id] = rec
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.accounts, s.properties, s.byEmail = accounts, properties, byEmail
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *Status) Apply(ctx context.Context, tx *sql.Tx, events []commands.Decoded) (func(), error) {
+	s.mu.RLock()
+	accounts := map[string]accountRecord{}
+	properties := map[string]propertyRecord{}
+	for _, d := range events {
+		stream := d.Recorded.Stream
+		switch {
+		case strings.HasPrefix(stream, "account-"):
+			id := strings.TrimPrefix(stream, "account-")
+			rec, ok := accounts[id]
+			if !ok {
+				rec = s.accounts[id]
+			}
+			rec.Account = withoutSecrets(domain.EvolveAccount(rec.Account, d.Event))
+			rec.Position = d.Recorded.Position
+			accounts[id] = rec
+		case strings.HasPrefix(stream, "property-"):
+			id := strings.TrimPrefix(stream, "property-")
+			rec, ok := properties[id]
+			if !ok {
+				rec = s.properties[id]
+			}
+			rec.Property = domain.EvolveProperty(rec.Property, d.Event)
+			rec.Position = d.Recorded.Position
+			properties[id] = rec
+		}
+	}
+	s.mu.RUnlock()
+
+	for id, rec := range accounts {
+		blob, err := json.Marshal(rec)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO status_accounts(account_id, email, position, state) VALUES(?, ?, ?, ?)
+			ON CONFLICT(account_id) DO UPDATE SET email = excluded.email, position = excluded.position, state = excluded.state`,
+			id, rec.Account.Email, rec.Position, blob); err != nil {
+			return nil, err
+		}
+	}
+	for id, rec := range properties {
+		blob, err := json.Marshal(rec)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO status_properties(property_id, position, state) VALUES(?, ?, ?)
+			ON CONFLICT(property_id) DO UPDATE SET position = excluded.position, state = excluded.state`,
+			id, rec.Position, blob); err != nil {
+			return nil, err
+		}
+	}
+	return func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		for id, rec := range accounts {
+			s.accounts[id] = rec
+			if rec.Account.Email != "" {
+				s.byEmail[rec.Account.Email] = id
+			}
+		}
+		for id, rec := range properties {
+			s.properties[id] = rec
+		}
+	}, nil
+}
+
+// withoutSecrets drops what status never needs, so the read model holds no hash or sealed
+// secret: a copy of the read database reveals nothing the login flow could not say.
+func withoutSecrets(a domain.Account) domain.Account {
+	a.PasswordHash, a.PasswordHistory, a.Links, a.Sessions = "", nil, nil, nil
+	a.MFA.Secret, a.MFA.PendingSecret = nil, nil
+	return a
+}
+
+// StatusView is the answer to "may this account log in, and if not, why".
+type StatusView struct {
+	AccountID         string               `json:"account_id"`
+	Email             string               `json:"email"`
+	Status            domain.AccountStatus `json:"status"`
+	PasswordChangedAt time.Time            `json:"password_changed_at"`
+	PasswordExpiresAt time.Time            `json:"password_expires_at"`
+	MFAEnrolled       bool                 `json:"mfa_enrolled"`
+	MFAEnrolmentDueBy time.Time            `json:"mfa_enrolment_due_by"`
+	Position          uint64               `json:"position"`
+}
+
+// AccountStatus evaluates an account's status at now under the policy.
+func (s *Status) AccountStatus(accountID string, now time.Time, p domain.Policy) (StatusView, bool) {
+	s.mu.RLock()
+	rec, ok := s.accounts[accountID]
+	if !ok || !rec.Account.Registered {
+		s.mu.RUnlock()
+		return StatusView{}, false
+	}
+	var propsBuf [4]domain.Property
+	props := propsBuf[:0]
+	pos := rec.Position
+	for _, id := range rec.Account.Properties {
+		if pr, ok := s.properties[id]; ok {
+			props = append(props, pr.Property)
+			pos = max(pos, pr.Position)
+		}
+	}
+	s.mu.RUnlock()
+	a := rec.Account
+	return StatusView{
+		AccountID:         accountID,
+		Email:             a.Email,
+		Status:            domain.EvaluateStatus(a, props, now, p),
+		PasswordChangedAt: a.PasswordChangedAt,
+		PasswordExpiresAt: a.PasswordExpiresAt(p),
+		MFAEnrolled:       a.MFA.Enrolled,
+		MFAEnrolmentDueBy: a.MFAEnrolmentDueBy(p),
+		Position:          pos,
+	}, true
+}
+
+// AccountIDByEmail finds an account by its address.
+func (s *Status) AccountIDByEmail(email string) (string, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	id, ok := s.byEmail[domain.NormaliseEmail(email)]
+	return id, ok
+}
+
+// Counts reports how many accounts and properties the projection holds.
+func (s *Status) Counts() (accounts, properties int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.accounts), len(s.properties)
+}
