@@ -17,41 +17,41 @@ type LinkIssued struct {
 // RequestPasswordReset issues a reset link and supersedes every earlier one (R2.3). An
 // unknown address issues nothing and is not an error: the caller answers 202 either way.
 func (s *Service) RequestPasswordReset(ctx context.Context, m Meta, email string) (LinkIssued, error) {
-	return s.issueLink(ctx, m, email, func(hash string) any { return domain.RequestPasswordReset{TokenHash: hash} })
+	return s.issueLink(ctx, m, email, func(l domain.NewLink) any { return domain.RequestPasswordReset{Link: l} })
 }
 
 // RequestUnlockLink issues a fresh unlock link for a locked account (seed 004).
 func (s *Service) RequestUnlockLink(ctx context.Context, m Meta, email string) (LinkIssued, error) {
-	return s.issueLink(ctx, m, email, func(hash string) any { return domain.RequestUnlockLink{TokenHash: hash} })
+	return s.issueLink(ctx, m, email, func(l domain.NewLink) any { return domain.RequestUnlockLink{Link: l} })
 }
 
 // ResendActivation issues a new activation link for an account not yet activated (R2.4).
 func (s *Service) ResendActivation(ctx context.Context, m Meta, accountID string) (LinkIssued, error) {
-	token, hash, err := credentials.NewToken(accountID)
+	link, l, err := s.newLink(accountID)
 	if err != nil {
 		return LinkIssued{}, wrap("activation link", err)
 	}
-	res, err := s.Account(ctx, m, accountID, domain.IssueActivationLink{TokenHash: hash})
+	res, err := s.Account(ctx, m, accountID, domain.IssueActivationLink{Link: l})
 	if err != nil {
 		return LinkIssued{}, wrap("activation link", err)
 	}
-	return LinkIssued{AccountID: accountID, Token: tokenIfNew(token, res), Positions: res.Positions}, nil
+	return LinkIssued{AccountID: accountID, Token: tokenIfNew(link.Token, res), Positions: res.Positions}, nil
 }
 
-func (s *Service) issueLink(ctx context.Context, m Meta, email string, cmd func(hash string) any) (LinkIssued, error) {
+func (s *Service) issueLink(ctx context.Context, m Meta, email string, cmd func(domain.NewLink) any) (LinkIssued, error) {
 	accountID, found, err := s.AccountIDByEmail(ctx, email)
 	if err != nil || !found {
 		return LinkIssued{}, wrap("link", err)
 	}
-	token, hash, err := credentials.NewToken(accountID)
+	link, l, err := s.newLink(accountID)
 	if err != nil {
 		return LinkIssued{}, wrap("link", err)
 	}
-	res, err := s.Account(ctx, m, accountID, cmd(hash))
+	res, err := s.Account(ctx, m, accountID, cmd(l))
 	if err != nil {
 		return LinkIssued{AccountID: accountID}, err
 	}
-	return LinkIssued{AccountID: accountID, Token: tokenIfNew(token, res), Positions: res.Positions}, nil
+	return LinkIssued{AccountID: accountID, Token: tokenIfNew(link.Token, res), Positions: res.Positions}, nil
 }
 
 // tokenIfNew withholds the token of a replayed command: only the first attempt's token was

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"accountd/commands/credentials"
 	"accountd/domain"
 )
 
@@ -58,7 +57,7 @@ func (s *Service) Login(ctx context.Context, m Meta, a LoginAttempt) (LoginResul
 	if err != nil {
 		return LoginResult{}, wrap("login", err)
 	}
-	unlockToken, unlockHash, err := credentials.NewToken(accountID)
+	unlock, unlockLink, err := s.newLink(accountID)
 	if err != nil {
 		return LoginResult{}, wrap("login", err)
 	}
@@ -68,7 +67,7 @@ func (s *Service) Login(ctx context.Context, m Meta, a LoginAttempt) (LoginResul
 		now = at
 		return domain.DecideAccount(st, domain.Login{
 			Origin: a.Origin, SessionID: s.newID(), PasswordMatches: check, TOTPCode: a.TOTPCode,
-			VerifyTOTP: s.verifyTOTP(at), Properties: props, UnlockTokenHash: unlockHash,
+			VerifyTOTP: s.verifyTOTP(at), Properties: props, UnlockLink: unlockLink,
 		}, at, p)
 	})
 	if err != nil {
@@ -83,8 +82,8 @@ func (s *Service) Login(ctx context.Context, m Meta, a LoginAttempt) (LoginResul
 		Positions:    res.Positions,
 		Status:       domain.EvaluateStatus(res.State, props, now, p),
 	}
-	if issuedUnlock(res.Events, unlockHash) && !res.Replayed {
-		out.UnlockToken = unlockToken
+	if issuedUnlock(res.Events, unlockLink.TokenHash) && !res.Replayed {
+		out.UnlockToken = unlock.Token
 	}
 	return out, nil
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"accountd/commands/credentials"
 	"accountd/domain"
 )
 
@@ -49,11 +48,12 @@ func (s *Service) Register(ctx context.Context, m Meta, r Registration) (Registe
 	if err != nil {
 		return Registered{}, wrap("register", err)
 	}
-	token, tokenHash, err := credentials.NewToken(accountID)
+	link, activation, err := s.newLink(accountID)
 	if err != nil {
 		return Registered{}, wrap("register", err)
 	}
-	cmd := domain.RegisterAccount{AccountID: accountID, Email: r.Email, PropertyID: r.PropertyID, Password: s.candidate(r.Password), PasswordHash: hash, ActivationTokenHash: tokenHash}
+	token := link.Token
+	cmd := domain.RegisterAccount{AccountID: accountID, Email: r.Email, PropertyID: r.PropertyID, Password: s.candidate(r.Password), PasswordHash: hash, Activation: activation}
 	if _, err := domain.DecideAccount(domain.Account{}, cmd, s.Now(), s.policy()); err != nil {
 		return Registered{}, err
 	}
@@ -89,7 +89,14 @@ func (s *Service) Register(ctx context.Context, m Meta, r Registration) (Registe
 		if st.Registered {
 			return nil, nil // the retried command already registered it
 		}
-		cmd.AccountID = accountID
+		if cmd.AccountID != accountID {
+			// Finishing a first attempt's registration: its token is derived for this account.
+			if link, cmd.Activation, err = s.newLink(accountID); err != nil {
+				return nil, err
+			}
+			token = link.Token
+			cmd.AccountID = accountID
+		}
 		return domain.DecideAccount(st, cmd, now, s.policy())
 	})
 	if err != nil {

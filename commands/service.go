@@ -21,6 +21,7 @@ type Service struct {
 	policy     func() domain.Policy
 	hasher     *credentials.Hasher
 	mfa        *credentials.MFA
+	links      *credentials.LinkKey
 	isCommon   func(string) bool
 	newID      func() string
 	accounts   *Repository[domain.Account]
@@ -35,6 +36,8 @@ type Config struct {
 	Policy func() domain.Policy
 	Hasher *credentials.Hasher
 	MFA    *credentials.MFA
+	// Links issues e-mailed link tokens.
+	Links *credentials.LinkKey
 	// IsCommonPassword reports a password from the common-password list (nil: no list).
 	IsCommonPassword func(string) bool
 	// NewID makes account, property and session IDs (default: random UUIDs).
@@ -44,14 +47,14 @@ type Config struct {
 
 // NewService wires the repositories.
 func NewService(c Config) (*Service, error) {
-	if c.Store == nil || c.Clock == nil || c.Policy == nil || c.Hasher == nil || c.MFA == nil {
-		return nil, errors.New("commands: store, clock, policy, hasher and MFA are required")
+	if c.Store == nil || c.Clock == nil || c.Policy == nil || c.Hasher == nil || c.MFA == nil || c.Links == nil {
+		return nil, errors.New("commands: store, clock, policy, hasher, MFA and link key are required")
 	}
 	if c.NewID == nil {
 		c.NewID = func() string { return uuid.NewString() }
 	}
 	return &Service{
-		store: c.Store, clock: c.Clock, policy: c.Policy, hasher: c.Hasher, mfa: c.MFA,
+		store: c.Store, clock: c.Clock, policy: c.Policy, hasher: c.Hasher, mfa: c.MFA, links: c.Links,
 		isCommon: c.IsCommonPassword, newID: c.NewID,
 		accounts:   NewRepository(c.Store, domain.EvolveAccount, c.Clock, c.Options...),
 		properties: NewRepository(c.Store, domain.EvolveProperty, c.Clock, c.Options...),
@@ -175,6 +178,11 @@ func (s *Service) passwordCheck(password string) func(string) bool {
 func (s *Service) verifyTOTP(now time.Time) func([]byte, string) (int64, bool) {
 	skew := s.policy().MFAClockSkewSteps
 	return func(sealed []byte, code string) (int64, bool) { return s.mfa.Verify(sealed, code, now, skew) }
+}
+
+func (s *Service) newLink(accountID string) (credentials.Link, domain.NewLink, error) {
+	l, err := s.links.Issue(accountID)
+	return l, domain.NewLink{TokenHash: l.Hash, Nonce: l.Nonce}, err
 }
 
 func wrap(op string, err error) error {

@@ -43,9 +43,13 @@ func newService(t testing.TB, store eventstore.Store, clock *testClock, policy d
 	if err != nil {
 		t.Fatal(err)
 	}
+	links, err := credentials.NewLinkKey(key)
+	if err != nil {
+		t.Fatal(err)
+	}
 	svc, err := commands.NewService(commands.Config{
 		Store: store, Clock: clock.Now, Policy: func() domain.Policy { return policy },
-		Hasher: fastHasher(t), MFA: mfa,
+		Hasher: fastHasher(t), MFA: mfa, Links: links,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -10,13 +10,21 @@ type Authority struct {
 	Properties []Property
 }
 
+// NewLink is a link about to be e-mailed: the hash of its token, which the log keeps to
+// check it, and the nonce from which only the holder of the link key can derive the token
+// again (the outbox does, to write the mail). Neither reveals the token.
+type NewLink struct {
+	TokenHash string
+	Nonce     string
+}
+
 type RegisterAccount struct {
-	AccountID           string
-	Email               string
-	PropertyID          string
-	Password            PasswordCandidate
-	PasswordHash        string
-	ActivationTokenHash string
+	AccountID    string
+	Email        string
+	PropertyID   string
+	Password     PasswordCandidate
+	PasswordHash string
+	Activation   NewLink
 }
 
 type RestoreAccount struct {
@@ -26,7 +34,7 @@ type RestoreAccount struct {
 }
 
 type IssueActivationLink struct {
-	TokenHash string
+	Link NewLink
 }
 
 type Activate struct {
@@ -53,12 +61,12 @@ type Login struct {
 	// belongs to; the domain refuses a step already used.
 	VerifyTOTP func(encryptedSecret []byte, code string) (step int64, ok bool)
 	Properties []Property
-	// UnlockTokenHash is e-mailed if this attempt locks the account (R1.4, seed 004).
-	UnlockTokenHash string
+	// UnlockLink is e-mailed if this attempt locks the account (R1.4, seed 004).
+	UnlockLink NewLink
 }
 
 type RequestPasswordReset struct {
-	TokenHash string
+	Link NewLink
 }
 
 type ResetPassword struct {
@@ -75,7 +83,7 @@ type ChangePassword struct {
 }
 
 type RequestUnlockLink struct {
-	TokenHash string
+	Link NewLink
 }
 
 type UnlockWithLink struct {

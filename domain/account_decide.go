@@ -38,7 +38,7 @@ func DecideAccount(s Account, cmd any, now time.Time, p Policy) ([]Event, error)
 		if s.Deleted {
 			return nil, refuse(CodeAccountDeleted, "account is deleted")
 		}
-		return d.emit(PasswordResetRequested{TokenHash: c.TokenHash, ExpiresAt: now.Add(p.ResetLinkTTL.Std())}), nil
+		return d.emit(PasswordResetRequested{TokenHash: c.Link.TokenHash, Nonce: c.Link.Nonce, ExpiresAt: now.Add(p.ResetLinkTTL.Std())}), nil
 	case ResetPassword:
 		return d.resetPassword(c)
 	case ChangePassword:
@@ -47,7 +47,7 @@ func DecideAccount(s Account, cmd any, now time.Time, p Policy) ([]Event, error)
 		if !s.IsLockedAt(now, p) {
 			return nil, refuse(CodeNotLocked, "account is not locked")
 		}
-		return d.emit(UnlockLinkIssued{TokenHash: c.TokenHash, ExpiresAt: now.Add(p.UnlockLinkTTL.Std())}), nil
+		return d.emit(UnlockLinkIssued{TokenHash: c.Link.TokenHash, Nonce: c.Link.Nonce, ExpiresAt: now.Add(p.UnlockLinkTTL.Std())}), nil
 	case UnlockWithLink:
 		return d.unlockWithLink(c)
 	case UnlockByAdministrator:
@@ -131,7 +131,7 @@ func (d *decider) register(c RegisterAccount) ([]Event, error) {
 	if !ValidEmail(c.Email) {
 		return nil, refuse(CodeInvalidEmail, "%q is not a valid e-mail address", c.Email)
 	}
-	if c.AccountID == "" || c.PasswordHash == "" || c.ActivationTokenHash == "" {
+	if c.AccountID == "" || c.PasswordHash == "" || c.Activation.TokenHash == "" {
 		return nil, refuse(CodeInvalidCommand, "registration needs an account ID, a password hash and an activation token")
 	}
 	cand := c.Password
@@ -141,7 +141,7 @@ func (d *decider) register(c RegisterAccount) ([]Event, error) {
 	}
 	return d.emit(
 		AccountRegistered{AccountID: c.AccountID, Email: NormaliseEmail(c.Email), PropertyID: c.PropertyID, PasswordHash: c.PasswordHash, Policy: d.policyInForce()},
-		ActivationLinkIssued{TokenHash: c.ActivationTokenHash, ExpiresAt: d.now.Add(d.p.ActivationLinkTTL.Std())},
+		ActivationLinkIssued{TokenHash: c.Activation.TokenHash, Nonce: c.Activation.Nonce, ExpiresAt: d.now.Add(d.p.ActivationLinkTTL.Std())},
 	), nil
 }
 
@@ -166,7 +166,7 @@ func (d *decider) issueActivationLink(c IssueActivationLink) ([]Event, error) {
 	if d.s.Activated {
 		return nil, refuse(CodeAlreadyActivated, "account is already activated")
 	}
-	return d.emit(ActivationLinkIssued{TokenHash: c.TokenHash, ExpiresAt: d.now.Add(d.p.ActivationLinkTTL.Std())}), nil
+	return d.emit(ActivationLinkIssued{TokenHash: c.Link.TokenHash, Nonce: c.Link.Nonce, ExpiresAt: d.now.Add(d.p.ActivationLinkTTL.Std())}), nil
 }
 
 func (d *decider) activate(c Activate) ([]Event, error) {
@@ -227,8 +227,8 @@ func (d *decider) login(c Login) ([]Event, error) {
 		d.emit(LoginFailed{Origin: c.Origin, Reason: ReasonInvalidCredentials, FailedAttempts: n})
 		if n >= d.p.LockoutThreshold {
 			d.emit(AccountLocked{FailedAttempts: n, Threshold: d.p.LockoutThreshold})
-			if c.UnlockTokenHash != "" {
-				d.emit(UnlockLinkIssued{TokenHash: c.UnlockTokenHash, ExpiresAt: d.now.Add(d.p.UnlockLinkTTL.Std())})
+			if c.UnlockLink.TokenHash != "" {
+				d.emit(UnlockLinkIssued{TokenHash: c.UnlockLink.TokenHash, Nonce: c.UnlockLink.Nonce, ExpiresAt: d.now.Add(d.p.UnlockLinkTTL.Std())})
 			}
 		}
 		return d.out, nil

@@ -108,6 +108,7 @@ type AccountRegistered struct {
 
 type ActivationLinkIssued struct {
 	TokenHash string    `json:"token_hash"`
+	Nonce     string    `json:"nonce"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
@@ -164,6 +165,7 @@ type AccountUnlocked struct {
 
 type UnlockLinkIssued struct {
 	TokenHash string    `json:"token_hash"`
+	Nonce     string    `json:"nonce"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
 
@@ -174,6 +176,7 @@ type UnlockLinkRejected struct {
 
 type PasswordResetRequested struct {
 	TokenHash string    `json:"token_hash"`
+	Nonce     string    `json:"nonce"`
 	ExpiresAt time.Time `json:"expires_at"`
 }
 

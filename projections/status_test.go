@@ -38,7 +38,8 @@ func newFixture(t *testing.T) *fixture {
 	mfa, _ := credentials.NewMFA(key, "test")
 	pol := domain.DefaultPolicy()
 	pol.MFARequired = false
-	f.svc, err = commands.NewService(commands.Config{Store: f.store, Clock: func() time.Time { return f.now }, Policy: func() domain.Policy { return pol }, Hasher: h, MFA: mfa})
+	links, _ := credentials.NewLinkKey(key)
+	f.svc, err = commands.NewService(commands.Config{Store: f.store, Clock: func() time.Time { return f.now }, Policy: func() domain.Policy { return pol }, Hasher: h, MFA: mfa, Links: links})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
 package credentials
 
 import (
+	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -13,16 +14,49 @@ import (
 // ErrMalformedToken is returned for a link token that is not of the form accountd issues.
 var ErrMalformedToken = errors.New("credentials: malformed link token")
 
-// NewToken returns a link token for an account: "<account ID>.<256 random bits>". Naming the
-// account in the token lets the write side load the one stream it concerns without an index;
-// the random part is what makes it unguessable, and only its SHA-256 hash is ever stored.
-func NewToken(accountID string) (token, hash string, err error) {
-	var secret [32]byte
-	if _, err := rand.Read(secret[:]); err != nil {
-		return "", "", fmt.Errorf("credentials: token: %w", err)
+// LinkKey issues the tokens of e-mailed links (activation, reset, unlock). A token is
+// "<account ID>.<HMAC-SHA256(key, account ID, nonce)>": 256 bits only the key holder can
+// produce. The log keeps the nonce and the token's SHA-256 hash, never the token, so the
+// outbox (which holds the key) can write the mail from the log while a copy of the log alone
+// cannot open any link. Naming the account in the token lets the write side load the one
+// stream a link concerns without an index.
+type LinkKey struct {
+	key []byte
+}
+
+// Link is a freshly issued token with what the log stores about it.
+type Link struct {
+	Token string
+	Hash  string
+	Nonce string
+}
+
+// NewLinkKey wraps a 32-byte secret key.
+func NewLinkKey(key []byte) (*LinkKey, error) {
+	if len(key) != 32 {
+		return nil, errors.New("credentials: link key must be 32 bytes")
 	}
-	token = accountID + "." + base64.RawURLEncoding.EncodeToString(secret[:])
-	return token, HashToken(token), nil
+	return &LinkKey{key: append([]byte(nil), key...)}, nil
+}
+
+// Issue makes a new link token for an account.
+func (k *LinkKey) Issue(accountID string) (Link, error) {
+	var n [16]byte
+	if _, err := rand.Read(n[:]); err != nil {
+		return Link{}, fmt.Errorf("credentials: nonce: %w", err)
+	}
+	nonce := base64.RawURLEncoding.EncodeToString(n[:])
+	token := k.Token(accountID, nonce)
+	return Link{Token: token, Hash: HashToken(token), Nonce: nonce}, nil
+}
+
+// Token derives the token of a link from its nonce.
+func (k *LinkKey) Token(accountID, nonce string) string {
+	mac := hmac.New(sha256.New, k.key)
+	mac.Write([]byte(accountID))
+	mac.Write([]byte{0})
+	mac.Write([]byte(nonce))
+	return accountID + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
 // HashToken is the stored form of a token.
