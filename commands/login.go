@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"accountd/domain"
@@ -66,7 +67,7 @@ func (s *Service) Login(ctx context.Context, m Meta, a LoginAttempt) (LoginResul
 	res, err := s.accounts.Update(ctx, domain.AccountStream(accountID), m.metadata(""), func(st domain.Account, at time.Time) ([]domain.Event, error) {
 		now = at
 		return domain.DecideAccount(st, domain.Login{
-			Origin: a.Origin, SessionID: s.newID(), PasswordMatches: check, TOTPCode: a.TOTPCode,
+			Origin: a.Origin, SessionID: SessionID(accountID, s.newID()), PasswordMatches: check, TOTPCode: a.TOTPCode,
 			VerifyTOTP: s.verifyTOTP(at), Properties: props, UnlockLink: unlockLink,
 		}, at, p)
 	})
@@ -95,4 +96,17 @@ func issuedUnlock(events []domain.Event, hash string) bool {
 		}
 	}
 	return false
+}
+
+// SessionID names the account inside the session ID, so a session check loads the one
+// account stream it concerns without an index. The random part makes it unguessable.
+func SessionID(accountID, random string) string { return accountID + "_" + random }
+
+// SessionAccount returns the account a session ID names.
+func SessionAccount(sessionID string) (string, bool) {
+	i := strings.LastIndexByte(sessionID, '_')
+	if i <= 0 || i == len(sessionID)-1 {
+		return "", false
+	}
+	return sessionID[:i], true
 }
