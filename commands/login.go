@@ -110,3 +110,30 @@ func SessionAccount(sessionID string) (string, bool) {
 	}
 	return sessionID[:i], true
 }
+
+// CheckSession validates a session and records its use; an invalid one is closed on record.
+func (s *Service) CheckSession(ctx context.Context, m Meta, sessionID string) (domain.SessionCheck, error) {
+	accountID, ok := SessionAccount(sessionID)
+	if !ok {
+		return domain.SessionCheck{Reason: domain.SessionUnknown}, &domain.Error{Code: domain.CodeSessionNotFound, Message: "no such session"}
+	}
+	a, err := s.LoadAccount(ctx, accountID)
+	if err != nil {
+		if domain.ErrorCode(err) == domain.CodeAccountNotFound {
+			return domain.SessionCheck{Reason: domain.SessionUnknown}, &domain.Error{Code: domain.CodeSessionNotFound, Message: "no such session"}
+		}
+		return domain.SessionCheck{}, err
+	}
+	check := domain.SessionValidity(a, sessionID, s.Now())
+	if check.Reason == domain.SessionUnknown {
+		return check, &domain.Error{Code: domain.CodeSessionNotFound, Message: "no such session"}
+	}
+	res, err := s.Account(ctx, m, accountID, domain.TouchSession{SessionID: sessionID})
+	if err != nil {
+		return check, err
+	}
+	if check.Valid {
+		return domain.SessionValidity(res.State, sessionID, s.Now()), nil
+	}
+	return check, nil
+}

@@ -140,6 +140,11 @@ type EnableAccount struct {
 // account that is active enough.
 type DisableIfInactive struct{}
 
+// TouchSession checks a session and records its use (R7.1).
+type TouchSession struct {
+	SessionID string
+}
+
 type EndSession struct {
 	SessionID string
 	Cause     string

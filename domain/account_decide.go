@@ -85,6 +85,19 @@ func DecideAccount(s Account, cmd any, now time.Time, p Policy) ([]Event, error)
 		return d.enable(c)
 	case DisableIfInactive:
 		return d.disableIfInactive()
+	case TouchSession:
+		v := SessionValidity(s, c.SessionID, now)
+		if !v.Valid {
+			if v.Reason == SessionUnknown {
+				return nil, refuse(CodeSessionNotFound, "no open session %s", c.SessionID)
+			}
+			// Close it on record, once, with the rule that closed it.
+			return d.emit(SessionEnded{SessionID: c.SessionID, Cause: v.Reason}), nil
+		}
+		if now.Sub(s.Sessions[c.SessionID].LastSeenAt) < SessionActivityResolution {
+			return nil, nil
+		}
+		return d.emit(SessionActive{SessionID: c.SessionID}), nil
 	case EndSession:
 		if _, open := s.Sessions[c.SessionID]; !open {
 			return nil, refuse(CodeSessionNotFound, "no open session %s", c.SessionID)

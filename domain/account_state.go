@@ -198,6 +198,12 @@ func EvolveAccount(s Account, e Event) Account {
 			}
 		}
 		s.Sessions[d.SessionID] = Session{ID: d.SessionID, StartedAt: at, LastSeenAt: at, ExpiresAt: d.ExpiresAt, IdleAfter: d.IdleAfter.Std()}
+	case SessionActive:
+		if old, ok := s.Sessions[d.SessionID]; ok {
+			s.Sessions = cloneMap(s.Sessions)
+			old.LastSeenAt = at
+			s.Sessions[d.SessionID] = old
+		}
 	case SessionEnded:
 		if _, ok := s.Sessions[d.SessionID]; ok {
 			s.Sessions = cloneMap(s.Sessions)

@@ -29,7 +29,7 @@ func init() {
 		PasswordResetRequested{}, ResetLinkRejected{}, PasswordChanged{}, PasswordChangeRequired{},
 		MFAEnrolmentStarted{}, MFAEnrolmentConfirmed{}, MFAEnrolmentDeferred{}, MFACodeRejected{},
 		MFACooldownStarted{}, MFAReset{}, SuspiciousActivityDetected{}, AccountDisabled{},
-		AccountEnabled{}, SessionStarted{}, SessionEnded{}, AccountDeleted{}, AccountRestored{},
+		AccountEnabled{}, SessionStarted{}, SessionActive{}, SessionEnded{}, AccountDeleted{}, AccountRestored{},
 		EmailReserved{}, PropertyCreated{}, MemberAdded{}, MemberRemoved{}, UserManagementGranted{},
 		UserManagementRevoked{}, BillingContactAdded{}, InvoiceOverdue{}, InvoicePaid{},
 		PropertyAccessSuspended{}, PropertyAccessRestored{}, SubscriptionStatusChanged{}, PolicyChanged{},

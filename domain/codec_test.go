@@ -27,7 +27,7 @@ func TestEveryEventTypeRoundTrips(t *testing.T) {
 		SuspiciousActivityDetected{Rule: "shared_account", Evidence: Evidence{Addresses: []string{"a", "b"}, WindowStart: at, WindowEnd: at.Add(time.Minute)}, Action: "account_disabled"},
 		AccountDisabled{Kind: DisableManual, PropertyID: "p", Actor: Actor{Kind: ActorAccount, AccountID: "b", Note: "left"}},
 		AccountEnabled{Kind: DisableManual, Actor: Actor{Kind: ActorSystem}},
-		SessionStarted{SessionID: "s", ExpiresAt: at, IdleAfter: Duration(6 * time.Hour)}, SessionEnded{SessionID: "s", Cause: "logout"},
+		SessionStarted{SessionID: "s", ExpiresAt: at, IdleAfter: Duration(6 * time.Hour)}, SessionEnded{SessionID: "s", Cause: "logout"}, SessionActive{SessionID: "s"},
 		AccountDeleted{Actor: Actor{Kind: ActorAccount, AccountID: "b"}}, AccountRestored{Actor: Actor{Kind: ActorAccount, AccountID: "b"}},
 		EmailReserved{Email: "x@y.example", AccountID: "a"},
 		PropertyCreated{PropertyID: "p", Name: "Hôtel du Lac", PrimaryContactEmail: "c@lac.example", Subscription: SubscriptionActive},

@@ -260,6 +260,12 @@ type SessionStarted struct {
 	IdleAfter Duration  `json:"idle_after"`
 }
 
+// SessionActive records that a session was used; recorded at most once per
+// SessionActivityResolution, which is all the idle rule needs.
+type SessionActive struct {
+	SessionID string `json:"session_id"`
+}
+
 type SessionEnded struct {
 	SessionID string `json:"session_id"`
 	Cause     string `json:"cause"`
@@ -372,6 +378,7 @@ func (SuspiciousActivityDetected) EventType() string { return "suspicious_activi
 func (AccountDisabled) EventType() string            { return "account_disabled.v1" }
 func (AccountEnabled) EventType() string             { return "account_enabled.v1" }
 func (SessionStarted) EventType() string             { return "session_started.v1" }
+func (SessionActive) EventType() string              { return "session_active.v1" }
 func (SessionEnded) EventType() string               { return "session_ended.v1" }
 func (AccountDeleted) EventType() string             { return "account_deleted.v1" }
 func (AccountRestored) EventType() string            { return "account_restored.v1" }

@@ -1,0 +1,47 @@
+package domain
+
+import "time"
+
+// SessionActivityResolution is how often a session's use is recorded: finer would write an
+// event per request for nothing, as the idle rule counts in hours.
+const SessionActivityResolution = time.Minute
+
+// Why a session is no longer valid.
+const (
+	SessionUnknown        = "unknown"
+	SessionExpired        = "expired"      // open longer than the maximum age
+	SessionIdle           = "idle_timeout" // unused longer than the idle timeout
+	SessionAccountBlocked = "account_blocked"
+)
+
+// SessionCheck is whether a session may still be used, and until when.
+type SessionCheck struct {
+	Valid      bool
+	Reason     string
+	ExpiresAt  time.Time // the earlier of the hard limit and the idle limit
+	StartedAt  time.Time
+	LastSeenAt time.Time
+}
+
+// SessionValidity evaluates a session at now (R7.1): closed after the maximum age, or after
+// the idle timeout without use, or when the account is disabled, locked or deleted.
+func SessionValidity(a Account, sessionID string, now time.Time) SessionCheck {
+	s, ok := a.Sessions[sessionID]
+	if !ok {
+		return SessionCheck{Reason: SessionUnknown}
+	}
+	idleAt := s.LastSeenAt.Add(s.IdleAfter)
+	c := SessionCheck{Valid: true, StartedAt: s.StartedAt, LastSeenAt: s.LastSeenAt, ExpiresAt: s.ExpiresAt}
+	if idleAt.Before(c.ExpiresAt) {
+		c.ExpiresAt = idleAt
+	}
+	switch {
+	case !now.Before(s.ExpiresAt):
+		c.Valid, c.Reason = false, SessionExpired
+	case !now.Before(idleAt):
+		c.Valid, c.Reason = false, SessionIdle
+	case a.Deleted || len(a.Disabled) > 0 || a.Locked:
+		c.Valid, c.Reason = false, SessionAccountBlocked
+	}
+	return c
+}
