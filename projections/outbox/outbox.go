@@ -1,0 +1,872 @@
+// Package outbox is accountd's mail outbox: it follows the log and e-mails what the log
+// says must be e-mailed (activation, reset and unlock links; disable and re-enable notices;
+// billing suspensions; suspicious-activity notices to primary contacts).
+//
+// The log is the truth and the outbox: nothing is queued anywhere else. Link mails are
+// written from the log without the log holding a token: the event keeps the link's nonce,
+// and the outbox, which holds the link key, derives the token again (credentials.LinkKey).
+//
+// Delivery is at least once, deduplicated by message ID (the causing event's ID):
+//
+//   - The checkpoint (the "checkpoints" row "outbox") and the outbox's small address tables
+//     are written in the same SQLite transactions, so a restart replays from a checkpoint
+//     the tables agree with. (A mail event's own table change may commit just before its
+//     mail is sent; every change is idempotent, so applying it again is harmless.)
+//   - The checkpoint moves past an event only once each of its mails was sent or
+//     dead-lettered; the outbox_sent row of a sent mail is committed with that move.
+//   - A crash after a send and before that commit re-sends the mail on restart. The file
+//     mailer rewrites the same file; the SMTP mailer sends the same Message-ID header.
+//   - A replay from an older checkpoint (a deleted checkpoint row, a rebuild) skips every
+//     message already in outbox_sent or outbox_dead_letters: a rebuild changes nothing that
+//     was sent. Link mails are sent even when the link has expired by the time they are
+//     processed, for the same reason.
+//   - A send that fails is retried with exponential backoff; after MaxAttempts failures the
+//     message goes to outbox_dead_letters with its last error, an error is logged, and the
+//     outbox moves on. Failures are counted in outbox_attempts, so a restart does not reset
+//     the count. A mailer error that wraps ErrPermanent is dead-lettered at once.
+//   - Mails are sent in log order: a failing mail holds back the ones after it until it is
+//     sent or dead-lettered.
+//
+// Neither the outbox's tables nor its log lines hold a token or a link: a dead letter keeps
+// the message's recipients and subject and the event's position, from which the mail can
+// be rebuilt. (The mail itself holds the link, of course: the file mailer's files are 0600.)
+package outbox
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"accountd/commands"
+	"accountd/commands/credentials"
+	"accountd/domain"
+	"accountd/eventstore"
+)
+
+// CheckpointName keys the outbox's row in the checkpoints table.
+const CheckpointName = "outbox"
+
+// Defaults.
+const (
+	DefaultMaxAttempts     = 8
+	DefaultRetryBackoff    = time.Second
+	DefaultRetryBackoffMax = time.Minute
+	readBatch              = 256
+)
+
+// Config wires an outbox.
+type Config struct {
+	Store eventstore.Store
+	// DB is the read-model database (projections.OpenDB); the outbox keeps its checkpoint
+	// and its outbox_* tables there.
+	DB *sql.DB
+	// Links derives link tokens from the nonces the log keeps: the same key as the
+	// command service's.
+	Links  *credentials.LinkKey
+	Mailer Mailer
+	// PublicURL is the base of links: PublicURL + "/activate?token=...",
+	// "/reset-password?token=..." or "/unlock?token=...".
+	PublicURL string
+	// From is the sender of every mail, e.g. "Hotel Login <no-reply@login.hotel.example>".
+	From   string
+	Logger *slog.Logger
+	// MaxAttempts is how many failed sends a message gets before it is dead-lettered
+	// (default 8).
+	MaxAttempts int
+	// Clock stamps sent_at, attempts and dead letters; nothing else reads it (default
+	// time.Now).
+	Clock func() time.Time
+	// RetryBackoff is the wait after a first failed send, doubled after each further
+	// failure up to RetryBackoffMax (defaults 1 s and 1 min: eight attempts span about two
+	// minutes).
+	RetryBackoff    time.Duration
+	RetryBackoffMax time.Duration
+}
+
+// DeadLetter is a message given up on.
+type DeadLetter struct {
+	ID        string // the message ID
+	Position  uint64 // the log position of the event that caused it
+	EventType string
+	Kind      string // empty when the event could not be read
+	AccountID string
+	To        []string
+	Subject   string
+	Attempts  int // failed sends; 0 when the message could not even be written
+	LastError string
+	At        time.Time
+}
+
+// Outbox follows the log and sends mail.
+type Outbox struct {
+	cfg       Config
+	log       *slog.Logger
+	publicURL string
+	pos       atomic.Uint64
+	mu        sync.Mutex // one batch at a time, whoever calls
+}
+
+// New prepares the outbox's tables and reads its checkpoint.
+func New(cfg Config) (*Outbox, error) {
+	if cfg.Store == nil || cfg.DB == nil || cfg.Links == nil || cfg.Mailer == nil {
+		return nil, errors.New("outbox: store, DB, link key and mailer are required")
+	}
+	u, err := url.Parse(cfg.PublicURL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return nil, fmt.Errorf("outbox: PublicURL %q is not an http(s) base URL", cfg.PublicURL)
+	}
+	if _, err := parseAddress(cfg.From); err != nil {
+		return nil, fmt.Errorf("outbox: From: %w", err)
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.MaxAttempts <= 0 {
+		cfg.MaxAttempts = DefaultMaxAttempts
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.RetryBackoff <= 0 {
+		cfg.RetryBackoff = DefaultRetryBackoff
+	}
+	if cfg.RetryBackoffMax < cfg.RetryBackoff {
+		cfg.RetryBackoffMax = max(cfg.RetryBackoff, DefaultRetryBackoffMax)
+	}
+	o := &Outbox{cfg: cfg, log: cfg.Logger.With("component", "outbox"), publicURL: strings.TrimRight(cfg.PublicURL, "/")}
+	ctx := context.Background()
+	for _, stmt := range schema {
+		if _, err := cfg.DB.ExecContext(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("outbox: schema: %w", err)
+		}
+	}
+	var pos uint64
+	err = cfg.DB.QueryRowContext(ctx, `SELECT position FROM checkpoints WHERE name = ?`, CheckpointName).Scan(&pos)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("outbox: checkpoint: %w", err)
+	}
+	o.pos.Store(pos)
+	return o, nil
+}
+
+// Position is the last log position the outbox has finished with.
+func (o *Outbox) Position() uint64 { return o.pos.Load() }
+
+// Run follows the log until ctx ends, and returns ctx's error. A batch that fails (a
+// database error) is retried from the checkpoint with backoff; failed sends are retried
+// inside the batch (see the package comment).
+func (o *Outbox) Run(ctx context.Context) error {
+	delay := o.cfg.RetryBackoff
+	for {
+		before := o.Position()
+		err := eventstore.Follow(ctx, o.cfg.Store, before, readBatch, o.process)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if o.Position() > before {
+			delay = o.cfg.RetryBackoff
+		}
+		o.log.Error("outbox stopped; retrying from its checkpoint", "error", err, "position", o.Position(), "retry_in", delay)
+		if err := sleep(ctx, delay); err != nil {
+			return err
+		}
+		delay = min(delay*2, o.cfg.RetryBackoffMax)
+	}
+}
+
+// CatchUp processes every event up to the log's head as it is when called, then returns.
+func (o *Outbox) CatchUp(ctx context.Context) error {
+	head, err := o.cfg.Store.HeadPosition(ctx)
+	if err != nil {
+		return fmt.Errorf("outbox: head: %w", err)
+	}
+	for o.Position() < head {
+		recs, err := o.cfg.Store.ReadAll(ctx, o.Position(), readBatch)
+		if err != nil {
+			return fmt.Errorf("outbox: read after %d: %w", o.Position(), err)
+		}
+		if len(recs) == 0 {
+			break
+		}
+		if err := o.process(ctx, recs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DeadLetters lists the messages given up on, oldest first.
+func (o *Outbox) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
+	rows, err := o.cfg.DB.QueryContext(ctx, `SELECT id, position, event_type, kind, account_id, recipients, subject, attempts, last_error, dead_at
+		FROM outbox_dead_letters ORDER BY position, id`)
+	if err != nil {
+		return nil, fmt.Errorf("outbox: dead letters: %w", err)
+	}
+	defer rows.Close()
+	var out []DeadLetter
+	for rows.Next() {
+		var d DeadLetter
+		var to, at string
+		if err := rows.Scan(&d.ID, &d.Position, &d.EventType, &d.Kind, &d.AccountID, &to, &d.Subject, &d.Attempts, &d.LastError, &at); err != nil {
+			return nil, fmt.Errorf("outbox: dead letters: %w", err)
+		}
+		if err := json.Unmarshal([]byte(to), &d.To); err != nil {
+			return nil, fmt.Errorf("outbox: dead letter %s: %w", d.ID, err)
+		}
+		d.At, _ = time.Parse(time.RFC3339Nano, at)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// mailTypes are the events that may cause mail; stateTypes only update the address tables.
+// Every other event is passed over without being decoded.
+var (
+	mailTypes = map[string]bool{
+		domain.ActivationLinkIssued{}.EventType():       true,
+		domain.PasswordResetRequested{}.EventType():     true,
+		domain.UnlockLinkIssued{}.EventType():           true,
+		domain.AccountDisabled{}.EventType():            true,
+		domain.AccountEnabled{}.EventType():             true,
+		domain.PropertyAccessSuspended{}.EventType():    true,
+		domain.SuspiciousActivityDetected{}.EventType(): true,
+	}
+	stateTypes = map[string]bool{
+		domain.AccountRegistered{}.EventType():      true,
+		domain.LinkedToProperty{}.EventType():       true,
+		domain.UnlinkedFromProperty{}.EventType():   true,
+		domain.PasswordChangeRequired{}.EventType(): true,
+		domain.PasswordChanged{}.EventType():        true,
+		domain.PropertyCreated{}.EventType():        true,
+		domain.BillingContactAdded{}.EventType():    true,
+	}
+)
+
+// pending is the open transaction of a batch: state changes and the checkpoint to commit.
+type pending struct {
+	o   *Outbox
+	tx  *sql.Tx
+	pos uint64 // the position the checkpoint moves to at the next commit
+}
+
+func (p *pending) begin(ctx context.Context) (*sql.Tx, error) {
+	if p.tx == nil {
+		tx, err := p.o.cfg.DB.BeginTx(ctx, nil)
+		if err != nil {
+			return nil, fmt.Errorf("outbox: begin: %w", err)
+		}
+		p.tx = tx
+	}
+	return p.tx, nil
+}
+
+// commit writes the checkpoint with the pending state changes.
+func (p *pending) commit(ctx context.Context) error {
+	if p.tx == nil && p.pos <= p.o.Position() {
+		return nil
+	}
+	tx, err := p.begin(ctx)
+	if err != nil {
+		return err
+	}
+	p.tx = nil
+	defer tx.Rollback()
+	if p.pos > p.o.Position() {
+		if err := saveCheckpoint(ctx, tx, p.pos); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("outbox: commit: %w", err)
+	}
+	if p.pos > p.o.Position() {
+		p.o.pos.Store(p.pos)
+	}
+	return nil
+}
+
+func (p *pending) rollback() {
+	if p.tx != nil {
+		p.tx.Rollback()
+		p.tx = nil
+	}
+}
+
+// process handles events in log order. It holds no transaction while sending.
+func (o *Outbox) process(ctx context.Context, recs []eventstore.RecordedEvent) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	p := &pending{o: o, pos: o.Position()}
+	defer p.rollback()
+	for _, rec := range recs {
+		if rec.Position <= p.pos {
+			continue // already done: overlapping reads are harmless
+		}
+		if !mailTypes[rec.Type] && !stateTypes[rec.Type] {
+			p.pos = rec.Position
+			continue
+		}
+		d, err := commands.Decode(rec)
+		if err != nil {
+			// Undecodable: retrying cannot help. Record it and move on.
+			if err := p.commit(ctx); err != nil {
+				return err
+			}
+			if err := o.record(ctx, rec, []outcome{{dead: true, dl: DeadLetter{ID: rec.ID.String(), LastError: err.Error()}}}, true); err != nil {
+				return err
+			}
+			p.pos = rec.Position
+			continue
+		}
+		tx, err := p.begin(ctx)
+		if err != nil {
+			return err
+		}
+		if err := applyState(ctx, tx, d); err != nil {
+			return fmt.Errorf("outbox: position %d: %w", rec.Position, err)
+		}
+		if !mailTypes[rec.Type] {
+			p.pos = rec.Position
+			continue
+		}
+		msgs, err := o.compose(ctx, tx, d)
+		var poison *poisonError
+		switch {
+		case errors.As(err, &poison):
+			if err := p.commit(ctx); err != nil {
+				return err
+			}
+			if err := o.record(ctx, rec, []outcome{{dead: true, dl: poison.letter(rec)}}, true); err != nil {
+				return err
+			}
+			p.pos = rec.Position
+			continue
+		case err != nil:
+			return fmt.Errorf("outbox: position %d: %w", rec.Position, err)
+		}
+		msgs, err = unsent(ctx, tx, msgs)
+		if err != nil {
+			return err
+		}
+		if len(msgs) == 0 {
+			p.pos = rec.Position
+			continue
+		}
+		// This event's own state change commits now (with the checkpoint still before it);
+		// applying it again on a replay is harmless.
+		if err := p.commit(ctx); err != nil {
+			return err
+		}
+		for i, m := range msgs {
+			out, err := o.deliver(ctx, rec, m)
+			if err != nil {
+				return err
+			}
+			// Each message is recorded as soon as it is done; the last one moves the
+			// checkpoint past the event.
+			if err := o.record(ctx, rec, []outcome{out}, i == len(msgs)-1); err != nil {
+				return err
+			}
+		}
+		p.pos = rec.Position
+	}
+	return p.commit(ctx)
+}
+
+// outcome is what became of one message.
+type outcome struct {
+	m    Message
+	dead bool
+	dl   DeadLetter
+}
+
+// record writes what became of messages of an event and, when done is set, moves the
+// checkpoint past the event, in one transaction.
+func (o *Outbox) record(ctx context.Context, rec eventstore.RecordedEvent, outs []outcome, done bool) error {
+	now := o.cfg.Clock().UTC().Format(time.RFC3339Nano)
+	tx, err := o.cfg.DB.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("outbox: begin: %w", err)
+	}
+	defer tx.Rollback()
+	for _, out := range outs {
+		if out.dead {
+			dl := out.dl
+			to, _ := json.Marshal(nonNil(dl.To))
+			res, err := tx.ExecContext(ctx, `INSERT INTO outbox_dead_letters(id, position, event_type, kind, account_id, recipients, subject, attempts, last_error, dead_at)
+				VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
+				dl.ID, rec.Position, rec.Type, dl.Kind, dl.AccountID, string(to), dl.Subject, dl.Attempts, dl.LastError, now)
+			if err != nil {
+				return fmt.Errorf("outbox: dead letter: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				continue // dead-lettered before this replay
+			}
+			o.log.Error("outbox: message dead-lettered; it will not be retried",
+				"message_id", dl.ID, "kind", dl.Kind, "account_id", dl.AccountID, "position", rec.Position,
+				"event_type", rec.Type, "attempts", dl.Attempts, "error", dl.LastError)
+		} else if _, err := tx.ExecContext(ctx, `INSERT INTO outbox_sent(id, sent_at) VALUES(?, ?) ON CONFLICT(id) DO NOTHING`, out.m.ID, now); err != nil {
+			return fmt.Errorf("outbox: sent: %w", err)
+		}
+		id := out.m.ID
+		if out.dead {
+			id = out.dl.ID
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox_attempts WHERE id = ?`, id); err != nil {
+			return fmt.Errorf("outbox: attempts: %w", err)
+		}
+	}
+	if done {
+		if err := saveCheckpoint(ctx, tx, rec.Position); err != nil {
+			return err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("outbox: commit: %w", err)
+	}
+	if done {
+		o.pos.Store(rec.Position)
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// deliver sends one message, retrying with backoff, until it is sent (dead false), has
+// failed MaxAttempts times in all, or has failed with ErrPermanent (dead true). Only a
+// cancelled ctx or a database error is returned as an error; a cancelled send does not
+// count as an attempt.
+func (o *Outbox) deliver(ctx context.Context, rec eventstore.RecordedEvent, m Message) (outcome, error) {
+	attempts, err := o.attempts(ctx, m.ID)
+	if err != nil {
+		return outcome{}, err
+	}
+	var lastErr string
+	for {
+		if attempts >= o.cfg.MaxAttempts {
+			if lastErr == "" {
+				lastErr, err = o.lastError(ctx, m.ID)
+				if err != nil {
+					return outcome{}, err
+				}
+			}
+			return outcome{m: m, dead: true, dl: DeadLetter{
+				ID: m.ID, Kind: m.Kind, AccountID: m.AccountID, To: m.To, Subject: m.Subject, Attempts: attempts, LastError: lastErr,
+			}}, nil
+		}
+		sendErr := o.cfg.Mailer.Send(ctx, m)
+		if sendErr == nil {
+			o.log.Info("outbox: mail sent", "message_id", m.ID, "kind", m.Kind, "account_id", m.AccountID,
+				"recipients", len(m.To), "position", rec.Position)
+			return outcome{m: m}, nil
+		}
+		if err := ctx.Err(); err != nil {
+			return outcome{}, err
+		}
+		attempts++
+		lastErr = sendErr.Error()
+		if err := o.recordAttempt(ctx, m.ID, attempts, lastErr); err != nil {
+			return outcome{}, err
+		}
+		if errors.Is(sendErr, ErrPermanent) {
+			// Retrying cannot help (a 5xx reply, a message that cannot be written).
+			return outcome{m: m, dead: true, dl: DeadLetter{
+				ID: m.ID, Kind: m.Kind, AccountID: m.AccountID, To: m.To, Subject: m.Subject, Attempts: attempts, LastError: lastErr,
+			}}, nil
+		}
+		if attempts >= o.cfg.MaxAttempts {
+			continue
+		}
+		wait := o.backoff(attempts)
+		o.log.Warn("outbox: send failed; retrying", "message_id", m.ID, "kind", m.Kind, "attempt", attempts,
+			"max_attempts", o.cfg.MaxAttempts, "retry_in", wait, "error", sendErr)
+		if err := sleep(ctx, wait); err != nil {
+			return outcome{}, err
+		}
+	}
+}
+
+// backoff is the wait after the n-th failure: RetryBackoff * 2^(n-1), capped.
+func (o *Outbox) backoff(n int) time.Duration {
+	d := o.cfg.RetryBackoff
+	for i := 1; i < n && d < o.cfg.RetryBackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, o.cfg.RetryBackoffMax)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+func (o *Outbox) attempts(ctx context.Context, id string) (int, error) {
+	var n int
+	err := o.cfg.DB.QueryRowContext(ctx, `SELECT attempts FROM outbox_attempts WHERE id = ?`, id).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("outbox: attempts: %w", err)
+	}
+	return n, nil
+}
+
+func (o *Outbox) lastError(ctx context.Context, id string) (string, error) {
+	var s string
+	err := o.cfg.DB.QueryRowContext(ctx, `SELECT last_error FROM outbox_attempts WHERE id = ?`, id).Scan(&s)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("outbox: attempts: %w", err)
+	}
+	return s, nil
+}
+
+func (o *Outbox) recordAttempt(ctx context.Context, id string, n int, lastErr string) error {
+	_, err := o.cfg.DB.ExecContext(ctx, `INSERT INTO outbox_attempts(id, attempts, last_error, last_attempt_at) VALUES(?, ?, ?, ?)
+		ON CONFLICT(id) DO UPDATE SET attempts = excluded.attempts, last_error = excluded.last_error, last_attempt_at = excluded.last_attempt_at`,
+		id, n, lastErr, o.cfg.Clock().UTC().Format(time.RFC3339Nano))
+	if err != nil {
+		return fmt.Errorf("outbox: record attempt: %w", err)
+	}
+	return nil
+}
+
+// unsent drops the messages already sent or dead-lettered.
+func unsent(ctx context.Context, tx *sql.Tx, msgs []Message) ([]Message, error) {
+	out := msgs[:0:0]
+	for _, m := range msgs {
+		var one int
+		err := tx.QueryRowContext(ctx, `SELECT 1 FROM outbox_sent WHERE id = ? UNION ALL SELECT 1 FROM outbox_dead_letters WHERE id = ? LIMIT 1`, m.ID, m.ID).Scan(&one)
+		if errors.Is(err, sql.ErrNoRows) {
+			out = append(out, m)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("outbox: sent check: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// poisonError is an event the outbox cannot turn into mail, ever (no address on record, no
+// nonce, a stream it cannot place): dead-lettered at once.
+type poisonError struct {
+	kind, accountID, reason string
+}
+
+func (e *poisonError) Error() string { return e.reason }
+
+func (e *poisonError) letter(rec eventstore.RecordedEvent) DeadLetter {
+	return DeadLetter{ID: rec.ID.String(), Kind: e.kind, AccountID: e.accountID, LastError: e.reason}
+}
+
+// compose turns a mail event into its messages (none when no mail is due), reading the
+// address tables inside tx, which already holds the event's own state change.
+func (o *Outbox) compose(ctx context.Context, tx *sql.Tx, d commands.Decoded) ([]Message, error) {
+	rec := d.Recorded
+	base := Message{ID: rec.ID.String(), CreatedAt: d.Event.At.UTC(), From: o.cfg.From}
+	switch e := d.Event.Data.(type) {
+	case domain.ActivationLinkIssued:
+		return o.linkMail(ctx, tx, base, rec, KindActivation, "/activate", e.Nonce, e.ExpiresAt, activationLetter)
+	case domain.PasswordResetRequested:
+		return o.linkMail(ctx, tx, base, rec, KindPasswordReset, "/reset-password", e.Nonce, e.ExpiresAt, resetLetter)
+	case domain.UnlockLinkIssued:
+		return o.linkMail(ctx, tx, base, rec, KindUnlock, "/unlock", e.Nonce, e.ExpiresAt, unlockLetter)
+
+	case domain.AccountDisabled:
+		base.Kind = KindAccountDisabled
+		acc, err := accountOf(ctx, tx, rec, base.Kind)
+		if err != nil {
+			return nil, err
+		}
+		return []Message{withLetter(base, acc.id, []string{acc.email}, disabledLetter(acc.email, e))}, nil
+
+	case domain.AccountEnabled:
+		base.Kind = KindAccountEnabled
+		acc, err := accountOf(ctx, tx, rec, base.Kind)
+		if err != nil {
+			return nil, err
+		}
+		var remaining int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM outbox_disables WHERE account_id = ?`, acc.id).Scan(&remaining); err != nil {
+			return nil, err
+		}
+		if remaining > 0 {
+			return nil, nil // still disabled for another reason: nothing to announce yet
+		}
+		return []Message{withLetter(base, acc.id, []string{acc.email}, enabledLetter(acc.email, acc.mustChangePassword))}, nil
+
+	case domain.PropertyAccessSuspended:
+		base.Kind = KindBillingSuspended
+		id, ok := strings.CutPrefix(rec.Stream, "property-")
+		if !ok {
+			return nil, &poisonError{kind: base.Kind, reason: "billing suspension on stream " + rec.Stream + ", not a property stream"}
+		}
+		prop, found, err := propertyOf(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		to, asPrimary := prop.billing, false
+		if len(to) == 0 && prop.primary != "" {
+			to, asPrimary = []string{prop.primary}, true
+		}
+		if !found || len(to) == 0 {
+			o.log.Warn("outbox: billing suspension with no one to tell", "property_id", id, "position", rec.Position)
+			return nil, nil
+		}
+		return []Message{withLetter(base, "", to, billingLetter(prop.displayName(), e.OverdueInvoices, asPrimary))}, nil
+
+	case domain.SuspiciousActivityDetected:
+		if e.Action != "account_disabled" {
+			return nil, nil // recorded for review only: nobody is notified
+		}
+		base.Kind = KindSuspiciousActivity
+		acc, err := accountOf(ctx, tx, rec, base.Kind)
+		if err != nil {
+			return nil, err
+		}
+		props, err := propertiesOfAccount(ctx, tx, acc.id)
+		if err != nil {
+			return nil, err
+		}
+		// One message per property: a staff member of two hotels must not show one hotel's
+		// contact address to the other.
+		var out []Message
+		for _, prop := range props {
+			if prop.primary == "" {
+				continue
+			}
+			m := withLetter(base, acc.id, []string{prop.primary}, suspiciousLetter(prop.displayName(), acc.email, e))
+			m.ID = propertyMessageID(base.ID, prop.id)
+			out = append(out, m)
+		}
+		if len(out) == 0 {
+			o.log.Warn("outbox: suspicious activity on an account with no property primary contact to notify",
+				"account_id", acc.id, "position", rec.Position)
+		}
+		return out, nil
+	}
+	return nil, nil
+}
+
+// propertyMessageID names the message of one property for an event that notifies several.
+func propertyMessageID(eventID, propertyID string) string {
+	sum := sha256.Sum256([]byte(propertyID))
+	return eventID + "-" + hex.EncodeToString(sum[:4])
+}
+
+func withLetter(m Message, accountID string, to []string, l letter) Message {
+	m.AccountID, m.To, m.Subject, m.Text = accountID, to, l.Subject(), l.Text()
+	return m
+}
+
+func (o *Outbox) linkMail(ctx context.Context, tx *sql.Tx, base Message, rec eventstore.RecordedEvent, kind, path, nonce string, expires time.Time,
+	write func(email, link string, issued, expires time.Time) letter) ([]Message, error) {
+	base.Kind = kind
+	acc, err := accountOf(ctx, tx, rec, kind)
+	if err != nil {
+		return nil, err
+	}
+	if nonce == "" {
+		return nil, &poisonError{kind: kind, accountID: acc.id, reason: "link event without a nonce: the token cannot be derived"}
+	}
+	token := o.cfg.Links.Token(acc.id, nonce)
+	base.Link = o.publicURL + path + "?token=" + url.QueryEscape(token)
+	return []Message{withLetter(base, acc.id, []string{acc.email}, write(acc.email, base.Link, base.CreatedAt, expires))}, nil
+}
+
+type accountRow struct {
+	id, email          string
+	mustChangePassword bool
+}
+
+// accountOf is the account of an account-stream event, with its address.
+func accountOf(ctx context.Context, tx *sql.Tx, rec eventstore.RecordedEvent, kind string) (accountRow, error) {
+	id, ok := strings.CutPrefix(rec.Stream, "account-")
+	if !ok || id == "" {
+		return accountRow{}, &poisonError{kind: kind, reason: "event on stream " + rec.Stream + ", not an account stream"}
+	}
+	a := accountRow{id: id}
+	err := tx.QueryRowContext(ctx, `SELECT email, must_change_password FROM outbox_accounts WHERE account_id = ?`, id).Scan(&a.email, &a.mustChangePassword)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && a.email == "") {
+		return a, &poisonError{kind: kind, accountID: id, reason: "no e-mail address on record for account " + id}
+	}
+	return a, err
+}
+
+type propertyRow struct {
+	id, name, primary string
+	billing           []string
+}
+
+func (p propertyRow) displayName() string {
+	if p.name != "" {
+		return p.name
+	}
+	return p.id
+}
+
+func propertyOf(ctx context.Context, tx *sql.Tx, id string) (propertyRow, bool, error) {
+	p := propertyRow{id: id}
+	var billing string
+	err := tx.QueryRowContext(ctx, `SELECT name, primary_contact, billing_contacts FROM outbox_properties WHERE property_id = ?`, id).Scan(&p.name, &p.primary, &billing)
+	if errors.Is(err, sql.ErrNoRows) {
+		return p, false, nil
+	}
+	if err != nil {
+		return p, false, err
+	}
+	if err := json.Unmarshal([]byte(billing), &p.billing); err != nil {
+		return p, false, fmt.Errorf("property %s billing contacts: %w", id, err)
+	}
+	return p, true, nil
+}
+
+func propertiesOfAccount(ctx context.Context, tx *sql.Tx, accountID string) ([]propertyRow, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT property_id FROM outbox_memberships WHERE account_id = ? ORDER BY property_id`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var out []propertyRow
+	for _, id := range ids {
+		p, found, err := propertyOf(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			out = append(out, p)
+		}
+	}
+	return out, nil
+}
+
+// schema: the checkpoints table is projections.OpenDB's, repeated so a bare database works.
+var schema = []string{
+	`CREATE TABLE IF NOT EXISTS checkpoints (name TEXT PRIMARY KEY, position INTEGER NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS outbox_accounts (account_id TEXT PRIMARY KEY, email TEXT NOT NULL,
+		must_change_password INTEGER NOT NULL DEFAULT 0)`,
+	`CREATE TABLE IF NOT EXISTS outbox_memberships (account_id TEXT NOT NULL, property_id TEXT NOT NULL,
+		PRIMARY KEY (account_id, property_id))`,
+	`CREATE TABLE IF NOT EXISTS outbox_disables (account_id TEXT NOT NULL, kind TEXT NOT NULL,
+		PRIMARY KEY (account_id, kind))`,
+	`CREATE TABLE IF NOT EXISTS outbox_properties (property_id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',
+		primary_contact TEXT NOT NULL DEFAULT '', billing_contacts TEXT NOT NULL DEFAULT '[]')`,
+	`CREATE TABLE IF NOT EXISTS outbox_sent (id TEXT PRIMARY KEY, sent_at TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS outbox_attempts (id TEXT PRIMARY KEY, attempts INTEGER NOT NULL, last_error TEXT NOT NULL,
+		last_attempt_at TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS outbox_dead_letters (id TEXT PRIMARY KEY, position INTEGER NOT NULL, event_type TEXT NOT NULL,
+		kind TEXT NOT NULL, account_id TEXT NOT NULL, recipients TEXT NOT NULL, subject TEXT NOT NULL, attempts INTEGER NOT NULL,
+		last_error TEXT NOT NULL, dead_at TEXT NOT NULL)`,
+}
+
+func saveCheckpoint(ctx context.Context, tx *sql.Tx, pos uint64) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints(name, position) VALUES(?, ?)
+		ON CONFLICT(name) DO UPDATE SET position = excluded.position`, CheckpointName, pos); err != nil {
+		return fmt.Errorf("outbox: checkpoint: %w", err)
+	}
+	return nil
+}
+
+// applyState mirrors in the address tables what mail needs to know. Every change is
+// idempotent, so replaying an event already applied leaves the tables as they were.
+func applyState(ctx context.Context, tx *sql.Tx, d commands.Decoded) error {
+	accountID, _ := strings.CutPrefix(d.Recorded.Stream, "account-")
+	exec := func(q string, args ...any) error {
+		_, err := tx.ExecContext(ctx, q, args...)
+		return err
+	}
+	switch e := d.Event.Data.(type) {
+	case domain.AccountRegistered:
+		if e.AccountID != "" {
+			accountID = e.AccountID
+		}
+		if err := exec(`INSERT INTO outbox_accounts(account_id, email) VALUES(?, ?)
+			ON CONFLICT(account_id) DO UPDATE SET email = excluded.email`, accountID, e.Email); err != nil {
+			return err
+		}
+		if e.PropertyID != "" {
+			return exec(`INSERT OR IGNORE INTO outbox_memberships(account_id, property_id) VALUES(?, ?)`, accountID, e.PropertyID)
+		}
+	case domain.LinkedToProperty:
+		return exec(`INSERT OR IGNORE INTO outbox_memberships(account_id, property_id) VALUES(?, ?)`, accountID, e.PropertyID)
+	case domain.UnlinkedFromProperty:
+		return exec(`DELETE FROM outbox_memberships WHERE account_id = ? AND property_id = ?`, accountID, e.PropertyID)
+	case domain.AccountDisabled:
+		return exec(`INSERT OR IGNORE INTO outbox_disables(account_id, kind) VALUES(?, ?)`, accountID, e.Kind)
+	case domain.AccountEnabled:
+		if err := exec(`DELETE FROM outbox_disables WHERE account_id = ? AND kind = ?`, accountID, e.Kind); err != nil {
+			return err
+		}
+		if e.Kind == domain.DisableSuspiciousActivity {
+			// R3.1: the domain requires a password change with this re-enable (its
+			// PasswordChangeRequired event follows in the same append).
+			return exec(`UPDATE outbox_accounts SET must_change_password = 1 WHERE account_id = ?`, accountID)
+		}
+	case domain.PasswordChangeRequired:
+		return exec(`UPDATE outbox_accounts SET must_change_password = 1 WHERE account_id = ?`, accountID)
+	case domain.PasswordChanged:
+		return exec(`UPDATE outbox_accounts SET must_change_password = 0 WHERE account_id = ?`, accountID)
+	case domain.PropertyCreated:
+		id, _ := strings.CutPrefix(d.Recorded.Stream, "property-")
+		if e.PropertyID != "" {
+			id = e.PropertyID
+		}
+		return exec(`INSERT INTO outbox_properties(property_id, name, primary_contact) VALUES(?, ?, ?)
+			ON CONFLICT(property_id) DO UPDATE SET name = excluded.name, primary_contact = excluded.primary_contact`, id, e.Name, e.PrimaryContactEmail)
+	case domain.BillingContactAdded:
+		id, _ := strings.CutPrefix(d.Recorded.Stream, "property-")
+		var raw string
+		err := tx.QueryRowContext(ctx, `SELECT billing_contacts FROM outbox_properties WHERE property_id = ?`, id).Scan(&raw)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		var contacts []string
+		if raw != "" {
+			if err := json.Unmarshal([]byte(raw), &contacts); err != nil {
+				return fmt.Errorf("property %s billing contacts: %w", id, err)
+			}
+		}
+		if slices.Contains(contacts, e.Email) {
+			return nil
+		}
+		b, _ := json.Marshal(append(contacts, e.Email))
+		return exec(`INSERT INTO outbox_properties(property_id, billing_contacts) VALUES(?, ?)
+			ON CONFLICT(property_id) DO UPDATE SET billing_contacts = excluded.billing_contacts`, id, string(b))
+	}
+	return nil
+}
