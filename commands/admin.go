@@ -46,3 +46,13 @@ func (s *Service) Delete(ctx context.Context, m Meta, accountID string, actor do
 	}
 	return s.Account(ctx, m, accountID, domain.DeleteAccount{Actor: actor, Authority: auth})
 }
+
+// RecordSuspiciousActivity records a detection on an account and, when the rule's action is
+// to disable, disables it and names the primary contacts notified (R3.1, R3.3).
+func (s *Service) RecordSuspiciousActivity(ctx context.Context, m Meta, accountID, rule string, evidence domain.Evidence, disable bool) (Result[domain.Account], error) {
+	auth, err := s.authorityOver(ctx, accountID)
+	if err != nil {
+		return Result[domain.Account]{}, err
+	}
+	return s.Account(ctx, m, accountID, domain.RecordSuspiciousActivity{Rule: rule, Evidence: evidence, Disable: disable, Properties: auth.Properties})
+}

@@ -96,11 +96,18 @@ func (s *Service) withToken(ctx context.Context, m Meta, token string, cmd func(
 	return res, err
 }
 
-// ChangePassword is a change by the holder, who proves the current password.
-func (s *Service) ChangePassword(ctx context.Context, m Meta, accountID, current, newPassword string) (Result[domain.Account], error) {
+// ChangePassword is a change by the holder, who proves the current password; a wrong one
+// counts toward the lock like a wrong password at login.
+func (s *Service) ChangePassword(ctx context.Context, m Meta, accountID, current, newPassword string, origin domain.Origin) (Result[domain.Account], error) {
 	hash, err := s.hasher.Hash(newPassword)
 	if err != nil {
 		return Result[domain.Account]{}, wrap("change password", err)
 	}
-	return s.Account(ctx, m, accountID, domain.ChangePassword{CurrentMatches: s.passwordCheck(current), Password: s.candidate(newPassword), PasswordHash: hash})
+	_, unlock, err := s.newLink(accountID)
+	if err != nil {
+		return Result[domain.Account]{}, wrap("change password", err)
+	}
+	return s.Account(ctx, m, accountID, domain.ChangePassword{
+		Origin: origin, UnlockLink: unlock, CurrentMatches: s.passwordCheck(current), Password: s.candidate(newPassword), PasswordHash: hash,
+	})
 }

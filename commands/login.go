@@ -124,16 +124,21 @@ func (s *Service) CheckSession(ctx context.Context, m Meta, sessionID string) (d
 		}
 		return domain.SessionCheck{}, err
 	}
-	check := domain.SessionValidity(a, sessionID, s.Now())
+	props, err := s.propertiesOf(ctx, a)
+	if err != nil {
+		return domain.SessionCheck{}, err
+	}
+	p := s.policy()
+	check := domain.SessionValidity(a, props, sessionID, s.Now(), p)
 	if check.Reason == domain.SessionUnknown {
 		return check, &domain.Error{Code: domain.CodeSessionNotFound, Message: "no such session"}
 	}
-	res, err := s.Account(ctx, m, accountID, domain.TouchSession{SessionID: sessionID})
+	res, err := s.Account(ctx, m, accountID, domain.TouchSession{SessionID: sessionID, Properties: props})
 	if err != nil {
 		return check, err
 	}
 	if check.Valid {
-		return domain.SessionValidity(res.State, sessionID, s.Now()), nil
+		return domain.SessionValidity(res.State, props, sessionID, s.Now(), p), nil
 	}
 	return check, nil
 }

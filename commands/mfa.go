@@ -45,12 +45,12 @@ func (s *Service) DeferMFAEnrolment(ctx context.Context, m Meta, accountID strin
 
 // ResetMFA resets the second factor: by the holder with a current code, or by a colleague
 // with user management, or support (R6.4).
-func (s *Service) ResetMFA(ctx context.Context, m Meta, accountID string, actor domain.Actor, code string) (Result[domain.Account], error) {
+func (s *Service) ResetMFA(ctx context.Context, m Meta, accountID string, actor domain.Actor, code string, origin domain.Origin) (Result[domain.Account], error) {
 	auth, err := s.authorityOver(ctx, accountID)
 	if err != nil {
 		return Result[domain.Account]{}, err
 	}
-	return s.Account(ctx, m, accountID, domain.ResetMFA{Actor: actor, Authority: auth, Code: code, VerifyTOTP: s.verifyTOTP(s.Now())})
+	return s.Account(ctx, m, accountID, domain.ResetMFA{Actor: actor, Authority: auth, Code: code, VerifyTOTP: s.verifyTOTP(s.Now()), Origin: origin})
 }
 
 // authorityOver loads what an administrative command on the account needs to check the

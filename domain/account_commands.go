@@ -77,6 +77,8 @@ type ResetPassword struct {
 
 // ChangePassword is a change by the account holder, who proves the current password.
 type ChangePassword struct {
+	Origin         Origin
+	UnlockLink     NewLink // e-mailed if a wrong current password locks the account
 	CurrentMatches func(hash string) bool
 	Password       PasswordCandidate
 	PasswordHash   string
@@ -113,6 +115,7 @@ type ResetMFA struct {
 	Authority  Authority
 	Code       string
 	VerifyTOTP func(encryptedSecret []byte, code string) (step int64, ok bool)
+	Origin     Origin
 }
 
 type RecordSuspiciousActivity struct {
@@ -120,6 +123,8 @@ type RecordSuspiciousActivity struct {
 	Evidence Evidence
 	// Disable: the rule's action is to disable the account (R3.1); otherwise recorded for review.
 	Disable bool
+	// Properties are the account's properties, whose primary contacts are notified.
+	Properties []Property
 }
 
 type DisableAccount struct {
@@ -142,7 +147,8 @@ type DisableIfInactive struct{}
 
 // TouchSession checks a session and records its use (R7.1).
 type TouchSession struct {
-	SessionID string
+	SessionID  string
+	Properties []Property
 }
 
 type EndSession struct {

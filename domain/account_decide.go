@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -86,7 +87,7 @@ func DecideAccount(s Account, cmd any, now time.Time, p Policy) ([]Event, error)
 	case DisableIfInactive:
 		return d.disableIfInactive()
 	case TouchSession:
-		v := SessionValidity(s, c.SessionID, now)
+		v := SessionValidity(s, c.Properties, c.SessionID, now, p)
 		if !v.Valid {
 			if v.Reason == SessionUnknown {
 				return nil, refuse(CodeSessionNotFound, "no open session %s", c.SessionID)
@@ -236,14 +237,7 @@ func (d *decider) login(c Login) ([]Event, error) {
 		return d.emit(LoginRejected{Origin: c.Origin, Reasons: []string{ReasonAccountLocked}}), nil
 	}
 	if !c.PasswordMatches(d.s.PasswordHash) {
-		n := d.s.FailedAttempts + 1
-		d.emit(LoginFailed{Origin: c.Origin, Reason: ReasonInvalidCredentials, FailedAttempts: n})
-		if n >= d.p.LockoutThreshold {
-			d.emit(AccountLocked{FailedAttempts: n, Threshold: d.p.LockoutThreshold})
-			if c.UnlockLink.TokenHash != "" {
-				d.emit(UnlockLinkIssued{TokenHash: c.UnlockLink.TokenHash, Nonce: c.UnlockLink.Nonce, ExpiresAt: d.now.Add(d.p.UnlockLinkTTL.Std())})
-			}
-		}
+		d.countPasswordFailure(c.Origin, c.UnlockLink)
 		return d.out, nil
 	}
 
@@ -283,6 +277,19 @@ func (d *decider) login(c Login) ([]Event, error) {
 		LoginSucceeded{Origin: c.Origin, SessionID: c.SessionID, MFAStep: step},
 		SessionStarted{SessionID: c.SessionID, ExpiresAt: d.now.Add(d.p.SessionMaxAge.Std()), IdleAfter: d.p.SessionIdleTimeout},
 	), nil
+}
+
+// countPasswordFailure records a wrong password and locks the account at the threshold,
+// e-mailing the unlock link (R1.1, R1.4).
+func (d *decider) countPasswordFailure(o Origin, unlock NewLink) {
+	n := d.s.FailedAttempts + 1
+	d.emit(LoginFailed{Origin: o, Reason: ReasonInvalidCredentials, FailedAttempts: n})
+	if n >= d.p.LockoutThreshold {
+		d.emit(AccountLocked{FailedAttempts: n, Threshold: d.p.LockoutThreshold})
+		if unlock.TokenHash != "" {
+			d.emit(UnlockLinkIssued{TokenHash: unlock.TokenHash, Nonce: unlock.Nonce, ExpiresAt: d.now.Add(d.p.UnlockLinkTTL.Std())})
+		}
+	}
 }
 
 // loginBlockers lists, in the order a person should deal with them, the reasons that refuse
@@ -345,11 +352,14 @@ func (d *decider) resetPassword(c ResetPassword) ([]Event, error) {
 }
 
 func (d *decider) changePassword(c ChangePassword) ([]Event, error) {
-	if c.CurrentMatches == nil || !c.CurrentMatches(d.s.PasswordHash) {
-		return nil, refuse(ReasonInvalidCredentials, "the current password is not right")
-	}
 	if d.s.IsLockedAt(d.now, d.p) {
 		return nil, refuse(ReasonAccountLocked, "a locked account changes its password through a reset link")
+	}
+	if c.CurrentMatches == nil || !c.CurrentMatches(d.s.PasswordHash) {
+		// A wrong current password is a wrong password like any other: counted, and locking at
+		// the threshold, or this form would allow unlimited guessing (R1.1, PCI 10.2.1.4).
+		d.countPasswordFailure(c.Origin, c.UnlockLink)
+		return d.out, refuse(ReasonInvalidCredentials, "the current password is not right")
 	}
 	if err := d.checkNewPassword(c.Password, c.PasswordHash); err != nil {
 		return nil, err
@@ -415,8 +425,14 @@ func (d *decider) resetMFA(c ResetMFA) ([]Event, error) {
 		if !d.s.MFA.Enrolled {
 			return nil, refuse(CodeMFANotEnrolled, "MFA is not enrolled")
 		}
-		if _, ok := d.verifyCode(c.VerifyTOTP, c.Code); !ok {
-			return nil, refuse(CodeMFAInvalidCode, "a self-service reset needs a valid current code")
+		if d.now.Before(d.s.MFA.CooldownUntil) {
+			return nil, refuse(CodeMFACooldown, "authentication failed, maximum attempts exceeded: wait until %s", d.s.MFA.CooldownUntil.UTC().Format(time.RFC3339))
+		}
+		step, ok := d.verifyCode(c.VerifyTOTP, c.Code)
+		if !ok {
+			// Counted like a wrong code at login, or this would be a way round the cooldown (R6.2).
+			d.mfaFailure(c.Origin, step)
+			return d.out, refuse(CodeMFAInvalidCode, "a self-service reset needs a valid current code")
 		}
 	} else if err := authorise(c.Actor, d.s, c.Authority); err != nil {
 		return nil, err
@@ -432,7 +448,16 @@ func (d *decider) suspicious(c RecordSuspiciousActivity) ([]Event, error) {
 	if c.Disable {
 		action = "account_disabled"
 	}
-	d.emit(SuspiciousActivityDetected{Rule: c.Rule, Evidence: c.Evidence, Action: action})
+	var notified []string
+	if c.Disable {
+		for _, pr := range c.Properties {
+			if d.s.IsMember(pr.ID) && pr.PrimaryContactEmail != "" && !slices.Contains(notified, pr.PrimaryContactEmail) {
+				notified = append(notified, pr.PrimaryContactEmail)
+			}
+		}
+		slices.Sort(notified)
+	}
+	d.emit(SuspiciousActivityDetected{Rule: c.Rule, Evidence: c.Evidence, Action: action, Notified: notified})
 	if c.Disable {
 		d.endSessions("suspicious_activity")
 		if _, already := d.s.Disabled[DisableSuspiciousActivity]; !already {
@@ -472,7 +497,12 @@ func (d *decider) enable(c EnableAccount) ([]Event, error) {
 	}
 	lifted := false
 	for _, k := range kinds {
-		if _, ok := d.s.Disabled[k]; ok {
+		if rec, ok := d.s.Disabled[k]; ok {
+			// A property's disable is lifted by that property's user managers, not by a
+			// colleague from another property the person also works for (R5.1).
+			if rec.PropertyID != "" && c.Actor.Kind == ActorAccount && !hasUserManagementOn(c.Actor, c.Authority, rec.PropertyID) {
+				return nil, refuse(CodeNotAuthorised, "not authorised: the account was disabled by property %s", rec.PropertyID)
+			}
 			d.emit(AccountEnabled{Kind: k, PropertyID: c.PropertyID, Actor: c.Actor})
 			lifted = true
 			if k == DisableSuspiciousActivity {

@@ -24,7 +24,7 @@ func TestEveryEventTypeRoundTrips(t *testing.T) {
 		PasswordChangeRequired{Reason: "r"}, MFAEnrolmentStarted{EncryptedSecret: []byte{0, 1, 2, 255}},
 		MFAEnrolmentConfirmed{Step: 9}, MFAEnrolmentDeferred{Until: at}, MFACodeRejected{FailedAttempts: 2, Replayed: true},
 		MFACooldownStarted{Until: at, FailedAttempts: 5}, MFAReset{Actor: Actor{Kind: ActorSupport, Reference: "REQ-1"}},
-		SuspiciousActivityDetected{Rule: "shared_account", Evidence: Evidence{Addresses: []string{"a", "b"}, WindowStart: at, WindowEnd: at.Add(time.Minute)}, Action: "account_disabled"},
+		SuspiciousActivityDetected{Rule: "shared_account", Evidence: Evidence{Addresses: []string{"a", "b"}, WindowStart: at, WindowEnd: at.Add(time.Minute)}, Action: "account_disabled", Notified: []string{"direction@lac.example"}},
 		AccountDisabled{Kind: DisableManual, PropertyID: "p", Actor: Actor{Kind: ActorAccount, AccountID: "b", Note: "left"}},
 		AccountEnabled{Kind: DisableManual, Actor: Actor{Kind: ActorSystem}},
 		SessionStarted{SessionID: "s", ExpiresAt: at, IdleAfter: Duration(6 * time.Hour)}, SessionEnded{SessionID: "s", Cause: "logout"}, SessionActive{SessionID: "s"},

@@ -230,6 +230,8 @@ type SuspiciousActivityDetected struct {
 	Rule     string   `json:"rule"`
 	Evidence Evidence `json:"evidence"`
 	Action   string   `json:"action"`
+	// Notified lists the primary contacts told of a disable (R3.1, R3.3); the outbox mails them.
+	Notified []string `json:"notified,omitempty"`
 }
 
 // Evidence is what a detector saw (R3.3).

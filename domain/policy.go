@@ -126,13 +126,13 @@ func (p Policy) Validate() error {
 		durIn("lockout_duration", p.LockoutDuration, 30*time.Minute, 365*day)
 	}
 	durIn("password_max_age", p.PasswordMaxAge, day, 365*day)
-	intIn("password_min_length", p.PasswordMinLength, 8, 64)
+	intIn("password_min_length", p.PasswordMinLength, 10, 64) // R2.2: the seeds never go below 10
 	intIn("password_max_length", p.PasswordMaxLength, 64, 1024)
 	intIn("password_history_depth", p.PasswordHistoryDepth, 0, 24)
 	durIn("reset_link_ttl", p.ResetLinkTTL, time.Minute, 7*day)
 	durIn("activation_link_ttl", p.ActivationLinkTTL, time.Minute, 30*day)
 	durIn("unlock_link_ttl", p.UnlockLinkTTL, time.Minute, 7*day)
-	durIn("mfa_enrolment_grace", p.MFAEnrolmentGrace, 0, 365*day)
+	durIn("mfa_enrolment_grace", p.MFAEnrolmentGrace, 0, 30*day) // R6.3: skipped for at most 30 days
 	intIn("mfa_max_failures", p.MFAMaxFailures, 1, 20)
 	durIn("mfa_cooldown", p.MFACooldown, time.Second, day)
 	intIn("mfa_clock_skew_steps", p.MFAClockSkewSteps, 0, 3)

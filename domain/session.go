@@ -24,8 +24,9 @@ type SessionCheck struct {
 }
 
 // SessionValidity evaluates a session at now (R7.1): closed after the maximum age, or after
-// the idle timeout without use, or when the account is disabled, locked or deleted.
-func SessionValidity(a Account, sessionID string, now time.Time) SessionCheck {
+// the idle timeout without use, or when the account may no longer log in: deleted,
+// disabled (its properties' billing and subscriptions included) or locked.
+func SessionValidity(a Account, properties []Property, sessionID string, now time.Time, p Policy) SessionCheck {
 	s, ok := a.Sessions[sessionID]
 	if !ok {
 		return SessionCheck{Reason: SessionUnknown}
@@ -40,8 +41,11 @@ func SessionValidity(a Account, sessionID string, now time.Time) SessionCheck {
 		c.Valid, c.Reason = false, SessionExpired
 	case !now.Before(idleAt):
 		c.Valid, c.Reason = false, SessionIdle
-	case a.Deleted || len(a.Disabled) > 0 || a.Locked:
-		c.Valid, c.Reason = false, SessionAccountBlocked
+	default:
+		switch EvaluateStatus(a, properties, now, p).Status {
+		case StatusDeleted, StatusDisabled, StatusLocked:
+			c.Valid, c.Reason = false, SessionAccountBlocked
+		}
 	}
 	return c
 }

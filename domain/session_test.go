@@ -30,13 +30,13 @@ func TestSessionClosesAfterMaxAgeOrIdle(t *testing.T) {
 			for _, d := range c.touch {
 				s = EvolveAccount(s, Event{At: t0.Add(d), Data: SessionActive{SessionID: "s"}})
 			}
-			got := SessionValidity(s, "s", t0.Add(c.at))
+			got := SessionValidity(s, nil, "s", t0.Add(c.at), p)
 			if got.Valid != c.valid || got.Reason != c.reason {
 				t.Fatalf("got %+v, want valid=%v reason=%q", got, c.valid, c.reason)
 			}
 		})
 	}
-	if got := SessionValidity(a, "nope", t0); got.Reason != SessionUnknown {
+	if got := SessionValidity(a, nil, "nope", t0, p); got.Reason != SessionUnknown {
 		t.Fatalf("unknown session: %+v", got)
 	}
 }

@@ -336,7 +336,7 @@ func (r *runner) act(a Action) error {
 		if err != nil {
 			return err
 		}
-		_, err = svc.ChangePassword(ctx, m, p.id, a.Current, a.New)
+		_, err = svc.ChangePassword(ctx, m, p.id, a.Current, a.New, domain.Origin{})
 		return r.outcome(err)
 	case StartMFA:
 		p, err := r.account(a.Person)
@@ -383,7 +383,7 @@ func (r *runner) act(a Action) error {
 			}
 			p.lastCode = code
 		}
-		_, err = svc.ResetMFA(ctx, m, p.id, by, code)
+		_, err = svc.ResetMFA(ctx, m, p.id, by, code, domain.Origin{})
 		return r.outcome(err)
 	case AdminUnlock:
 		p, by, err := r.target(a.Person, a.By)
@@ -439,9 +439,7 @@ func (r *runner) act(a Action) error {
 		if err != nil {
 			return err
 		}
-		_, err = svc.Account(ctx, m, p.id, domain.RecordSuspiciousActivity{
-			Rule: a.Rule, Evidence: domain.Evidence{Addresses: a.Addresses, Devices: a.Devices}, Disable: !a.ForReview,
-		})
+		_, err = svc.RecordSuspiciousActivity(ctx, m, p.id, a.Rule, domain.Evidence{Addresses: a.Addresses, Devices: a.Devices}, !a.ForReview)
 		return r.outcome(err)
 	case UseSession:
 		p, err := r.account(a.Person)

@@ -1,5 +1,4 @@
 # When unusual activity disables an account, the property's primary contact is notified, and the timeline says so (R3.1, R3.3)
-skip: the engine records no notification: SuspiciousActivityDetected has rule, evidence and action but names nobody notified, and nothing else in the account's or property's stream does (RULES R3.1 "the property's primary contact is notified", R3.3 "who was notified")
 
 at 2026-03-02T09:00:00Z
   property "Hotel du Lac" as lac with primary contact direction@hotel-lac.example

@@ -1,5 +1,4 @@
 # Access is disabled when two invoices are overdue or the subscription ends: a session already open is closed too (R4.1, R4.3, R7.1)
-skip: SessionValidity (domain/session.go) closes a session only for a deleted, disabled or locked account; it never sees the property, so an open session stays valid through a billing suspension or a cancelled subscription
 
 at 2026-03-02T09:00:00Z
   property "Hotel du Lac" as lac

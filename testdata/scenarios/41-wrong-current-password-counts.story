@@ -1,6 +1,5 @@
 # A wrong current password on the change-password form is a wrong password: six in a row lock the account (R1.1; PCI DSS 8.3.4, 10.2.1.4)
 # An expired password is changed by proving the current one without a session (story 12), so this form is open to guessing.
-skip: ChangePassword (domain/account_decide.go changePassword) refuses a wrong current password with invalid_credentials but appends no event: the failure is neither counted toward the lock nor logged
 
 at 2026-03-02T09:00:00Z
   property "Hotel du Lac" as lac

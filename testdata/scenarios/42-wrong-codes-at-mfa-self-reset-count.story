@@ -1,5 +1,4 @@
 # Wrong codes count wherever they are typed: five at the self-service MFA reset start the countdown too (R6.2, R6.4)
-skip: resetMFA (domain/account_decide.go) checks the holder's code with verifyCode but records no failure and ignores the cooldown, so the self-service reset allows unlimited code guesses
 
 at 2026-03-02T09:00:00Z
   property "Hotel du Lac" as lac
