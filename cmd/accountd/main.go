@@ -1,0 +1,77 @@
+// Command accountd is the account-state engine: one binary, one subcommand per job.
+//
+//	accountd serve   run the HTTP API on the embedded SQLite store
+//	accountd bench   drive a running server and report throughput and latency
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+)
+
+const usage = `accountd: account-state engine for the hotel login system
+
+Usage:
+  accountd <command> [flags]
+
+Commands:
+  serve    run the HTTP API (embedded SQLite; no other setup needed)
+  bench    load-test the account status read of a running server
+  help     show help for a command: accountd help serve
+
+Examples:
+  accountd serve
+  accountd serve --data /var/lib/accountd --addr 0.0.0.0:8080 --public-url https://login.example.com
+  accountd bench --url http://127.0.0.1:8080 --data ./data --connections 64 --duration 10s
+
+Every flag has an environment equivalent: ACCOUNTD_ and the flag name in capitals with
+underscores (--public-url is ACCOUNTD_PUBLIC_URL). A flag given on the command line wins.
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Environ(), os.Stdout, os.Stderr))
+}
+
+// run is main without the process: it returns the exit code (0 ok, 1 failure, 2 usage).
+func run(args, environ []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = runServe(rest, environ, stderr)
+	case "bench":
+		err = runBench(rest, environ, stdout, stderr)
+	case "help", "-h", "--help", "-help":
+		if len(rest) > 0 && rest[0] != "help" {
+			return run([]string{rest[0], "--help"}, environ, stdout, stderr)
+		}
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "accountd: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	}
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, new(usageError)):
+		fmt.Fprintf(stderr, "accountd %s: %v\n", cmd, err)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "accountd %s: %v\n", cmd, err)
+		return 1
+	}
+}
+
+// usageError is a mistake in flags or environment: exit code 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"accountd/commands/credentials"
+	"accountd/eventstore/sqlite"
+	"accountd/http/api"
+	"accountd/http/serve"
+)
+
+const serveUsage = `Usage: accountd serve [flags]
+
+Runs the HTTP API on the embedded SQLite event log in --data, creating everything it needs
+on first start: the log, the read models, the MFA and link keys (DATA/keys, 0600) and, when
+no client token is configured, one API token per role in DATA/tokens (0600).
+
+API tokens: ACCOUNTD_TOKENS="token:role,token:role" and/or --tokens-file (one token:role per
+line, # comments). Roles: login-service, security, auditor, admin; a token may hold several
+(token:admin+security). Keys: ACCOUNTD_MFA_KEY and ACCOUNTD_LINK_KEY (64 hex digits) instead
+of the files. Policy: --policy-file (JSON), then ACCOUNTD_POLICY_<SETTING> variables, then
+--policy setting=value flags; e.g. ACCOUNTD_POLICY_LOCKOUT_THRESHOLD=7.
+
+Examples:
+  accountd serve
+  accountd serve --data /var/lib/accountd --addr 0.0.0.0:8080 --public-url https://login.example.com
+  ACCOUNTD_POLICY_LOCKOUT_THRESHOLD=7 accountd serve --policy disclosure=generic
+  accountd serve --smtp-addr smtp.example.com:587 --smtp-username accountd --mail-from no-reply@example.com
+  accountd serve --sync normal --log-format json --log-level debug
+
+Flags (environment equivalent in brackets):
+`
+
+// serveFlags are the serve command's settings as given.
+type serveFlags struct {
+	data, addr, publicURL        string
+	policyFile                   string
+	policies                     listFlag
+	sync                         string
+	tokensFile                   string
+	argonMemory, argonIterations uint
+	argonParallelism             uint
+	smtpAddr, smtpUser, smtpPass string
+	smtpStartTLS                 bool
+	mailFrom                     string
+	logFormat, logLevel          string
+	maxBody                      int64
+	shutdownTimeout              time.Duration
+}
+
+func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
+	f := &serveFlags{}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	def := credentials.DefaultArgon2Params()
+	fs.StringVar(&f.data, "data", "./data", "data directory")
+	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&f.publicURL, "public-url", "http://127.0.0.1:8080", "base URL of the links in e-mails")
+	fs.StringVar(&f.policyFile, "policy-file", "", "policy JSON `file` (settings as in domain.Policy)")
+	fs.Var(&f.policies, "policy", "policy `setting=value` override, repeatable")
+	fs.StringVar(&f.sync, "sync", "full", "event log durability: full (fsync every commit) or normal")
+	fs.StringVar(&f.tokensFile, "tokens-file", "", "API tokens `file`, one token:role per line")
+	fs.UintVar(&f.argonMemory, "argon2-memory-kib", uint(def.MemoryKiB), "argon2id memory cost in KiB")
+	fs.UintVar(&f.argonIterations, "argon2-iterations", uint(def.Iterations), "argon2id iterations")
+	fs.UintVar(&f.argonParallelism, "argon2-parallelism", uint(def.Parallelism), "argon2id lanes")
+	fs.StringVar(&f.smtpAddr, "smtp-addr", "", "SMTP submission `host:port`; empty writes .eml files to DATA/outbox")
+	fs.StringVar(&f.smtpUser, "smtp-username", "", "SMTP user name")
+	fs.StringVar(&f.smtpPass, "smtp-password", "", "SMTP password (prefer the environment variable)")
+	fs.BoolVar(&f.smtpStartTLS, "smtp-starttls", true, "require STARTTLS")
+	fs.StringVar(&f.mailFrom, "mail-from", "accountd <no-reply@localhost>", "sender of the e-mails")
+	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.Int64Var(&f.maxBody, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body accepted")
+	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to drain requests on SIGINT/SIGTERM")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), serveUsage)
+		fs.VisitAll(func(fl *flag.Flag) {
+			name, help := flag.UnquoteUsage(fl)
+			fmt.Fprintf(fs.Output(), "  --%s %s\n    \t%s [%s]", fl.Name, name, help, envName(fl.Name))
+			if fl.DefValue != "" && fl.DefValue != "[]" {
+				fmt.Fprintf(fs.Output(), " (default %q)", fl.DefValue)
+			}
+			fmt.Fprintln(fs.Output())
+		})
+	}
+	return fs, f
+}
+
+// Environment variables read besides the flags' equivalents.
+const (
+	envTokens  = envPrefix + "TOKENS"
+	envMFAKey  = envPrefix + "MFA_KEY"
+	envLinkKey = envPrefix + "LINK_KEY"
+)
+
+// parseServe turns arguments and environment into the server's configuration. Nothing is
+// opened here, so every mistake is reported before anything is created on disk.
+func parseServe(args, environ []string, stderr io.Writer) (serve.Config, error) {
+	fs, f := newServeFlags(stderr)
+	if err := fs.Parse(args); err != nil {
+		return serve.Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return serve.Config{}, usageError{fmt.Errorf("unexpected argument %q", fs.Arg(0))}
+	}
+	env := envMap(environ)
+	if err := applyEnv(fs, env); err != nil {
+		return serve.Config{}, err
+	}
+	logger, err := newLogger(stderr, f.logFormat, f.logLevel)
+	if err != nil {
+		return serve.Config{}, usageError{err}
+	}
+	for _, k := range unknownEnv(fs, env, envTokens, envMFAKey, envLinkKey, envBenchToken) {
+		logger.Warn("ignoring unknown environment variable", "name", k)
+	}
+	cfg := serve.Config{DataDir: f.data, Addr: f.addr, PublicURL: strings.TrimRight(f.publicURL, "/"), Logger: logger,
+		MaxBodyBytes: f.maxBody, ShutdownTimeout: f.shutdownTimeout}
+
+	switch f.sync {
+	case "full":
+		cfg.Sync = sqlite.Full
+	case "normal":
+		cfg.Sync = sqlite.Normal
+	default:
+		return cfg, usageError{fmt.Errorf("--sync %q: want full or normal", f.sync)}
+	}
+	policy, err := loadPolicy(f.policyFile, env, f.policies)
+	if err != nil {
+		return cfg, usageError{err}
+	}
+	cfg.Policy = &policy
+
+	if f.argonMemory > 1<<22 || f.argonIterations > 1000 || f.argonParallelism > 255 {
+		return cfg, usageError{errors.New("argon2 parameters out of range")}
+	}
+	argon := credentials.DefaultArgon2Params()
+	argon.MemoryKiB, argon.Iterations, argon.Parallelism = uint32(f.argonMemory), uint32(f.argonIterations), uint8(f.argonParallelism)
+	if _, err := credentials.NewHasher(argon); err != nil {
+		return cfg, usageError{err}
+	}
+	cfg.Argon2 = &argon
+
+	if v := env[envTokens]; v != "" {
+		tokens, err := api.ParseTokens(v)
+		if err != nil {
+			return cfg, usageError{fmt.Errorf("%s: %w", envTokens, err)}
+		}
+		cfg.Tokens = append(cfg.Tokens, tokens...)
+	}
+	if f.tokensFile != "" {
+		data, err := os.ReadFile(f.tokensFile)
+		if err != nil {
+			return cfg, usageError{fmt.Errorf("--tokens-file: %w", err)}
+		}
+		tokens, err := api.ParseTokens(string(data))
+		if err != nil {
+			return cfg, usageError{fmt.Errorf("--tokens-file %s: %w", f.tokensFile, err)}
+		}
+		if len(tokens) == 0 {
+			return cfg, usageError{fmt.Errorf("--tokens-file %s: no token in the file", f.tokensFile)}
+		}
+		cfg.Tokens = append(cfg.Tokens, tokens...)
+	}
+	for _, k := range []struct {
+		env string
+		dst *[]byte
+	}{{envMFAKey, &cfg.MFAKey}, {envLinkKey, &cfg.LinkKey}} {
+		if v := strings.TrimSpace(env[k.env]); v != "" {
+			key, err := serve.ParseHexKey(v, k.env)
+			if err != nil {
+				return cfg, usageError{err}
+			}
+			*k.dst = key
+		}
+	}
+	cfg.Mail = serve.MailConfig{From: f.mailFrom, SMTPAddr: f.smtpAddr, SMTPUsername: f.smtpUser, SMTPPassword: f.smtpPass, SMTPStartTLS: f.smtpStartTLS}
+	return cfg, nil
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+func runServe(args, environ []string, stderr io.Writer) error {
+	cfg, err := parseServe(args, environ, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := serve.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if file := srv.TokensFile(); file != "" {
+		if srv.GeneratedTokens() {
+			cfg.Logger.Info("generated one API token per role; give each client the token of its role", "tokens_file", file)
+		} else {
+			cfg.Logger.Info("API tokens read from the data directory", "tokens_file", file)
+		}
+	}
+	return srv.ListenAndServe(ctx)
+}

@@ -1,0 +1,134 @@
+package api
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+
+	"accountd/domain"
+)
+
+// Administration of other people's accounts (R1.4, R5.1, R6.4). Thin on purpose: the
+// permission rules live in the domain, which checks the actor against the account's
+// properties.
+
+func (a *API) adminUnlock(x *exchange) error {
+	var req actorFields
+	if err := x.decode(&req); err != nil {
+		return err
+	}
+	actor, err := req.actor("")
+	if err != nil {
+		return err
+	}
+	m, err := x.meta()
+	if err != nil {
+		return err
+	}
+	res, err := a.svc.UnlockByAdministrator(x.r.Context(), m, x.pathVar("id"), actor)
+	if err != nil {
+		return err
+	}
+	return x.json(http.StatusOK, accountWritten{AccountID: res.State.ID, Position: res.LastPosition()})
+}
+
+type disableRequest struct {
+	actorFields
+	PropertyID string `json:"property_id"`
+	Note       string `json:"note"`
+	// Kind is manual (default) or suspicious_activity.
+	Kind string `json:"kind"`
+}
+
+func (a *API) adminDisable(x *exchange) error {
+	var req disableRequest
+	if err := x.decode(&req); err != nil {
+		return err
+	}
+	actor, err := req.actor(req.Note)
+	if err != nil {
+		return err
+	}
+	kind := req.Kind
+	if kind == "" {
+		kind = domain.DisableManual
+	}
+	m, err := x.meta()
+	if err != nil {
+		return err
+	}
+	res, err := a.svc.Disable(x.r.Context(), m, x.pathVar("id"), domain.DisableAccount{Kind: kind, PropertyID: req.PropertyID, Actor: actor})
+	if err != nil {
+		return err
+	}
+	return x.json(http.StatusOK, accountWritten{AccountID: res.State.ID, Position: res.LastPosition()})
+}
+
+func (a *API) adminEnable(x *exchange) error {
+	var req disableRequest
+	if err := x.decode(&req); err != nil {
+		return err
+	}
+	actor, err := req.actor(req.Note)
+	if err != nil {
+		return err
+	}
+	m, err := x.meta()
+	if err != nil {
+		return err
+	}
+	res, err := a.svc.Enable(x.r.Context(), m, x.pathVar("id"), domain.EnableAccount{Kind: req.Kind, PropertyID: req.PropertyID, Actor: actor})
+	if err != nil {
+		return err
+	}
+	return x.json(http.StatusOK, accountWritten{AccountID: res.State.ID, Position: res.LastPosition()})
+}
+
+// adminDelete takes the actor from a JSON body or, as DELETE bodies are dropped by some
+// proxies, from the query string.
+func (a *API) adminDelete(x *exchange) error {
+	var req actorFields
+	if err := x.decodeOptional(&req); err != nil {
+		return err
+	}
+	if req == (actorFields{}) && x.r.URL.RawQuery != "" {
+		q, err := url.ParseQuery(x.r.URL.RawQuery)
+		if err != nil {
+			return invalidRequest("malformed query string: %v", err)
+		}
+		req = actorFields{ActorAccountID: strings.TrimSpace(q.Get("actor_account_id")), SupportReference: strings.TrimSpace(q.Get("support_reference"))}
+	}
+	actor, err := req.actor("")
+	if err != nil {
+		return err
+	}
+	m, err := x.meta()
+	if err != nil {
+		return err
+	}
+	res, err := a.svc.Delete(x.r.Context(), m, x.pathVar("id"), actor)
+	if err != nil {
+		return err
+	}
+	return x.json(http.StatusOK, accountWritten{AccountID: res.State.ID, Status: domain.StatusDeleted, Position: res.LastPosition()})
+}
+
+func (a *API) adminResetMFA(x *exchange) error {
+	var req actorFields
+	if err := x.decode(&req); err != nil {
+		return err
+	}
+	actor, err := req.actor("")
+	if err != nil {
+		return err
+	}
+	m, err := x.meta()
+	if err != nil {
+		return err
+	}
+	res, err := a.svc.ResetMFA(x.r.Context(), m, x.pathVar("id"), actor, "", domain.Origin{})
+	if err != nil {
+		return err
+	}
+	return x.json(http.StatusOK, mfaWritten{AccountID: res.State.ID, Enrolled: res.State.MFA.Enrolled, Position: res.LastPosition()})
+}

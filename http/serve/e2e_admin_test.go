@@ -1,0 +1,151 @@
+package serve_test
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"accountd/http/api"
+)
+
+// R5.1: a colleague with user management disables and re-enables an account of their
+// property; one without it may not.
+func TestDisableAndEnableByUserManager(t *testing.T) {
+	e := newEnv(t, nil)
+	prop := e.createProperty("Lago")
+	target := e.activeAccount("quinto@lago.example")
+	boss := e.activeAccount("rita@lago.example")
+	for _, addr := range []string{"quinto@lago.example", "rita@lago.example"} {
+		r := e.must(e.post("/v1/properties/"+prop+"/members", api.RoleAdmin, map[string]string{"email": addr, "support_reference": "TICKET-7"}), http.StatusOK)
+		if r.body["created"] != false {
+			t.Fatalf("linking an existing account: %s", r.raw)
+		}
+	}
+	again := e.must(e.post("/v1/properties/"+prop+"/members", api.RoleAdmin, map[string]string{"email": "rita@lago.example", "support_reference": "TICKET-7"}), http.StatusOK)
+	if again.str("account_id") != boss || again.body["created"] != false {
+		t.Fatalf("adding a member twice: %s", again.raw)
+	}
+	disable := map[string]string{"actor_account_id": boss, "property_id": prop, "note": "left the hotel"}
+	if r := e.post("/v1/accounts/"+target+"/disable", api.RoleAdmin, disable); r.status != http.StatusForbidden || r.errCode() != "not_authorised" {
+		t.Fatalf("disable without user management: %d %s", r.status, r.raw)
+	}
+	e.must(e.post("/v1/properties/"+prop+"/user-managers", api.RoleAdmin, map[string]string{"account_id": boss}), http.StatusOK)
+	d := e.must(e.post("/v1/accounts/"+target+"/disable", api.RoleAdmin, disable), http.StatusOK)
+	if st := e.status(target, d.position()); st.str("status") != "disabled" || !hasReason(st, "disabled_manually") {
+		t.Fatalf("after disable: %s", st.raw)
+	}
+	if r := e.login("quinto@lago.example", goodPassword); r.str("reason") != "disabled_manually" {
+		t.Fatalf("login while disabled: %s", r.raw)
+	}
+	if r := e.post("/v1/accounts/"+target+"/disable", api.RoleAdmin, disable); r.status != http.StatusConflict || r.errCode() != "already_disabled" {
+		t.Fatalf("disable twice: %d %s", r.status, r.raw)
+	}
+	if r := e.post("/v1/accounts/"+target+"/disable", api.RoleAdmin, map[string]string{"property_id": prop}); r.status != http.StatusBadRequest || r.errCode() != "invalid_request" {
+		t.Fatalf("disable without an actor: %d %s", r.status, r.raw)
+	}
+	en := e.must(e.post("/v1/accounts/"+target+"/enable", api.RoleAdmin, map[string]string{"actor_account_id": boss, "property_id": prop}), http.StatusOK)
+	if st := e.status(target, en.position()); st.str("status") != "active" {
+		t.Fatalf("after enable: %s", st.raw)
+	}
+	// The outbox told the person both times.
+	e.mail.next("quinto@lago.example", "account_disabled")
+	e.mail.next("quinto@lago.example", "account_enabled")
+}
+
+// R1.4: an administrator unlocks a locked account on a colleague's or support's authority.
+func TestAdminUnlock(t *testing.T) {
+	e := newEnv(t, nil)
+	id := e.activeAccount("sara@lago.example")
+	for range 6 {
+		e.login("sara@lago.example", "wrong password")
+	}
+	if r := e.post("/v1/accounts/"+id+"/unlock", api.RoleAdmin, map[string]string{"actor_account_id": "a", "support_reference": "b"}); r.errCode() != "invalid_request" {
+		t.Fatalf("two actors: %s", r.raw)
+	}
+	u := e.must(e.post("/v1/accounts/"+id+"/unlock", api.RoleAdmin, map[string]string{"support_reference": "TICKET-9"}), http.StatusOK)
+	if st := e.status(id, u.position()); st.str("status") != "active" {
+		t.Fatalf("after unlock: %s", st.raw)
+	}
+	if r := e.post("/v1/accounts/"+id+"/unlock", api.RoleAdmin, map[string]string{"support_reference": "TICKET-9"}); r.status != http.StatusConflict || r.errCode() != "not_locked" {
+		t.Fatalf("unlock twice: %d %s", r.status, r.raw)
+	}
+}
+
+// R4.1 / R4.2: two overdue invoices suspend the property's access; payment restores it.
+func TestBillingSuspension(t *testing.T) {
+	e := newEnv(t, nil)
+	prop := e.createProperty("Lago")
+	const addr = "teo@lago.example"
+	id, _ := e.register(addr, prop)
+	e.must(e.post("/v1/activations", api.RoleLoginService, map[string]string{"token": e.mail.link(addr, "activation")}), http.StatusOK)
+
+	first := e.must(e.post("/v1/properties/"+prop+"/invoices/INV-1/overdue", api.RoleAdmin, nil), http.StatusOK)
+	if first.body["access_suspended"] != false {
+		t.Fatalf("one overdue invoice: %s", first.raw)
+	}
+	second := e.must(e.post("/v1/properties/"+prop+"/invoices/INV-2/overdue", api.RoleAdmin, nil), http.StatusOK)
+	if second.body["access_suspended"] != true {
+		t.Fatalf("two overdue invoices: %s", second.raw)
+	}
+	st := e.status(id, second.position())
+	if st.str("status") != "disabled" || !hasReason(st, "disabled_billing") {
+		t.Fatalf("status while suspended: %s", st.raw)
+	}
+	props := st.body["properties"].([]any)
+	if len(props) != 1 || props[0].(map[string]any)["allowed"] != false {
+		t.Fatalf("property access: %s", st.raw)
+	}
+	r := e.login(addr, goodPassword)
+	if r.str("reason") != "disabled_billing" || r.str("message") == "" {
+		t.Fatalf("login while suspended: %s", r.raw)
+	}
+	paid := e.must(e.post("/v1/properties/"+prop+"/invoices/INV-1/paid", api.RoleAdmin, nil), http.StatusOK)
+	if st := e.status(id, paid.position()); st.str("status") != "active" {
+		t.Fatalf("after payment: %s", st.raw)
+	}
+	if r := e.login(addr, goodPassword); r.str("decision") != "allowed" {
+		t.Fatalf("login after payment: %s", r.raw)
+	}
+}
+
+// R5.2: deleting an account and re-creating its e-mail restores it.
+func TestDeleteAndRestore(t *testing.T) {
+	e := newEnv(t, nil)
+	prop := e.createProperty("Lago")
+	const addr = "ugo@lago.example"
+	id, _ := e.register(addr, prop)
+	del := e.must(e.call(http.MethodDelete, "/v1/accounts/"+id+"?support_reference=TICKET-3", api.RoleAdmin, nil), http.StatusOK)
+	if st := e.status(id, del.position()); st.str("status") != "deleted" {
+		t.Fatalf("after delete: %s", st.raw)
+	}
+	if r := e.post("/v1/accounts", api.RoleLoginService, map[string]string{"email": addr, "password": goodPassword}); r.errCode() != "email_not_available" {
+		t.Fatalf("self-registration over a deleted account: %s", r.raw)
+	}
+	back := e.must(e.post("/v1/properties/"+prop+"/members", api.RoleAdmin, map[string]string{"email": addr, "support_reference": "TICKET-4"}), http.StatusOK)
+	if back.str("account_id") != id || back.body["restored"] != true {
+		t.Fatalf("re-creation: %s", back.raw)
+	}
+	fresh := e.must(e.post("/v1/properties/"+prop+"/members", api.RoleAdmin, map[string]string{"email": "vera@lago.example", "password": goodPassword, "support_reference": "TICKET-5"}), http.StatusCreated)
+	if fresh.body["created"] != true {
+		t.Fatalf("new member: %s", fresh.raw)
+	}
+	if r := e.post("/v1/properties/"+prop+"/members", api.RoleAdmin, map[string]string{"email": "walt@lago.example", "support_reference": "TICKET-6"}); r.errCode() != "invalid_request" {
+		t.Fatalf("new member without a password: %s", r.raw)
+	}
+}
+
+// R7.1: a session is checked and closes after 6 hours without use.
+func TestSessions(t *testing.T) {
+	e := newEnv(t, nil)
+	e.activeAccount("xena@lago.example")
+	sid := e.login("xena@lago.example", goodPassword).str("session_id")
+	ok := e.must(e.get("/v1/sessions/"+sid, api.RoleLoginService), http.StatusOK)
+	if ok.body["valid"] != true || ok.str("expires_at") == "" || ok.str("started_at") == "" {
+		t.Fatalf("fresh session: %s", ok.raw)
+	}
+	e.clock.Advance(6*time.Hour + time.Minute)
+	idle := e.must(e.get("/v1/sessions/"+sid, api.RoleLoginService), http.StatusOK)
+	if idle.body["valid"] != false || idle.str("reason") != "idle_timeout" {
+		t.Fatalf("idle session: %s", idle.raw)
+	}
+}

@@ -1,0 +1,34 @@
+package serve
+
+import (
+	"path/filepath"
+
+	"accountd/projections/outbox"
+)
+
+// newOutbox builds the outbox that follows the log and e-mails links and notices: over
+// SMTP when an address is configured, otherwise as .eml files in DataDir/outbox, which is
+// all a first start needs.
+func newOutbox(s *Server) (*outbox.Outbox, error) {
+	mc := s.cfg.Mail
+	var mailer outbox.Mailer
+	if mc.SMTPAddr != "" {
+		m, err := outbox.NewSMTPMailer(outbox.SMTPConfig{
+			Addr: mc.SMTPAddr, Username: mc.SMTPUsername, Password: mc.SMTPPassword, From: mc.From, StartTLS: mc.SMTPStartTLS,
+		})
+		if err != nil {
+			return nil, err
+		}
+		mailer = m
+	} else {
+		m, err := outbox.NewFileMailer(filepath.Join(s.cfg.DataDir, "outbox"))
+		if err != nil {
+			return nil, err
+		}
+		mailer = m
+	}
+	return outbox.New(outbox.Config{
+		Store: s.store, DB: s.readDB, Links: s.links, Mailer: mailer, PublicURL: s.cfg.PublicURL, From: mc.From,
+		Logger: s.log, MaxAttempts: mc.MaxAttempts, Clock: s.cfg.Clock,
+	})
+}

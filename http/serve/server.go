@@ -1,0 +1,366 @@
+// Package serve assembles accountd's server from its parts: the SQLite event log, the read
+// models and their runner, the command service, the outbox and the HTTP API. The binary
+// (cmd/accountd) turns flags into a Config; tests build the same server in-process with an
+// injected clock.
+package serve
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"accountd/commands"
+	"accountd/commands/credentials"
+	"accountd/domain"
+	"accountd/eventstore"
+	"accountd/eventstore/sqlite"
+	"accountd/http/api"
+	"accountd/projections"
+	"accountd/projections/outbox"
+)
+
+// Config is everything the server needs. Zero values take the defaults documented on each
+// field, so Config{DataDir: dir} is a working server.
+type Config struct {
+	// DataDir holds events.db, readmodels.db, keys/, tokens and outbox/ (default ./data).
+	DataDir string
+	// Addr is the listen address (default 127.0.0.1:8080).
+	Addr string
+	// PublicURL is the base of the links in e-mails (default http://127.0.0.1:8080).
+	PublicURL string
+	// Policy is validated at start (default domain.DefaultPolicy()).
+	Policy *domain.Policy
+	// Sync is the event log's durability (default sqlite.Full).
+	Sync sqlite.Synchronous
+	// Argon2 sets the password hashing cost (default credentials.DefaultArgon2Params()).
+	Argon2 *credentials.Argon2Params
+	// Tokens are the API clients. Empty: DataDir/tokens, generated on first start.
+	Tokens []api.Token
+	// MFAKey and LinkKey are 32-byte secrets. Empty: DataDir/keys/{mfa,link}.key, generated
+	// on first start.
+	MFAKey, LinkKey []byte
+	// Mail configures the outbox.
+	Mail MailConfig
+	// IsCommonPassword is the common-password list (default credentials.IsCommonPassword).
+	IsCommonPassword func(string) bool
+	Logger           *slog.Logger
+	// Clock is the source of "now" for every rule (default time.Now). Tests inject theirs.
+	Clock func() time.Time
+	// HTTP limits. Zero values take the defaults in withDefaults.
+	MaxBodyBytes      int64
+	StatusWait        time.Duration
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration
+	ShutdownTimeout   time.Duration
+}
+
+// MailConfig selects how the outbox delivers: SMTP when SMTPAddr is set, otherwise one
+// .eml file per message under DataDir/outbox.
+type MailConfig struct {
+	From         string
+	SMTPAddr     string
+	SMTPUsername string
+	SMTPPassword string
+	SMTPStartTLS bool
+	// MaxAttempts is how many failed sends a mail gets before it is dead-lettered (0: the
+	// outbox's default).
+	MaxAttempts int
+}
+
+func (c Config) withDefaults() Config {
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://127.0.0.1:8080"
+	}
+	if c.Policy == nil {
+		p := domain.DefaultPolicy()
+		c.Policy = &p
+	}
+	if c.Argon2 == nil {
+		p := credentials.DefaultArgon2Params()
+		c.Argon2 = &p
+	}
+	if c.Mail.From == "" {
+		c.Mail.From = "accountd <no-reply@localhost>"
+	}
+	if c.IsCommonPassword == nil {
+		c.IsCommonPassword = credentials.IsCommonPassword
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.ReadHeaderTimeout, 5*time.Second)
+	def(&c.ReadTimeout, 15*time.Second)
+	def(&c.WriteTimeout, 30*time.Second)
+	def(&c.IdleTimeout, 2*time.Minute)
+	def(&c.ShutdownTimeout, 20*time.Second)
+	return c
+}
+
+// Server is an assembled accountd.
+type Server struct {
+	cfg        Config
+	log        *slog.Logger
+	store      *sqlite.Store
+	readDB     *sql.DB
+	status     *projections.Status
+	runner     *projections.Runner
+	service    *commands.Service
+	api        *api.API
+	links      *credentials.LinkKey
+	outbox     *outbox.Outbox
+	tokensFile string
+	generated  bool
+
+	startOnce sync.Once
+	stop      context.CancelFunc
+	workers   sync.WaitGroup
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// worker is a background loop the server runs until it stops.
+type worker interface {
+	Run(ctx context.Context) error
+}
+
+// New opens everything and checks the configuration; nothing runs until Start or Serve.
+// On error, whatever was opened is closed again.
+func New(ctx context.Context, cfg Config) (_ *Server, err error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Policy.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger}
+	defer func() {
+		if err != nil {
+			s.closeResources()
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	hasher, err := credentials.NewHasher(*cfg.Argon2)
+	if err != nil {
+		return nil, err
+	}
+	mfaKey, err := s.key(cfg.MFAKey, "mfa.key")
+	if err != nil {
+		return nil, err
+	}
+	linkKey, err := s.key(cfg.LinkKey, "link.key")
+	if err != nil {
+		return nil, err
+	}
+	mfa, err := credentials.NewMFA(mfaKey, "accountd")
+	if err != nil {
+		return nil, err
+	}
+	if s.links, err = credentials.NewLinkKey(linkKey); err != nil {
+		return nil, err
+	}
+	tokens := cfg.Tokens
+	if len(tokens) == 0 {
+		s.tokensFile = filepath.Join(cfg.DataDir, "tokens")
+		if tokens, s.generated, err = loadOrCreateTokens(s.tokensFile, s.log); err != nil {
+			return nil, err
+		}
+	}
+
+	if s.store, err = sqlite.Open(filepath.Join(cfg.DataDir, "events.db"), sqlite.WithSynchronous(cfg.Sync)); err != nil {
+		return nil, err
+	}
+	if s.readDB, err = projections.OpenDB(filepath.Join(cfg.DataDir, "readmodels.db")); err != nil {
+		return nil, err
+	}
+	s.status = projections.NewStatus()
+	if s.runner, err = projections.NewRunner(ctx, s.store, s.readDB, s.log.With("component", "projections"), s.status); err != nil {
+		return nil, err
+	}
+	policy := *cfg.Policy
+	if s.service, err = commands.NewService(commands.Config{
+		Store: s.store, Clock: cfg.Clock, Policy: func() domain.Policy { return policy },
+		Hasher: hasher, MFA: mfa, Links: s.links, IsCommonPassword: cfg.IsCommonPassword,
+	}); err != nil {
+		return nil, err
+	}
+	if s.outbox, err = newOutbox(s); err != nil {
+		return nil, err
+	}
+	if s.api, err = api.New(api.Config{
+		Service: s.service, Status: s.status, Runner: s.runner, Tokens: tokens, Logger: s.log.With("component", "http"),
+		MaxBodyBytes: cfg.MaxBodyBytes, StatusWait: cfg.StatusWait,
+	}); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Server) key(given []byte, name string) ([]byte, error) {
+	if len(given) > 0 {
+		if len(given) != KeySize {
+			return nil, fmt.Errorf("%s: want %d bytes, got %d", name, KeySize, len(given))
+		}
+		return given, nil
+	}
+	return loadOrCreateKey(filepath.Join(s.cfg.DataDir, "keys", name), s.log)
+}
+
+// ParseHexKey reads a key given as 64 hex digits (ACCOUNTD_MFA_KEY, ACCOUNTD_LINK_KEY).
+func ParseHexKey(text, name string) ([]byte, error) {
+	key, err := hex.DecodeString(text)
+	if err != nil || len(key) != KeySize {
+		return nil, fmt.Errorf("%s: want %d hex digits", name, 2*KeySize)
+	}
+	return key, nil
+}
+
+// Handler is the HTTP API.
+func (s *Server) Handler() http.Handler { return s.api }
+
+// API is the HTTP API with its route table.
+func (s *Server) API() *api.API { return s.api }
+
+// Service is the command side, for tools and tests in the same process.
+func (s *Server) Service() *commands.Service { return s.service }
+
+// Store is the event log.
+func (s *Server) Store() eventstore.Store { return s.store }
+
+// Outbox mails what the log says must be mailed.
+func (s *Server) Outbox() *outbox.Outbox { return s.outbox }
+
+// Runner feeds the read models.
+func (s *Server) Runner() *projections.Runner { return s.runner }
+
+// TokensFile is where the client tokens were read or generated ("" when they were given).
+func (s *Server) TokensFile() string { return s.tokensFile }
+
+// GeneratedTokens reports whether this start generated the tokens file.
+func (s *Server) GeneratedTokens() bool { return s.generated }
+
+// Start runs the background work: the projection runner and the outbox. Idempotent.
+func (s *Server) Start(ctx context.Context) {
+	s.startOnce.Do(func() {
+		ctx, s.stop = context.WithCancel(ctx)
+		s.run(ctx, "projections", s.runner)
+		s.run(ctx, "outbox", s.outbox)
+	})
+}
+
+// run keeps a worker going until ctx ends: a worker that fails is restarted after a
+// growing pause rather than taking the API down with it.
+func (s *Server) run(ctx context.Context, name string, w worker) {
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		delay := 100 * time.Millisecond
+		for {
+			err := w.Run(ctx)
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Error("background worker stopped; restarting", "worker", name, "error", err, "retry_in", delay)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(delay):
+			}
+			delay = min(2*delay, 30*time.Second)
+		}
+	}()
+}
+
+// ListenAndServe listens on the configured address and serves until ctx ends.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.Addr)
+	if err != nil {
+		return errors.Join(err, s.Close())
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves HTTP on ln until ctx ends, then shuts down in order: stop accepting and
+// drain in-flight requests, stop the runner and the outbox, close the read models and the
+// log. It closes the server whatever happens.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	defer s.Close()
+	s.Start(context.WithoutCancel(ctx))
+	hs := &http.Server{
+		Handler:           s.api,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	s.log.Info("accountd serving", "addr", ln.Addr().String(), "data", s.cfg.DataDir, "public_url", s.cfg.PublicURL, "tokens_file", s.tokensFile)
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	select {
+	case err := <-served:
+		return fmt.Errorf("http: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down: draining HTTP requests", "timeout", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if err != nil {
+		err = errors.Join(fmt.Errorf("http shutdown: %w", err), hs.Close())
+	}
+	if serr := <-served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+// Close stops the background work and closes the read models and the event log. Safe to
+// call more than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		if s.stop != nil {
+			s.stop()
+		}
+		s.workers.Wait()
+		s.closeErr = s.closeResources()
+		s.log.Info("accountd stopped")
+	})
+	return s.closeErr
+}
+
+func (s *Server) closeResources() error {
+	var errs []error
+	if s.readDB != nil {
+		errs = append(errs, s.readDB.Close())
+	}
+	if s.store != nil {
+		errs = append(errs, s.store.Close())
+	}
+	return errors.Join(errs...)
+}
