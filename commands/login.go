@@ -44,11 +44,7 @@ func (s *Service) Login(ctx context.Context, m Meta, a LoginAttempt) (LoginResul
 		return LoginResult{}, wrap("login", err)
 	}
 	if !found {
-		s.hasher.VerifyDummy(a.Password)
-		return LoginResult{LoginOutcome: domain.LoginOutcome{
-			Decision: domain.DecisionDenied, Reason: domain.ReasonInvalidCredentials,
-			Reasons: []string{domain.ReasonInvalidCredentials}, AttemptsRemaining: p.LockoutThreshold,
-		}}, nil
+		return s.unknownEmailLogin(ctx, m, a, p)
 	}
 	account, err := s.LoadAccount(ctx, accountID)
 	if err != nil {
@@ -87,6 +83,21 @@ func (s *Service) Login(ctx context.Context, m Meta, a LoginAttempt) (LoginResul
 		out.UnlockToken = unlock.Token
 	}
 	return out, nil
+}
+
+// unknownEmailLogin spends what a wrong password spends (one verification, one durable
+// append) and answers what a wrong password would, so an address's existence shows neither
+// in the answer nor in the timing.
+func (s *Service) unknownEmailLogin(ctx context.Context, m Meta, a LoginAttempt, p domain.Policy) (LoginResult, error) {
+	s.hasher.VerifyDummy(a.Password)
+	hash := s.links.Pseudonym(domain.NormaliseEmail(a.Email))
+	res, err := s.unknown.Update(ctx, domain.UnknownEmailStream(hash), m.metadata(""), func(st domain.UnknownEmail, now time.Time) ([]domain.Event, error) {
+		return []domain.Event{{At: now, Data: domain.UnknownEmailLoginFailed{EmailHash: hash, Origin: a.Origin, FailedAttempts: st.FailedAttempts + 1}}}, nil
+	})
+	if err != nil {
+		return LoginResult{}, wrap("login", err)
+	}
+	return LoginResult{LoginOutcome: domain.DescribeUnknownEmailLogin(res.State.FailedAttempts, p), Positions: res.Positions}, nil
 }
 
 func issuedUnlock(events []domain.Event, hash string) bool {

@@ -27,6 +27,7 @@ type Service struct {
 	accounts   *Repository[domain.Account]
 	properties *Repository[domain.Property]
 	emails     *Repository[domain.EmailReservation]
+	unknown    *Repository[domain.UnknownEmail]
 }
 
 // Config gathers the service's dependencies. Clock, Policy, Hasher and MFA are required.
@@ -59,6 +60,7 @@ func NewService(c Config) (*Service, error) {
 		accounts:   NewRepository(c.Store, domain.EvolveAccount, c.Clock, c.Options...),
 		properties: NewRepository(c.Store, domain.EvolveProperty, c.Clock, c.Options...),
 		emails:     NewRepository(c.Store, domain.EvolveEmailReservation, c.Clock, c.Options...),
+		unknown:    NewRepository(c.Store, domain.EvolveUnknownEmail, c.Clock, c.Options...),
 	}, nil
 }
 

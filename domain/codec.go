@@ -30,7 +30,7 @@ func init() {
 		MFAEnrolmentStarted{}, MFAEnrolmentConfirmed{}, MFAEnrolmentDeferred{}, MFACodeRejected{},
 		MFACooldownStarted{}, MFAReset{}, SuspiciousActivityDetected{}, AccountDisabled{},
 		AccountEnabled{}, SessionStarted{}, SessionActive{}, SessionEnded{}, AccountDeleted{}, AccountRestored{},
-		EmailReserved{}, PropertyCreated{}, MemberAdded{}, MemberRemoved{}, UserManagementGranted{},
+		EmailReserved{}, UnknownEmailLoginFailed{}, PropertyCreated{}, MemberAdded{}, MemberRemoved{}, UserManagementGranted{},
 		UserManagementRevoked{}, BillingContactAdded{}, InvoiceOverdue{}, InvoicePaid{},
 		PropertyAccessSuspended{}, PropertyAccessRestored{}, SubscriptionStatusChanged{}, PolicyChanged{},
 	)

@@ -35,3 +35,32 @@ func EvolveEmailReservation(s EmailReservation, e Event) EmailReservation {
 	}
 	return s
 }
+
+// UnknownEmailStream names the stream of failed sign-ins on an address with no account.
+func UnknownEmailStream(emailHash string) string { return "unknown-email-" + emailHash }
+
+// UnknownEmail counts failed sign-ins on an address with no account.
+type UnknownEmail struct {
+	FailedAttempts int
+}
+
+// EvolveUnknownEmail applies an unknown-address event.
+func EvolveUnknownEmail(s UnknownEmail, e Event) UnknownEmail {
+	if d, ok := e.Data.(UnknownEmailLoginFailed); ok {
+		s.FailedAttempts = d.FailedAttempts
+	}
+	return s
+}
+
+// DescribeUnknownEmailLogin answers a sign-in on an unknown address exactly as a wrong
+// password on a real account would be answered at the same count, up to the lock, so neither
+// the answer nor the countdown tells whether the address has an account (R8.2, OWASP).
+func DescribeUnknownEmailLogin(failedAttempts int, p Policy) LoginOutcome {
+	o := LoginOutcome{Decision: DecisionDenied, Reason: ReasonInvalidCredentials, AttemptsRemaining: max(p.LockoutThreshold-failedAttempts, 0)}
+	if failedAttempts >= p.LockoutThreshold {
+		o.Reason = ReasonAccountLocked
+	}
+	o.Reasons = []string{o.Reason}
+	o.LastAttemptWarning = o.Reason == ReasonInvalidCredentials && o.AttemptsRemaining == 1
+	return o
+}

@@ -290,6 +290,17 @@ type EmailReserved struct {
 	AccountID string `json:"account_id"`
 }
 
+// --- unknown e-mail streams ----------------------------------------------------------
+
+// UnknownEmailLoginFailed is a sign-in attempt on an address with no account, kept under a
+// keyed hash of the address (never the address) so detectors can count it (credential
+// stuffing) and so the attempt costs the same write as a wrong password.
+type UnknownEmailLoginFailed struct {
+	EmailHash      string `json:"email_hash"`
+	Origin         Origin `json:"origin"`
+	FailedAttempts int    `json:"failed_attempts"`
+}
+
 // --- property stream ------------------------------------------------------------------
 
 type PropertyCreated struct {
@@ -384,6 +395,7 @@ func (SessionActive) EventType() string              { return "session_active.v1
 func (SessionEnded) EventType() string               { return "session_ended.v1" }
 func (AccountDeleted) EventType() string             { return "account_deleted.v1" }
 func (AccountRestored) EventType() string            { return "account_restored.v1" }
+func (UnknownEmailLoginFailed) EventType() string    { return "unknown_email_login_failed.v1" }
 func (EmailReserved) EventType() string              { return "email_reserved.v1" }
 func (PropertyCreated) EventType() string            { return "property_created.v1" }
 func (MemberAdded) EventType() string                { return "member_added.v1" }

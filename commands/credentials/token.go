@@ -59,6 +59,15 @@ func (k *LinkKey) Token(accountID, nonce string) string {
 	return accountID + "." + base64.RawURLEncoding.EncodeToString(mac.Sum(nil))
 }
 
+// Pseudonym is a keyed hash of an e-mail address: stable, so attempts on one unknown address
+// can be counted, and not reversible by hashing a list of addresses without the key.
+func (k *LinkKey) Pseudonym(normalisedEmail string) string {
+	mac := hmac.New(sha256.New, k.key)
+	mac.Write([]byte("unknown-email\x00"))
+	mac.Write([]byte(normalisedEmail))
+	return hex.EncodeToString(mac.Sum(nil)[:16])
+}
+
 // HashToken is the stored form of a token.
 func HashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))
