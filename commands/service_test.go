@@ -223,3 +223,53 @@ func TestRetriedCommandIsAppliedOnce(t *testing.T) {
 		t.Fatalf("failed attempts = %d, want 1", st.FailedAttempts)
 	}
 }
+
+func TestMembershipIsKeptOnBothSides(t *testing.T) {
+	ctx := context.Background()
+	clock := &testClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	store := memory.New()
+	svc := newService(t, store, clock, domain.DefaultPolicy())
+	system := domain.Actor{Kind: domain.ActorSystem}
+	for _, id := range []string{"lac", "miramare"} {
+		if _, err := svc.Property(ctx, commands.Meta{}, id, domain.CreateProperty{PropertyID: id, Name: id, PrimaryContactEmail: "direction@" + id + ".example"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reg, err := svc.Register(ctx, commands.Meta{}, commands.Registration{Email: "anna@lac.example", Password: "Correct horse battery 42", PropertyID: "lac"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := svc.Register(ctx, commands.Meta{}, commands.Registration{Email: "marco@miramare.example", Password: "Blue lantern over water 5", PropertyID: "miramare"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// marco has no user management at lac: refused, and nothing written.
+	head, _ := store.HeadPosition(ctx)
+	_, err = svc.LinkMember(ctx, commands.Meta{}, "miramare", "anna@lac.example", domain.Actor{Kind: domain.ActorAccount, AccountID: other.AccountID})
+	if domain.ErrorCode(err) != domain.CodeNotAuthorised {
+		t.Fatalf("linking without user management: %v", err)
+	}
+	if after, _ := store.HeadPosition(ctx); after != head {
+		t.Fatalf("a refused command wrote %d events", after-head)
+	}
+	if _, err := svc.LinkMember(ctx, commands.Meta{}, "miramare", "anna@lac.example", system); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := svc.LoadAccount(ctx, reg.AccountID)
+	p, _ := svc.LoadProperty(ctx, "miramare")
+	if !a.IsMember("miramare") || !p.HasMember(reg.AccountID) {
+		t.Fatalf("link not on both sides: account %v, property %v", a.Properties, p.Members)
+	}
+	if _, err := svc.RemoveMember(ctx, commands.Meta{CommandID: "rm-1"}, "lac", reg.AccountID, system); err != nil {
+		t.Fatal(err)
+	}
+	// The same command again (a client retry) changes nothing.
+	if _, err := svc.RemoveMember(ctx, commands.Meta{CommandID: "rm-1"}, "lac", reg.AccountID, system); err != nil {
+		t.Fatal(err)
+	}
+	a, _ = svc.LoadAccount(ctx, reg.AccountID)
+	p, _ = svc.LoadProperty(ctx, "lac")
+	if a.IsMember("lac") || p.HasMember(reg.AccountID) || !a.IsMember("miramare") {
+		t.Fatalf("removal: account %v, lac members %v", a.Properties, p.Members)
+	}
+}

@@ -83,6 +83,26 @@ func (s Property) HasMember(accountID string) bool {
 	return ok
 }
 
+// authorise applies R5.1 to the property's own administration: staff act on it only with
+// user management there; support acts on a written request; the system by its own rules.
+func (s Property) authorise(actor Actor) error {
+	switch actor.Kind {
+	case ActorSystem:
+		return nil
+	case ActorSupport:
+		if actor.Reference == "" {
+			return refuse(CodeNotAuthorised, "a support override needs the reference of the written request")
+		}
+		return nil
+	case ActorAccount:
+		if s.HasUserManagement(actor.AccountID) {
+			return nil
+		}
+		return refuse(CodeNotAuthorised, "not authorised: the actor has no user management on property %s", s.ID)
+	}
+	return refuse(CodeNotAuthorised, "not authorised: an administrative action names its actor")
+}
+
 // --- property commands ----------------------------------------------------------------
 
 type CreateProperty struct {
@@ -159,11 +179,17 @@ func DecideProperty(s Property, cmd any, now time.Time, p Policy) ([]Event, erro
 		}
 		return ev(MemberAdded{AccountID: c.AccountID, Actor: c.Actor}), nil
 	case RemoveMember:
+		if err := s.authorise(c.Actor); err != nil {
+			return nil, err
+		}
 		if !s.HasMember(c.AccountID) {
 			return nil, refuse(CodeNotAMember, "account %s is not a member of property %s", c.AccountID, s.ID)
 		}
 		return ev(MemberRemoved{AccountID: c.AccountID, Actor: c.Actor}), nil
 	case GrantUserManagement:
+		if err := s.authorise(c.Actor); err != nil {
+			return nil, err
+		}
 		if !s.HasMember(c.AccountID) {
 			return nil, refuse(CodeNotAMember, "account %s is not a member of property %s", c.AccountID, s.ID)
 		}
@@ -172,6 +198,9 @@ func DecideProperty(s Property, cmd any, now time.Time, p Policy) ([]Event, erro
 		}
 		return ev(UserManagementGranted{AccountID: c.AccountID, Actor: c.Actor}), nil
 	case RevokeUserManagement:
+		if err := s.authorise(c.Actor); err != nil {
+			return nil, err
+		}
 		if !s.HasUserManagement(c.AccountID) {
 			return nil, nil
 		}
@@ -209,6 +238,9 @@ func DecideProperty(s Property, cmd any, now time.Time, p Policy) ([]Event, erro
 		}
 		return out, nil
 	case ChangeSubscription:
+		if c.Actor.Kind == ActorAccount {
+			return nil, refuse(CodeNotAuthorised, "not authorised: the subscription is changed by the vendor, not by staff")
+		}
 		switch c.To {
 		case SubscriptionPending, SubscriptionActive, SubscriptionSuspended, SubscriptionCancelled:
 		default:
