@@ -37,6 +37,8 @@ type Config struct {
 	StatusWait time.Duration
 	// NewID makes property IDs when no Idempotency-Key names the request (default random UUIDs).
 	NewID func() string
+	// Compliance serves the auditor's evidence reads (nil: those routes answer not_ready).
+	Compliance *Compliance
 }
 
 // DefaultMaxBodyBytes is far above any legitimate request and far below anything that
@@ -56,6 +58,7 @@ type API struct {
 	router     *mux.Router
 	routes     []Route
 	statusByID *endpoint
+	compliance *Compliance
 }
 
 // Route describes one endpoint, for documentation and tests.
@@ -78,6 +81,7 @@ func New(c Config) (*API, error) {
 	a := &API{
 		svc: c.Service, status: c.Status, runner: c.Runner, auth: newAuthenticator(c.Tokens), log: c.Logger,
 		maxBody: c.MaxBodyBytes, statusWait: c.StatusWait, newID: c.NewID,
+		compliance: c.Compliance,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -102,6 +106,7 @@ func New(c Config) (*API, error) {
 	a.RegisterHealthRoutes(r)
 	a.RegisterPublicRoutes(r)
 	a.RegisterAdminRoutes(r)
+	a.RegisterComplianceRoutes(r)
 	return a, nil
 }
 
@@ -144,6 +149,10 @@ func (x *exchange) serve(e *endpoint) {
 				Message: fmt.Sprintf("this token may not call %s: it needs the role %s", e.name, strings.Join(e.roles.names(), " or "))})
 			return
 		}
+	}
+	if err := x.checkPathIDs(); err != nil {
+		x.fail(err)
+		return
 	}
 	if err := e.h(x); err != nil {
 		x.fail(err)

@@ -17,6 +17,7 @@ const (
 	CodeForbidden        = "forbidden"
 	CodeInvalidJSON      = "invalid_json"
 	CodeInvalidRequest   = "invalid_request"
+	CodeInvalidID        = "invalid_id"
 	CodeBodyTooLarge     = "body_too_large"
 	CodeNotFound         = "not_found"
 	CodeMethodNotAllowed = "method_not_allowed"

@@ -92,18 +92,26 @@ func (a *API) addMember(x *exchange) error {
 		return err
 	}
 	if exists {
-		// Already a member: nothing to do, and saying so beats "e-mail not available".
 		acc, err := a.svc.LoadAccount(ctx, existing)
-		if err == nil && !acc.Deleted && acc.IsMember(propertyID) {
-			return x.json(http.StatusOK, memberWritten{AccountID: existing})
+		if err == nil && !acc.Deleted {
+			if acc.IsMember(propertyID) {
+				// Already a member: nothing to do, and saying so beats "e-mail not available".
+				return x.json(http.StatusOK, memberWritten{AccountID: existing})
+			}
+			// An existing user added to another property is linked: no new account, no mail (R5.2).
+			res, err := a.svc.LinkMember(ctx, m, propertyID, req.Email, actor)
+			if err != nil {
+				return err
+			}
+			return x.json(http.StatusOK, memberWritten{AccountID: existing, Position: res.LastPosition()})
 		}
 	}
 	if password == "" {
 		if !exists {
 			return invalidRequest("field %q is required to register a new account", "password")
 		}
-		// Registration checks the password before it finds the existing account, which it
-		// then links or restores without using the password: any valid one will do.
+		// Restoring a deleted account keeps its old password (R5.2: the previous user comes
+		// back); registration still checks one first, so any valid one will do.
 		password = placeholderPassword()
 	}
 	reg, err := a.svc.Register(ctx, m, commands.Registration{Email: req.Email, Password: password, PropertyID: propertyID, Actor: actor})
