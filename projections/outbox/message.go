@@ -135,6 +135,11 @@ func renderMessage(m Message) ([]byte, error) {
 	if m.Kind != "" && validID(m.Kind) {
 		header("X-Accountd-Kind", m.Kind)
 	}
+	if m.Link != "" && !strings.ContainsAny(m.Link, "\r\n") {
+		// The body is quoted-printable and wraps long lines; a header keeps the link whole for
+		// tools and people reading the files (the README's walk-through greps it).
+		header("X-Accountd-Link", m.Link)
+	}
 	b.WriteString("\r\n")
 	qp := quotedprintable.NewWriter(&b)
 	text := m.Text
