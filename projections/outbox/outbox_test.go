@@ -345,7 +345,9 @@ func TestResetLinkFromMailIsAcceptedByTheService(t *testing.T) {
 	}
 	for _, each := range mails {
 		for _, line := range bytes.Split(each.raw, []byte("\r\n")) {
-			if len(line) > 78 {
+			// RFC 5322 asks 78 where it can; a URL has no space to fold at, so its header
+			// may run to the hard limit of 998.
+			if len(line) > 78 && !(bytes.HasPrefix(line, []byte("X-Accountd-Link: ")) && len(line) <= 998) {
 				t.Errorf("%s: line longer than 78 octets: %q", filepath.Base(each.path), line)
 			}
 		}
