@@ -1,0 +1,100 @@
+package sqlite
+
+import (
+	"database/sql/driver"
+	"fmt"
+	"sync/atomic"
+	"time"
+)
+
+// Checkpointing copies WAL frames back into the database file. Left to SQLite, it runs
+// inside the commit that crosses wal_autocheckpoint, on the writer's thread, and that
+// commit then also pays two fsyncs: measured, this was the largest single cost of an
+// append. So the writer connection never checkpoints on its own; a checkpointer goroutine
+// with its own connection runs PASSIVE checkpoints, which copy frames while the writer
+// keeps appending.
+//
+// A WAL is only rewound to its start when a write transaction begins with every frame
+// already copied, and a background checkpoint racing a busy writer never quite gets
+// there. So every restartEvery events the writer itself runs one PASSIVE checkpoint
+// between two batches: by then the checkpointer has copied nearly everything, the
+// writer's pass copies the rest, and its next transaction restarts the WAL.
+
+const (
+	// restartEvery bounds the WAL to roughly this many events' worth of frames (about
+	// 2 pages each with random event IDs).
+	restartEvery = 2048
+	// checkpointInterval spaces background checkpoints: each one fsyncs the WAL and the
+	// database file, so running one per commit would double the fsyncs.
+	checkpointInterval = 20 * time.Millisecond
+)
+
+type checkpointer struct {
+	conn *rawConn
+	stmt *rawStmt
+	kick chan struct{} // capacity 1: "there is something new to copy"
+	done chan struct{}
+	err  atomic.Pointer[error] // the last failure, for Close to report
+}
+
+func newCheckpointer(dsn string) (*checkpointer, error) {
+	conn, err := openRaw(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("open checkpoint connection: %w", err)
+	}
+	stmt, err := conn.prepare("PRAGMA wal_checkpoint(PASSIVE)")
+	if err != nil {
+		_ = conn.close()
+		return nil, err
+	}
+	return &checkpointer{conn: conn, stmt: stmt, kick: make(chan struct{}, 1), done: make(chan struct{})}, nil
+}
+
+// run checkpoints after commits, at most once per checkpointInterval, until stop closes.
+func (c *checkpointer) run(stop <-chan struct{}) {
+	defer close(c.done)
+	result := make([]driver.Value, 3)
+	for {
+		select {
+		case <-stop:
+			return
+		case <-c.kick:
+		}
+		if err := checkpoint(c.stmt, result); err != nil {
+			c.err.Store(&err)
+		}
+		select {
+		case <-stop:
+			return
+		case <-time.After(checkpointInterval):
+		}
+	}
+}
+
+// notify tells the checkpointer there are new frames, without ever blocking the caller.
+func (c *checkpointer) notify() {
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (c *checkpointer) close() error {
+	err := c.stmt.close()
+	if cerr := c.conn.close(); err == nil {
+		err = cerr
+	}
+	if p := c.err.Load(); err == nil && p != nil {
+		err = fmt.Errorf("background checkpoint: %w", *p)
+	}
+	return err
+}
+
+// checkpoint runs a prepared PASSIVE checkpoint. A checkpoint that could not copy
+// everything (a reader still on an old snapshot) is not an error; the next one resumes.
+func checkpoint(stmt *rawStmt, result []driver.Value) error {
+	if _, err := stmt.queryRow(result); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,28 @@
+// Package sqlite is accountd's embedded default event store: one SQLite file in WAL mode,
+// written by a single goroutine that group-commits concurrent appends, and read through a
+// separate pool of read-only connections.
+//
+// # Durability
+//
+// With WithSynchronous(Full), the default, Append returns only after the transaction
+// holding the events has been fsynced to the WAL: an acknowledged event survives a power
+// loss. Normal skips that fsync (SQLite syncs at checkpoints instead); the file stays
+// consistent but the last acknowledged appends can be lost on power loss (not on a process
+// crash).
+//
+// # Group commit
+//
+// Every Append becomes a request on a channel. The writer takes one request, drains
+// whatever else is already queued (up to WithMaxBatch requests), and applies them all in
+// one transaction, so one fsync acknowledges many appends. Each request is decided on its
+// own: a conflict or duplicate fails that request only, the others still commit. Nobody
+// is answered before the commit, and if the commit fails everybody in the batch gets the
+// error.
+//
+// # Single writer
+//
+// Positions and hashes are assigned by the writer inside the transaction, in commit order,
+// from a head it keeps in memory. Two processes (or two Stores in one process) writing the
+// same file would each assign the same positions from their own head, so Open takes an
+// exclusive flock on "<path>.lock" and fails with ErrLocked if someone holds it.
+package sqlite
