@@ -1,0 +1,383 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"accountd/eventstore"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+)
+
+// batchTimeout bounds one group commit, the wait for the advisory lock included, so a node
+// stuck holding the lock (a half-dead connection) fails appends instead of hanging them.
+const batchTimeout = 30 * time.Second
+
+// request is one Append waiting for the writer. The writer fills result and err and then
+// signals done; it never touches the request afterwards.
+type request struct {
+	ctx      context.Context
+	stream   string
+	expected eventstore.ExpectedRevision
+	events   []eventstore.EventData
+	result   eventstore.AppendResult
+	err      error
+	done     chan struct{} // capacity 1, so replying never blocks on a caller that left
+}
+
+// Append implements eventstore.Store.
+//
+// Context: if ctx ends before the writer picks the request up, nothing is written and
+// Append returns ctx's error. Once the writer has it, its fate is the group commit's:
+// Append returns ctx's error at once, but the events may be committed. So may they when
+// the connection drops during COMMIT. Retrying with the same event IDs reveals which,
+// since a retry of a stored append returns the original result.
+func (s *Store) Append(ctx context.Context, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) (eventstore.AppendResult, error) {
+	if err := eventstore.ValidateAppend(stream, events); err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("postgres: append: %w", err)
+	}
+	// PostgreSQL text cannot hold NUL, although it is valid UTF-8: refuse it here rather
+	// than fail the whole group commit.
+	if strings.ContainsRune(stream, 0) {
+		return eventstore.AppendResult{}, fmt.Errorf("postgres: append: %w: stream name contains NUL", eventstore.ErrInvalidEvent)
+	}
+	for i, e := range events {
+		if strings.ContainsRune(e.Type, 0) {
+			return eventstore.AppendResult{}, fmt.Errorf("postgres: append: %w: event %d type contains NUL", eventstore.ErrInvalidEvent, i)
+		}
+	}
+	if s.closed() {
+		return eventstore.AppendResult{}, fmt.Errorf("postgres: append to %q: %w", stream, eventstore.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("postgres: append to %q: %w", stream, err)
+	}
+	// The writer reads the events after Append may have returned (a cancelled context):
+	// a caller reusing its buffers must not change what gets stored.
+	own := make([]eventstore.EventData, len(events))
+	for i, e := range events {
+		own[i] = eventstore.EventData{ID: e.ID, Type: e.Type, Data: clone(e.Data), Metadata: clone(e.Metadata)}
+	}
+	r := &request{ctx: ctx, stream: stream, expected: expected, events: own, done: make(chan struct{}, 1)}
+	select {
+	case s.requests <- r:
+	case <-ctx.Done():
+		return eventstore.AppendResult{}, fmt.Errorf("postgres: append to %q: %w", stream, ctx.Err())
+	case <-s.closing:
+		return eventstore.AppendResult{}, fmt.Errorf("postgres: append to %q: %w", stream, eventstore.ErrClosed)
+	}
+	select {
+	case <-r.done:
+	case <-ctx.Done():
+		return eventstore.AppendResult{}, fmt.Errorf("postgres: append to %q: %w (it may still commit: retry with the same event IDs to find out)", stream, ctx.Err())
+	case <-s.writerDone:
+		select {
+		case <-r.done:
+		default:
+			return eventstore.AppendResult{}, fmt.Errorf("postgres: append to %q: %w", stream, eventstore.ErrClosed)
+		}
+	}
+	if r.err != nil {
+		return eventstore.AppendResult{}, fmt.Errorf("postgres: append to %q: %w", stream, r.err)
+	}
+	return r.result, nil
+}
+
+// runWriter is the node's single writer goroutine: it serves group commits until Close,
+// then fails whatever is still queued with ErrClosed.
+func (s *Store) runWriter() {
+	defer close(s.writerDone)
+	batch := make([]*request, 0, s.maxBatch)
+	for {
+		select {
+		case <-s.closing:
+			s.failQueued()
+			return
+		case first := <-s.requests:
+			batch = append(batch[:0], first)
+		}
+		// Take only what is already queued: waiting for more would add latency to a lone
+		// append, and under load the queue refills while the previous batch commits.
+	drain:
+		for len(batch) < cap(batch) {
+			select {
+			case r := <-s.requests:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		wrote := s.commitBatch(batch)
+		for _, r := range batch {
+			r.done <- struct{}{}
+		}
+		clear(batch)
+		if wrote {
+			s.changes.Notify()
+		}
+	}
+}
+
+func (s *Store) failQueued() {
+	for {
+		select {
+		case r := <-s.requests:
+			r.err = eventstore.ErrClosed
+			r.done <- struct{}{}
+		default:
+			return
+		}
+	}
+}
+
+// storedID is where an event ID already lives, in the database or earlier in this batch.
+type storedID struct {
+	stream   string
+	revision uint64
+	position uint64
+}
+
+// pending accumulates the rows of one group commit as the unnest arrays of one INSERT.
+type pending struct {
+	positions []int64
+	streams   []string
+	revisions []int64
+	ids       []uuid.UUID
+	types     []string
+	at        []int64
+	data      [][]byte
+	metadata  [][]byte
+	hashes    [][]byte
+}
+
+// commitBatch decides and writes every request of the batch in one transaction and
+// reports whether anything new was committed. The decisions are made in memory from three
+// reads taken under the lock (the log's head, the heads of the streams involved, the IDs
+// already stored), so a batch costs the same four round trips whatever its size: BEGIN,
+// lock+reads, insert+notify, COMMIT.
+func (s *Store) commitBatch(batch []*request) (wrote bool) {
+	live := batch[:0:0]
+	for _, r := range batch {
+		// A caller that gave up before the writer got to it is not written: its Append
+		// has already returned the context's error.
+		if err := r.ctx.Err(); err != nil {
+			r.err = err
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	n, err := s.commit(ctx, live)
+	if err != nil {
+		for _, r := range live {
+			r.result, r.err = eventstore.AppendResult{}, fmt.Errorf("group commit: %w", err)
+		}
+		return false
+	}
+	return n > 0
+}
+
+func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("begin: %w", err)
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+
+	var streamNames []string
+	var allIDs []uuid.UUID
+	seenStream := map[string]bool{}
+	for _, r := range batch {
+		if !seenStream[r.stream] {
+			seenStream[r.stream] = true
+			streamNames = append(streamNames, r.stream)
+		}
+		for _, e := range r.events {
+			allIDs = append(allIDs, e.ID)
+		}
+	}
+
+	// Lock first, then read: only reads made after the lock is granted see the previous
+	// holder's commit.
+	reads := &pgx.Batch{}
+	reads.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
+	reads.Queue(s.q.head)
+	reads.Queue(s.q.streamHeads, streamNames)
+	reads.Queue(s.q.findIDs, allIDs)
+	br := tx.SendBatch(ctx, reads)
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return 0, fmt.Errorf("advisory lock: %w", err)
+	}
+	var headPos int64
+	var headHash []byte
+	if err := br.QueryRow().Scan(&headPos, &headHash); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		_ = br.Close()
+		return 0, fmt.Errorf("read log head: %w", err)
+	}
+	type streamHead struct {
+		current uint64
+		exists  bool
+	}
+	heads := make(map[string]streamHead, len(streamNames))
+	rows, _ := br.Query()
+	for rows.Next() {
+		var name string
+		var rev *int64
+		if err := rows.Scan(&name, &rev); err != nil {
+			rows.Close()
+			_ = br.Close()
+			return 0, fmt.Errorf("read stream heads: %w", err)
+		}
+		if rev != nil {
+			heads[name] = streamHead{uint64(*rev), true}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		_ = br.Close()
+		return 0, fmt.Errorf("read stream heads: %w", err)
+	}
+	stored := map[uuid.UUID]storedID{}
+	rows, _ = br.Query()
+	for rows.Next() {
+		var id uuid.UUID
+		var st storedID
+		var rev, pos int64
+		if err := rows.Scan(&id, &st.stream, &rev, &pos); err != nil {
+			rows.Close()
+			_ = br.Close()
+			return 0, fmt.Errorf("look up event IDs: %w", err)
+		}
+		st.revision, st.position = uint64(rev), uint64(pos)
+		stored[id] = st
+	}
+	if err := rows.Err(); err != nil {
+		_ = br.Close()
+		return 0, fmt.Errorf("look up event IDs: %w", err)
+	}
+	if err := br.Close(); err != nil {
+		return 0, err
+	}
+
+	var prev [32]byte
+	if headPos > 0 && copy(prev[:], headHash) != len(prev) {
+		return 0, fmt.Errorf("log head at position %d has a %d-byte hash", headPos, len(headHash))
+	}
+	position := uint64(headPos)
+	// One timestamp per commit: the events of a batch become visible together.
+	at := time.Unix(0, s.now().UnixNano()).UTC()
+	var rowsOut pending
+	for _, r := range batch {
+		// Idempotency is decided before the expected revision, as in EventStoreDB: a retry
+		// succeeds even though the revision it expected has since moved on.
+		if res, retried, err := retryOf(r, stored); retried || err != nil {
+			r.result, r.err = res, err
+			continue
+		}
+		h := heads[r.stream]
+		if !r.expected.Matches(h.current, h.exists) {
+			r.err = fmt.Errorf("%w: expected %s, stream is at %s", eventstore.ErrWrongExpectedVersion, r.expected, describe(h.current, h.exists))
+			continue
+		}
+		next := uint64(0)
+		if h.exists {
+			next = h.current + 1
+		}
+		res := eventstore.AppendResult{Positions: make([]uint64, len(r.events))}
+		for i, e := range r.events {
+			position++
+			rec := eventstore.RecordedEvent{
+				ID: e.ID, Stream: r.stream, Type: e.Type, Revision: next + uint64(i), Position: position,
+				RecordedAt: at, Data: e.Data, Metadata: e.Metadata,
+			}
+			hash := eventstore.ChainHash(prev, rec)
+			prev = hash
+			rowsOut.add(rec, hash)
+			stored[e.ID] = storedID{stream: r.stream, revision: rec.Revision, position: position}
+			res.Positions[i] = position
+		}
+		res.NextRevision = next + uint64(len(r.events)) - 1
+		heads[r.stream] = streamHead{res.NextRevision, true}
+		r.result = res
+	}
+	if len(rowsOut.positions) == 0 {
+		// Only refusals and retries: nothing to commit, and the rollback releases the lock.
+		return 0, nil
+	}
+	writes := &pgx.Batch{}
+	writes.Queue(s.q.insert, rowsOut.positions, rowsOut.streams, rowsOut.revisions, rowsOut.ids,
+		rowsOut.types, rowsOut.at, rowsOut.data, rowsOut.metadata, rowsOut.hashes)
+	writes.Queue("SELECT pg_notify($1, $2)", s.channel, fmt.Sprint(position))
+	if err := tx.SendBatch(ctx, writes).Close(); err != nil {
+		return 0, fmt.Errorf("insert positions %d..%d: %w", rowsOut.positions[0], position, err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, fmt.Errorf("commit positions %d..%d (the outcome is unknown: retry with the same event IDs): %w",
+			rowsOut.positions[0], position, err)
+	}
+	return len(rowsOut.positions), nil
+}
+
+func (p *pending) add(rec eventstore.RecordedEvent, hash [32]byte) {
+	p.positions = append(p.positions, int64(rec.Position))
+	p.streams = append(p.streams, rec.Stream)
+	p.revisions = append(p.revisions, int64(rec.Revision))
+	p.ids = append(p.ids, rec.ID)
+	p.types = append(p.types, rec.Type)
+	p.at = append(p.at, rec.RecordedAt.UnixNano())
+	p.data = append(p.data, rec.Data)
+	p.metadata = append(p.metadata, rec.Metadata)
+	p.hashes = append(p.hashes, hash[:])
+}
+
+// retryOf decides whether r repeats an append already stored: its first ID is stored and
+// all its events sit, in order, at consecutive revisions of the same stream from there. The
+// stored positions are then r's result. Any other reuse of a stored ID is
+// ErrDuplicateEventID.
+func retryOf(r *request, stored map[uuid.UUID]storedID) (eventstore.AppendResult, bool, error) {
+	first, found := stored[r.events[0].ID]
+	if !found {
+		for _, e := range r.events[1:] {
+			if st, dup := stored[e.ID]; dup {
+				return eventstore.AppendResult{}, false, fmt.Errorf("%w: %s is already stored in stream %q", eventstore.ErrDuplicateEventID, e.ID, st.stream)
+			}
+		}
+		return eventstore.AppendResult{}, false, nil
+	}
+	if first.stream != r.stream {
+		return eventstore.AppendResult{}, false, fmt.Errorf("%w: %s is already stored in stream %q", eventstore.ErrDuplicateEventID, r.events[0].ID, first.stream)
+	}
+	res := eventstore.AppendResult{Positions: make([]uint64, len(r.events))}
+	for i, e := range r.events {
+		st, ok := stored[e.ID]
+		if !ok || st.stream != r.stream || st.revision != first.revision+uint64(i) {
+			return eventstore.AppendResult{}, false, fmt.Errorf("%w: %s was stored by an append with other events", eventstore.ErrDuplicateEventID, r.events[0].ID)
+		}
+		res.Positions[i] = st.position
+	}
+	res.NextRevision = first.revision + uint64(len(r.events)) - 1
+	return res, true, nil
+}
+
+func describe(current uint64, exists bool) string {
+	if !exists {
+		return "no stream"
+	}
+	return fmt.Sprintf("revision %d", current)
+}
+
+// clone keeps nil as nil so a round trip does not invent empty metadata.
+func clone(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append(make([]byte, 0, len(b)), b...)
+}

@@ -1,0 +1,161 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"accountd/commands"
+	"accountd/commands/credentials"
+	"accountd/domain"
+	"accountd/eventstore"
+	"accountd/eventstore/sqlite"
+
+	"github.com/google/uuid"
+)
+
+// The benchmarks put PostgreSQL beside SQLite (durable: fsync every commit) under the
+// same load, so the cost of a shared log is a number, not a guess:
+//
+//	ACCOUNTD_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
+//	  go test -run '^$' -bench . -benchtime 3s ./eventstore/postgres/
+//
+// Without the URL only the SQLite halves run.
+
+func backends(b *testing.B) map[string]func(b *testing.B) eventstore.Store {
+	return map[string]func(b *testing.B) eventstore.Store{
+		"sqlite": func(b *testing.B) eventstore.Store {
+			s, err := sqlite.Open(filepath.Join(b.TempDir(), "events.db"))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { _ = s.Close() })
+			return s
+		},
+		"postgres": func(b *testing.B) eventstore.Store {
+			url := testURL(b)
+			return open(b, url, freshSchema(b, url))
+		},
+	}
+}
+
+func BenchmarkAppend(b *testing.B) {
+	for _, name := range []string{"sqlite", "postgres"} {
+		for _, writers := range []int{1, 64} {
+			b.Run(fmt.Sprintf("%s/%dwriters", name, writers), func(b *testing.B) {
+				benchmarkAppend(b, backends(b)[name](b), writers)
+			})
+		}
+	}
+}
+
+// benchmarkAppend models the command side: each writer appends one event at a time to its
+// own stream with an exact expected revision and waits for the ack before the next.
+func benchmarkAppend(b *testing.B, s eventstore.Store, writers int) {
+	data := []byte(`{"amount":{"units":12345,"currency":"EUR"},"reference":"bench"}`)
+	metadata := []byte(`{"correlation":"9f1c2a7e-2d4b-4c1e-9a55-0b1f6f1f0d11"}`)
+	var claimed atomic.Int64
+	var wg sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for w := range writers {
+		wg.Go(func() {
+			stream := fmt.Sprintf("acct-%d", w)
+			expected := eventstore.NoStream
+			for claimed.Add(1) <= int64(b.N) {
+				res, err := s.Append(context.Background(), stream, expected,
+					eventstore.EventData{ID: uuid.New(), Type: "Deposited", Data: data, Metadata: metadata})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				expected = eventstore.Exact(res.NextRevision)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+}
+
+// BenchmarkLogin is whole login decisions (read the account's stream, verify the password
+// with cheap argon2id parameters, append the outcome) by 1 or 64 concurrent clients, each
+// on its own account.
+func BenchmarkLogin(b *testing.B) {
+	for _, name := range []string{"sqlite", "postgres"} {
+		for _, clients := range []int{1, 64} {
+			b.Run(fmt.Sprintf("%s/%dclients", name, clients), func(b *testing.B) {
+				benchmarkLogin(b, backends(b)[name](b), clients)
+			})
+		}
+	}
+}
+
+func benchmarkLogin(b *testing.B, s eventstore.Store, clients int) {
+	key := make([]byte, 32)
+	_, _ = rand.Read(key)
+	mfa, err := credentials.NewMFA(key, "accountd-bench")
+	if err != nil {
+		b.Fatal(err)
+	}
+	links, err := credentials.NewLinkKey(key)
+	if err != nil {
+		b.Fatal(err)
+	}
+	hasher, err := credentials.NewHasher(credentials.Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
+	if err != nil {
+		b.Fatal(err)
+	}
+	policy := domain.DefaultPolicy()
+	svc, err := commands.NewService(commands.Config{
+		Store: s, Clock: time.Now, Policy: func() domain.Policy { return policy },
+		Hasher: hasher, MFA: mfa, Links: links,
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	const password = "Correct horse battery 42"
+	emails := make([]string, clients)
+	for i := range emails {
+		emails[i] = fmt.Sprintf("bench-%d@hotel.example", i)
+		reg, err := svc.Register(ctx, commands.Meta{}, commands.Registration{Email: emails[i], Password: password})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := svc.Activate(ctx, commands.Meta{}, reg.ActivationToken); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var claimed atomic.Int64
+	var wg sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for c := range clients {
+		wg.Go(func() {
+			for claimed.Add(1) <= int64(b.N) {
+				res, err := svc.Login(ctx, commands.Meta{}, commands.LoginAttempt{Email: emails[c], Password: password})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				if res.AccountID == "" {
+					b.Errorf("login of %s: %+v", emails[c], res)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "logins/s")
+}

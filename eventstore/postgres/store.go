@@ -1,0 +1,296 @@
+// Package postgres is the PostgreSQL event store: the log shared by several accountd nodes.
+//
+// # Global order
+//
+// PostgreSQL sequences hand out numbers in call order, not commit order: a transaction
+// that took 41 can commit after the one that took 42, and a reader that saw 42 and moved
+// its checkpoint past it would never read 41. Instead every append transaction first takes
+// a transaction-level advisory lock (pg_advisory_xact_lock, one key per schema), then
+// reads the head position and hash inside the lock and writes position head+1... The lock
+// is released only after the commit is visible, so commits happen in position order and a
+// reader can never see a position whose predecessor is still to come: ReadAll needs no
+// visibility tricks and the positions stay gapless, as the hash chain requires.
+//
+// The price is one writer at a time, cluster-wide. Within a node that is amortised by
+// group commit: one goroutine takes every append already queued and decides them all in a
+// single transaction (one lock, four round trips), so 64 concurrent writers cost a few
+// transactions, not 64. Across nodes the lock is held only for those round trips.
+//
+// Every write must go through this package: the lock is cooperative, and a row inserted
+// by other means would break both the order and the chain (VerifyChain would say where).
+//
+// # Live following
+//
+// Each append transaction calls pg_notify; PostgreSQL delivers it at commit, to every
+// node. A dedicated listener connection per Store turns notifications into Changes()
+// wake-ups, reconnecting with backoff when the connection drops (and waking followers on
+// reconnect, since notifications sent meanwhile are lost). Appends through this Store also
+// wake local followers directly, and eventstore.Follow polls every second, so a lost
+// notification delays a follower, never starves it.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strings"
+	"sync"
+	"time"
+
+	"accountd/eventstore"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// ErrSchemaTooNew: the schema was created by a newer accountd.
+var ErrSchemaTooNew = errors.New("postgres: schema version newer than this build")
+
+// schemaVersion is stored in the meta table. Bump it with every schema change and teach
+// migrate the step from the previous one.
+const schemaVersion = 1
+
+// Option configures a Store.
+type Option func(*config)
+
+type config struct {
+	schema   string
+	now      func() time.Time
+	maxBatch int
+	maxConns int32
+}
+
+// WithSchema puts the store's tables in this PostgreSQL schema (created if absent), so
+// several logs, or several test runs, can share one database. Without it the schema is the
+// URL's search_path when that names one schema (postgres://.../db?search_path=tenant1, so a
+// deployment chooses it in its URL alone), otherwise "accountd".
+func WithSchema(name string) Option { return func(c *config) { c.schema = name } }
+
+// WithClock sets the source of RecordedAt, so tests can pin timestamps.
+func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithMaxBatch bounds how many queued appends one group commit takes (default 256).
+func WithMaxBatch(n int) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxBatch = n
+		}
+	}
+}
+
+// WithMaxConns bounds the connection pool (default 8, plus the listener's connection).
+func WithMaxConns(n int32) Option {
+	return func(c *config) {
+		if n > 0 {
+			c.maxConns = n
+		}
+	}
+}
+
+// Store is the PostgreSQL event store. It is safe for concurrent use, and any number of
+// Stores, in any number of processes, may share one schema.
+type Store struct {
+	pool     *pgxpool.Pool
+	schema   string // as given
+	q        queries
+	lockKey  int64
+	channel  string
+	now      func() time.Time
+	maxBatch int
+
+	requests   chan *request
+	closing    chan struct{}
+	writerDone chan struct{}
+	stopListen context.CancelFunc
+	listenDone chan struct{}
+	closeOnce  sync.Once
+
+	changes eventstore.Notifier
+}
+
+var (
+	_ eventstore.Store         = (*Store)(nil)
+	_ eventstore.ChainVerifier = (*Store)(nil)
+)
+
+// Open connects to the database at url (a postgres:// URL or key=value DSN), creates the
+// schema if it is absent, and starts the writer and the notification listener.
+func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	cfg := config{schema: "accountd", now: time.Now, maxBatch: 256, maxConns: 8}
+	if sp := strings.TrimSpace(pcfg.ConnConfig.RuntimeParams["search_path"]); sp != "" && !strings.ContainsAny(sp, ", \"\t") {
+		cfg.schema = sp
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if cfg.schema == "" || strings.ContainsRune(cfg.schema, 0) {
+		return nil, fmt.Errorf("postgres: open: invalid schema name %q", cfg.schema)
+	}
+	pcfg.MaxConns = cfg.maxConns
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: open: %w", err)
+	}
+	s := &Store{
+		pool:       pool,
+		schema:     cfg.schema,
+		q:          newQueries(cfg.schema),
+		lockKey:    lockKey("append", cfg.schema),
+		channel:    channelName(cfg.schema),
+		now:        cfg.now,
+		maxBatch:   cfg.maxBatch,
+		requests:   make(chan *request, cfg.maxBatch),
+		closing:    make(chan struct{}),
+		writerDone: make(chan struct{}),
+		listenDone: make(chan struct{}),
+	}
+	if err := s.migrate(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("postgres: open schema %q: %w", cfg.schema, err)
+	}
+	listenCtx, stop := context.WithCancel(context.Background())
+	s.stopListen = stop
+	go s.listen(listenCtx, pcfg.ConnConfig.Copy())
+	go s.runWriter()
+	return s, nil
+}
+
+// lockKey derives an advisory-lock key from the schema name, so stores in different
+// schemas (tests, tenants) never wait for one another.
+func lockKey(purpose, schema string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte("accountd.eventstore." + purpose + "\x00" + schema))
+	return int64(h.Sum64())
+}
+
+// channelName is per schema for the same reason; NOTIFY channels are identifiers of at
+// most 63 bytes, so long schema names are represented by their hash.
+func channelName(schema string) string {
+	name := "accountd_events_" + schema
+	if len(name) <= 63 {
+		return name
+	}
+	return fmt.Sprintf("accountd_events_%016x", uint64(lockKey("notify", schema)))
+}
+
+// Changes implements eventstore.Store. Appends from every node sharing the schema notify.
+func (s *Store) Changes() (<-chan struct{}, func()) { return s.changes.Changes() }
+
+// Close stops the writer after the batch it is committing, fails queued appends with
+// ErrClosed, stops the listener and closes the pool. Closing twice is harmless.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() {
+		close(s.closing)
+		<-s.writerDone
+		s.stopListen()
+		<-s.listenDone
+		s.pool.Close()
+	})
+	return nil
+}
+
+func (s *Store) closed() bool {
+	select {
+	case <-s.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// migrate creates the schema under an advisory lock of its own: two nodes starting
+// together would otherwise race on CREATE TABLE IF NOT EXISTS, which is not atomic.
+func (s *Store) migrate(ctx context.Context) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(context.Background()) }()
+	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey("migrate", s.schema)); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	for _, stmt := range s.q.schema {
+		if _, err := tx.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("create: %w", err)
+		}
+	}
+	var version int
+	err = tx.QueryRow(ctx, s.q.version).Scan(&version)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		if _, err := tx.Exec(ctx, s.q.setVersion, schemaVersion); err != nil {
+			return fmt.Errorf("record version: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("read version: %w", err)
+	case version > schemaVersion:
+		return fmt.Errorf("%w: schema version %d, this build knows up to %d; upgrade accountd", ErrSchemaTooNew, version, schemaVersion)
+	case version != schemaVersion:
+		return fmt.Errorf("unknown schema version %d", version)
+	}
+	return tx.Commit(ctx)
+}
+
+// queries holds the SQL with the schema name already quoted in.
+type queries struct {
+	schema       []string
+	version      string
+	setVersion   string
+	head         string
+	streamHeads  string
+	findIDs      string
+	insert       string
+	readAll      string
+	readStream   string
+	streamExists string
+	headPosition string
+}
+
+func newQueries(schema string) queries {
+	sch := pgx.Identifier{schema}.Sanitize()
+	t := sch + ".events"
+	const cols = "position, stream, revision, event_id, type, recorded_at, data, metadata, hash"
+	return queries{
+		// recorded_at holds Unix nanoseconds because the hash covers exactly that number; a
+		// timestamptz keeps only microseconds. (stream, revision) is both the index that
+		// reads a stream and the last line of defence against two events on one revision.
+		schema: []string{
+			"CREATE SCHEMA IF NOT EXISTS " + sch,
+			"CREATE TABLE IF NOT EXISTS " + sch + `.meta (
+				key   text PRIMARY KEY,
+				value integer NOT NULL
+			)`,
+			"CREATE TABLE IF NOT EXISTS " + t + ` (
+				position    bigint  PRIMARY KEY,
+				stream      text    NOT NULL,
+				revision    bigint  NOT NULL,
+				event_id    uuid    NOT NULL UNIQUE,
+				type        text    NOT NULL,
+				recorded_at bigint  NOT NULL,
+				data        bytea,
+				metadata    bytea,
+				hash        bytea   NOT NULL,
+				UNIQUE (stream, revision)
+			)`,
+		},
+		version:    "SELECT value FROM " + sch + ".meta WHERE key = 'schema_version'",
+		setVersion: "INSERT INTO " + sch + ".meta (key, value) VALUES ('schema_version', $1)",
+		head:       "SELECT position, hash FROM " + t + " ORDER BY position DESC LIMIT 1",
+		// One index probe per stream (the last entry of (stream, revision)), rather than a
+		// max() that would scan the whole stream.
+		streamHeads: "SELECT s.stream, (SELECT revision FROM " + t + " e WHERE e.stream = s.stream ORDER BY revision DESC LIMIT 1)" +
+			" FROM unnest($1::text[]) AS s(stream)",
+		findIDs: "SELECT event_id, stream, revision, position FROM " + t + " WHERE event_id = ANY($1::uuid[])",
+		insert: "INSERT INTO " + t + " (" + cols + ") SELECT * FROM unnest(" +
+			"$1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bigint[], $7::bytea[], $8::bytea[], $9::bytea[])",
+		readAll:      "SELECT " + cols + " FROM " + t + " WHERE position > $1 ORDER BY position LIMIT $2",
+		readStream:   "SELECT " + cols + " FROM " + t + " WHERE stream = $1 AND revision >= $2 ORDER BY revision LIMIT $3",
+		streamExists: "SELECT EXISTS (SELECT 1 FROM " + t + " WHERE stream = $1)",
+		headPosition: "SELECT coalesce(max(position), 0) FROM " + t,
+	}
+}
