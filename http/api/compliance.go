@@ -1,0 +1,199 @@
+package api
+
+import (
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"accountd/commands"
+	"accountd/eventstore"
+	"accountd/projections/compliance"
+)
+
+// Compliance is what the auditor's endpoints read: the compliance read model, the policy
+// history and the log itself for its chain head.
+type Compliance struct {
+	DB       *sql.DB
+	Policies *commands.PolicyHistory
+	Store    eventstore.Store
+	Clock    func() time.Time
+}
+
+var auditorOnly = []Role{RoleAuditor}
+
+// exportWriteTimeout replaces the server's write timeout for a report: a large property's
+// export legitimately takes longer than any ordinary response.
+const exportWriteTimeout = 10 * time.Minute
+
+// RegisterComplianceRoutes registers the PCI DSS evidence reads (auditor role only).
+func (a *API) RegisterComplianceRoutes(r *mux.Router) {
+	a.handle(r, false, http.MethodGet, "/v1/compliance/password-rotation", "compliance.password_rotation", auditorOnly, a.passwordRotation)
+	a.handle(r, false, http.MethodGet, "/v1/compliance/access-log", "compliance.access_log", auditorOnly, a.accessLog)
+	a.handle(r, false, http.MethodGet, "/v1/compliance/chain-head", "compliance.chain_head", auditorOnly, a.chainHead)
+}
+
+func (a *API) complianceReady() (*Compliance, error) {
+	if a.compliance == nil || a.compliance.DB == nil {
+		return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeNotReady, Message: "compliance reports are not configured on this server"}
+	}
+	return a.compliance, nil
+}
+
+// reportQuery reads property_id, from, to and format; every problem is a 400 naming the parameter.
+func reportQuery(x *exchange, propertyRequired bool) (compliance.Query, string, error) {
+	v := x.r.URL.Query()
+	var q compliance.Query
+	var err error
+	q.PropertyID = v.Get("property_id")
+	if q.From, err = compliance.ParseTime("from", v.Get("from")); err != nil {
+		return q, "", paramError(err)
+	}
+	if q.To, err = compliance.ParseTime("to", v.Get("to")); err != nil {
+		return q, "", paramError(err)
+	}
+	if err := q.Validate(propertyRequired); err != nil {
+		return q, "", paramError(err)
+	}
+	format := v.Get("format")
+	switch format {
+	case "":
+		format = "json"
+	case "json", "csv":
+	default:
+		return q, "", &Error{Status: http.StatusBadRequest, Code: "invalid_params", Message: "format: want csv or json"}
+	}
+	return q, format, nil
+}
+
+func paramError(err error) error {
+	var pe *compliance.ParamError
+	if errors.As(err, &pe) {
+		return &Error{Status: http.StatusBadRequest, Code: pe.Code(), Message: pe.Error()}
+	}
+	return err
+}
+
+// caughtUp waits until the compliance read model has applied the log's head as of the
+// request, so a report never misses what was written before it was asked for. It returns
+// that position, which the response states.
+func (a *API) caughtUp(x *exchange, c *Compliance) (uint64, error) {
+	head, err := c.Store.HeadPosition(x.r.Context())
+	if err != nil {
+		return 0, err
+	}
+	ctx, cancel := context.WithTimeout(x.r.Context(), a.statusWait)
+	defer cancel()
+	if err := a.runner.WaitFor(ctx, compliance.Name, head); err != nil {
+		return 0, err
+	}
+	return head, nil
+}
+
+func (a *API) passwordRotation(x *exchange) error {
+	return a.report(x, true, "password-rotation", func(ctx context.Context, c *Compliance, q compliance.Query, format string) error {
+		if err := c.Policies.Refresh(ctx, c.Store); err != nil {
+			return err
+		}
+		if format == "csv" {
+			return compliance.WriteRotationCSV(ctx, x, c.DB, c.Policies, q)
+		}
+		return compliance.WriteRotationJSON(ctx, x, c.DB, c.Policies, q, c.Clock())
+	})
+}
+
+func (a *API) accessLog(x *exchange) error {
+	return a.report(x, false, "access-log", func(ctx context.Context, c *Compliance, q compliance.Query, format string) error {
+		if format == "csv" {
+			return compliance.WriteAccessCSV(ctx, x, c.DB, q)
+		}
+		return compliance.WriteAccessJSON(ctx, x, c.DB, q, c.Clock())
+	})
+}
+
+// report streams a report: headers go out before the first row, so an error after that
+// point can only cut the body short (and is logged); everything checkable is checked first.
+func (a *API) report(x *exchange, propertyRequired bool, name string, write func(context.Context, *Compliance, compliance.Query, string) error) error {
+	c, err := a.complianceReady()
+	if err != nil {
+		return err
+	}
+	q, format, err := reportQuery(x, propertyRequired)
+	if err != nil {
+		return err
+	}
+	pos, err := a.caughtUp(x, c)
+	if err != nil {
+		return err
+	}
+	_ = http.NewResponseController(x.w).SetWriteDeadline(time.Now().Add(exportWriteTimeout))
+	h := x.w.Header()
+	h["Cache-Control"] = noStore
+	h.Set("X-Log-Position", strconv.FormatUint(pos, 10))
+	if format == "csv" {
+		h.Set("Content-Type", "text/csv; charset=utf-8; header=present")
+		h.Set("Content-Disposition", `attachment; filename="`+name+`.csv"`)
+	} else {
+		h["Content-Type"] = contentTypeJSON
+	}
+	return write(x.r.Context(), c, q, format)
+}
+
+// chainHeadBody is the log's head as an auditor notes it.
+type chainHeadBody struct {
+	Position uint64 `json:"position"`
+	Hash     string `json:"hash"`
+	// Verified is set when ?verify=true walked the whole chain up to this head.
+	Verified bool      `json:"verified"`
+	Events   uint64    `json:"events,omitempty"`
+	At       time.Time `json:"at"`
+}
+
+// chainHead returns the hash of the last event. With verify=true the whole chain is
+// recomputed first (proportional to the log's size), and a broken chain is a 409 naming
+// the first bad position.
+func (a *API) chainHead(x *exchange) error {
+	c, err := a.complianceReady()
+	if err != nil {
+		return err
+	}
+	ctx := x.r.Context()
+	body := chainHeadBody{At: c.Clock().UTC()}
+	if x.r.URL.Query().Get("verify") == "true" {
+		v, ok := c.Store.(eventstore.ChainVerifier)
+		if !ok {
+			return &Error{Status: http.StatusNotImplemented, Code: "chain_not_supported", Message: "this event store keeps no hash chain"}
+		}
+		head, err := v.VerifyChain(ctx)
+		var broken *eventstore.ChainBrokenError
+		if errors.As(err, &broken) {
+			return &Error{Status: http.StatusConflict, Code: "chain_broken", Message: broken.Error(),
+				Details: map[string]any{"position": broken.Position, "reason": broken.Reason}}
+		}
+		if err != nil {
+			return err
+		}
+		body.Position, body.Hash, body.Verified, body.Events = head.Position, hex.EncodeToString(head.Hash[:]), true, head.Events
+		return x.json(http.StatusOK, body)
+	}
+	head, err := c.Store.HeadPosition(ctx)
+	if err != nil {
+		return err
+	}
+	body.Position = head
+	if head > 0 {
+		recs, err := c.Store.ReadAll(ctx, head-1, 1)
+		if err != nil {
+			return err
+		}
+		if len(recs) == 1 {
+			body.Hash = hex.EncodeToString(recs[0].Hash[:])
+		}
+	}
+	return x.json(http.StatusOK, body)
+}

@@ -1,0 +1,287 @@
+// Package compliance is the read model behind the PCI DSS evidence: password rotation per
+// account (8.3.9), invalid access attempts and credential changes (10.2.1.4, 10.2.1.5,
+// 10.2.2), and the accounts the inactivity sweep looks at (8.2.6). Rows live only in SQLite
+// (nothing in memory), so reports stream from a cursor whatever the number of accounts.
+package compliance
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"accountd/commands"
+	"accountd/domain"
+)
+
+// Name keys the projection's checkpoint.
+const Name = "compliance"
+
+// Projection implements projections.Projection.
+type Projection struct{}
+
+// New returns the projection.
+func New() *Projection { return &Projection{} }
+
+func (*Projection) Name() string { return Name }
+
+func (*Projection) Tables() []string {
+	return []string{"compliance_accounts", "compliance_members", "compliance_password_changes", "compliance_access"}
+}
+
+// Times are Unix nanoseconds (0: never) so range predicates and ordering are integer
+// comparisons on an index.
+func (*Projection) Schema() []string {
+	return []string{
+		`CREATE TABLE IF NOT EXISTS compliance_accounts (
+			account_id     TEXT PRIMARY KEY,
+			email          TEXT NOT NULL,
+			registered_at  INTEGER NOT NULL,
+			last_active_at INTEGER NOT NULL,
+			disabled_kinds TEXT NOT NULL DEFAULT '',
+			disabled_since INTEGER NOT NULL DEFAULT 0,
+			deleted_at     INTEGER NOT NULL DEFAULT 0
+		)`,
+		`CREATE INDEX IF NOT EXISTS compliance_accounts_active ON compliance_accounts(last_active_at)`,
+		`CREATE TABLE IF NOT EXISTS compliance_members (
+			property_id TEXT NOT NULL,
+			account_id  TEXT NOT NULL,
+			PRIMARY KEY (property_id, account_id)
+		) WITHOUT ROWID`,
+		`CREATE INDEX IF NOT EXISTS compliance_members_account ON compliance_members(account_id)`,
+		`CREATE TABLE IF NOT EXISTS compliance_password_changes (
+			position      INTEGER PRIMARY KEY,
+			account_id    TEXT NOT NULL,
+			at            INTEGER NOT NULL,
+			cause         TEXT NOT NULL,
+			actor         TEXT NOT NULL DEFAULT '',
+			history_depth INTEGER NOT NULL,
+			min_length    INTEGER NOT NULL,
+			max_age       INTEGER NOT NULL
+		)`,
+		`CREATE INDEX IF NOT EXISTS compliance_password_changes_account ON compliance_password_changes(account_id, at)`,
+		`CREATE TABLE IF NOT EXISTS compliance_access (
+			position   INTEGER PRIMARY KEY,
+			at         INTEGER NOT NULL,
+			account_id TEXT NOT NULL,
+			subject    TEXT NOT NULL,
+			event      TEXT NOT NULL,
+			outcome    TEXT NOT NULL,
+			detail     TEXT NOT NULL,
+			actor      TEXT NOT NULL,
+			ip         TEXT NOT NULL,
+			user_agent TEXT NOT NULL,
+			device_id  TEXT NOT NULL
+		)`,
+		`CREATE INDEX IF NOT EXISTS compliance_access_at ON compliance_access(at)`,
+		`CREATE INDEX IF NOT EXISTS compliance_access_account ON compliance_access(account_id, at)`,
+	}
+}
+
+// Load has nothing to warm: every query goes to SQLite.
+func (*Projection) Load(context.Context, *sql.DB) error { return nil }
+
+type accountRow struct {
+	id, email      string
+	registeredAt   int64
+	lastActiveAt   int64
+	disabledKinds  []string
+	disabledSince  int64
+	deletedAt      int64
+	existed, dirty bool
+}
+
+// Apply folds the batch. Account rows touched by the batch are read once and written once.
+func (p *Projection) Apply(ctx context.Context, tx *sql.Tx, events []commands.Decoded) (func(), error) {
+	rows := map[string]*accountRow{}
+	get := func(id string) (*accountRow, error) {
+		if r, ok := rows[id]; ok {
+			return r, nil
+		}
+		r := &accountRow{id: id}
+		var kinds string
+		err := tx.QueryRowContext(ctx, `SELECT email, registered_at, last_active_at, disabled_kinds, disabled_since, deleted_at
+			FROM compliance_accounts WHERE account_id = ?`, id).Scan(&r.email, &r.registeredAt, &r.lastActiveAt, &kinds, &r.disabledSince, &r.deletedAt)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return nil, err
+		default:
+			r.existed = true
+			if kinds != "" {
+				r.disabledKinds = strings.Split(kinds, ",")
+			}
+		}
+		rows[id] = r
+		return r, nil
+	}
+	for _, d := range events {
+		stream := d.Recorded.Stream
+		at := d.Event.At.UnixNano()
+		pos := d.Recorded.Position
+		if id, ok := strings.CutPrefix(stream, "account-"); ok {
+			r, err := get(id)
+			if err != nil {
+				return nil, err
+			}
+			if err := p.applyAccount(ctx, tx, r, d, at, pos); err != nil {
+				return nil, fmt.Errorf("compliance: %s at %d: %w", stream, pos, err)
+			}
+			continue
+		}
+		if hash, ok := strings.CutPrefix(stream, "unknown-email-"); ok {
+			if e, ok := d.Event.Data.(domain.UnknownEmailLoginFailed); ok {
+				subject := "unknown e-mail (keyed hash " + shorten(hash) + ")"
+				if err := insertAccess(ctx, tx, pos, at, "", subject, e.EventType(), outcomeFailure,
+					fmt.Sprintf("no account for this address; attempt %d", e.FailedAttempts), subject, e.Origin); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	for _, r := range rows {
+		if !r.dirty {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO compliance_accounts(account_id, email, registered_at, last_active_at, disabled_kinds, disabled_since, deleted_at)
+			VALUES(?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT(account_id) DO UPDATE SET email = excluded.email, registered_at = excluded.registered_at,
+				last_active_at = excluded.last_active_at, disabled_kinds = excluded.disabled_kinds,
+				disabled_since = excluded.disabled_since, deleted_at = excluded.deleted_at`,
+			r.id, r.email, r.registeredAt, r.lastActiveAt, strings.Join(r.disabledKinds, ","), r.disabledSince, r.deletedAt); err != nil {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+const (
+	outcomeFailure = "failure"
+	outcomeSuccess = "success"
+)
+
+func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow, d commands.Decoded, at int64, pos uint64) error {
+	// The user identification of 10.2.2: the address the attempt or change was made under.
+	holder := r.email
+	switch e := d.Event.Data.(type) {
+	case domain.AccountRegistered:
+		r.email, r.registeredAt, r.lastActiveAt, r.dirty = e.Email, at, at, true
+		if e.PropertyID != "" {
+			if err := addMember(ctx, tx, e.PropertyID, r.id); err != nil {
+				return err
+			}
+		}
+		if err := insertChange(ctx, tx, pos, r.id, at, domain.PasswordSetAtRegistration, "", e.Policy); err != nil {
+			return err
+		}
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, "password_set", outcomeSuccess, "cause "+domain.PasswordSetAtRegistration, "registration", domain.Origin{})
+	case domain.LinkedToProperty:
+		return addMember(ctx, tx, e.PropertyID, r.id)
+	case domain.UnlinkedFromProperty:
+		_, err := tx.ExecContext(ctx, `DELETE FROM compliance_members WHERE property_id = ? AND account_id = ?`, e.PropertyID, r.id)
+		return err
+	case domain.LoginSucceeded:
+		r.lastActiveAt, r.dirty = at, true
+	case domain.LoginFailed:
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeFailure,
+			fmt.Sprintf("%s; consecutive failures %d", e.Reason, e.FailedAttempts), holder, e.Origin)
+	case domain.LoginRejected:
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeFailure,
+			fmt.Sprintf("refused: %s; credentials verified %t", strings.Join(e.Reasons, ","), e.CredentialsVerified), holder, e.Origin)
+	case domain.MFACodeRejected:
+		detail := fmt.Sprintf("wrong MFA code; consecutive failures %d", e.FailedAttempts)
+		if e.Replayed {
+			detail = fmt.Sprintf("replayed MFA code; consecutive failures %d", e.FailedAttempts)
+		}
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeFailure, detail, holder, e.Origin)
+	case domain.PasswordChanged:
+		actor := holder
+		if e.Actor != nil {
+			actor = actorText(*e.Actor)
+		}
+		if err := insertChange(ctx, tx, pos, r.id, at, e.Cause, actor, e.Policy); err != nil {
+			return err
+		}
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "cause "+e.Cause, actor, domain.Origin{})
+	case domain.MFAEnrolmentConfirmed:
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "second factor enrolled", holder, domain.Origin{})
+	case domain.MFAReset:
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "second factor removed; enrolment due at next login", actorText(e.Actor), domain.Origin{})
+	case domain.AccountDisabled:
+		if !slices.Contains(r.disabledKinds, e.Kind) {
+			r.disabledKinds = append(r.disabledKinds, e.Kind)
+			slices.Sort(r.disabledKinds)
+		}
+		if r.disabledSince == 0 {
+			r.disabledSince = at
+		}
+		r.dirty = true
+	case domain.AccountEnabled:
+		if e.Kind == "" {
+			r.disabledKinds = nil
+		} else {
+			r.disabledKinds = slices.DeleteFunc(r.disabledKinds, func(k string) bool { return k == e.Kind })
+		}
+		if len(r.disabledKinds) == 0 {
+			r.disabledSince = 0
+		}
+		if e.Kind == domain.DisableInactivity || e.Kind == "" {
+			r.lastActiveAt = at // as the domain does: re-enabling restarts the inactivity clock
+		}
+		r.dirty = true
+	case domain.AccountDeleted:
+		r.deletedAt, r.dirty = at, true
+	case domain.AccountRestored:
+		r.deletedAt, r.dirty = 0, true
+	}
+	return nil
+}
+
+func addMember(ctx context.Context, tx *sql.Tx, propertyID, accountID string) error {
+	_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO compliance_members(property_id, account_id) VALUES(?, ?)`, propertyID, accountID)
+	return err
+}
+
+func insertChange(ctx context.Context, tx *sql.Tx, pos uint64, accountID string, at int64, cause, actor string, p domain.PolicyInForce) error {
+	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO compliance_password_changes(position, account_id, at, cause, actor, history_depth, min_length, max_age)
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?)`, pos, accountID, at, cause, actor, p.HistoryDepth, p.MinLength, int64(p.MaxAge))
+	return err
+}
+
+func insertAccess(ctx context.Context, tx *sql.Tx, pos uint64, at int64, accountID, subject, event, outcome, detail, actor string, o domain.Origin) error {
+	_, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO compliance_access(position, at, account_id, subject, event, outcome, detail, actor, ip, user_agent, device_id)
+		VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, pos, at, accountID, subject, event, outcome, detail, actor, o.IP, o.UserAgent, o.DeviceID)
+	return err
+}
+
+func actorText(a domain.Actor) string {
+	switch a.Kind {
+	case domain.ActorAccount:
+		return "account:" + a.AccountID
+	case domain.ActorSupport:
+		return "support:" + a.Reference
+	case "":
+		return "unknown"
+	}
+	return a.Kind
+}
+
+// shorten keeps enough of a keyed hash to correlate attempts without printing it whole.
+func shorten(h string) string {
+	if len(h) > 16 {
+		return h[:16]
+	}
+	return h
+}
+
+func nanos(t time.Time) int64 { return t.UTC().UnixNano() }
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
