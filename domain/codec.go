@@ -33,6 +33,7 @@ func init() {
 		EmailReserved{}, UnknownEmailLoginFailed{}, PropertyCreated{}, MemberAdded{}, MemberRemoved{}, UserManagementGranted{},
 		UserManagementRevoked{}, BillingContactAdded{}, InvoiceOverdue{}, InvoicePaid{},
 		PropertyAccessSuspended{}, PropertyAccessRestored{}, SubscriptionStatusChanged{}, PolicyChanged{},
+		AddressThrottled{}, PropertyAttackDetected{},
 	)
 }
 

@@ -37,6 +37,8 @@ func TestEveryEventTypeRoundTrips(t *testing.T) {
 		PropertyAccessSuspended{OverdueInvoices: []string{"i1", "i2"}}, PropertyAccessRestored{EffectiveAt: at},
 		SubscriptionStatusChanged{From: SubscriptionActive, To: SubscriptionCancelled},
 		PolicyChanged{Policy: DefaultPolicy(), Actor: Actor{Kind: ActorSystem}},
+		AddressThrottled{IP: "198.51.100.4", Until: at, Rule: RuleCredentialStuffing, Evidence: Evidence{Addresses: []string{"198.51.100.4"}, EventIDs: []string{"e1"}}},
+		PropertyAttackDetected{PropertyID: "p", Rule: RulePasswordSpraying, Action: ActionRecordedForReview, Accounts: []string{"a", "b"}, Evidence: Evidence{WindowStart: at}},
 	}
 	seen := map[string]bool{}
 	for _, p := range samples {

@@ -72,6 +72,9 @@ func (a *API) login(x *exchange) error {
 	if err != nil {
 		return err
 	}
+	if err := a.checkThrottle(x, origin.IP); err != nil {
+		return err
+	}
 	m, err := x.meta()
 	if err != nil {
 		return err

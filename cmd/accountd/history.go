@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"accountd/domain"
+	"accountd/eventstore/sqlite"
+	"accountd/projections/history"
+)
+
+const historyUsage = `Usage: accountd history --data DIR --account ID [--at TIME]
+
+Prints an account's timeline from the event log: each event with its time, actor, origin
+and the account's status right after it. With --at, prints the account's state and status
+as they were at that instant instead. Secrets never appear. The server must be stopped (the
+log is opened exclusively). Status is evaluated under the default policy.
+
+Examples:
+  accountd history --data /var/lib/accountd --account 7c0e...
+  accountd history --data /var/lib/accountd --account 7c0e... --at 2026-03-02T09:00:00Z
+
+Flags:
+`
+
+// openLogForReading opens the event log of a data directory for the offline tools.
+func openLogForReading(data string) (*sqlite.Store, error) {
+	path := filepath.Join(data, "events.db")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("no event log at %s: %w", path, err)
+	}
+	return sqlite.Open(path)
+}
+
+func offlineFlags(name, usageText string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), usageText)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func runHistory(args []string, stdout, stderr io.Writer) error {
+	fs := offlineFlags("history", historyUsage, stderr)
+	data := fs.String("data", "./data", "data directory")
+	account := fs.String("account", "", "account ID")
+	at := fs.String("at", "", "RFC 3339 instant: print the state then instead of the timeline")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *account == "" {
+		return usageError{fmt.Errorf("--account is required")}
+	}
+	var when time.Time
+	if *at != "" {
+		t, err := time.Parse(time.RFC3339Nano, *at)
+		if err != nil {
+			return usageError{fmt.Errorf("--at %q: want an RFC 3339 time", *at)}
+		}
+		when = t.UTC()
+	}
+	store, err := openLogForReading(*data)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	r := &history.Reader{Store: store, Policy: domain.DefaultPolicy}
+	ctx := context.Background()
+	if !when.IsZero() {
+		st, err := r.StateAt(ctx, *account, when)
+		if err != nil {
+			return err
+		}
+		return printState(stdout, st)
+	}
+	page, err := r.Events(ctx, *account, -1, 1<<30)
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "REV\tTIME\tEVENT\tACTOR\tORIGIN\tDETAIL\tSTATUS AFTER")
+	for _, e := range page.Entries {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Revision, e.At.Format(time.RFC3339), strings.TrimSuffix(e.Type, ".v1"),
+			actorText(e.Actor), originText(e.Origin), detailText(e.Data), statusText(e.Status, e.Reasons))
+	}
+	return tw.Flush()
+}
+
+func printState(w io.Writer, st history.State) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(k string, v any) { fmt.Fprintf(tw, "%s\t%v\n", k, v) }
+	row("account", st.AccountID)
+	row("at", st.At.Format(time.RFC3339))
+	row("email", st.Email)
+	row("status", statusText(st.Status.Status, st.Status.Reasons))
+	row("activated", st.Activated)
+	row("properties", strings.Join(st.Properties, ", "))
+	row("failed attempts", st.FailedAttempts)
+	row("locked", st.Locked)
+	row("password changed", st.PasswordChangedAt.Format(time.RFC3339))
+	row("password expires", st.PasswordExpiresAt.Format(time.RFC3339))
+	row("mfa enrolled", st.MFA.Enrolled)
+	for kind, rec := range st.Disabled {
+		row("disabled ("+kind+")", rec.Since.Format(time.RFC3339))
+	}
+	row("open sessions", st.OpenSessions)
+	return tw.Flush()
+}
+
+func actorText(a *domain.Actor) string {
+	if a == nil {
+		return "-"
+	}
+	if a.AccountID != "" {
+		return a.Kind + ":" + a.AccountID
+	}
+	return a.Kind
+}
+
+func originText(o *domain.Origin) string {
+	if o == nil {
+		return "-"
+	}
+	parts := []string{o.IP}
+	if o.DeviceID != "" {
+		parts = append(parts, "device="+o.DeviceID)
+	}
+	return strings.Join(parts, " ")
+}
+
+func detailText(m map[string]any) string {
+	var parts []string
+	for _, k := range []string{"reason", "reasons", "cause", "kind", "rule", "action", "failed_attempts", "property_id"} {
+		if v, ok := m[k]; ok && fmt.Sprint(v) != "" {
+			parts = append(parts, fmt.Sprintf("%s=%v", k, v))
+		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func statusText(status string, reasons []domain.Reason) string {
+	if len(reasons) == 0 {
+		return status
+	}
+	codes := make([]string, len(reasons))
+	for i, r := range reasons {
+		codes[i] = r.Code
+	}
+	return status + " (" + strings.Join(codes, ", ") + ")"
+}
