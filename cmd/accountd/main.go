@@ -20,6 +20,11 @@ Usage:
 Commands:
   serve    run the HTTP API (embedded SQLite; no other setup needed)
   bench    load-test the account status read of a running server
+  evidence export or verify a PCI DSS evidence bundle (accountd help evidence)
+  verify   walk the event log's hash chain and report the first broken position
+  sweep    disable accounts inactive beyond the policy (PCI 8.2.6), once
+  history  print an account's timeline, or its state at an instant, from the log
+  what-if  replay recorded sign-ins under a candidate policy and compare lockouts
   help     show help for a command: accountd help serve
 
 Examples:
@@ -46,8 +51,18 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 	switch cmd {
 	case "serve":
 		err = runServe(rest, environ, stderr)
+	case "evidence":
+		err = runEvidence(rest, environ, stdout, stderr)
+	case "verify":
+		err = runVerify(rest, environ, stdout, stderr)
+	case "sweep":
+		err = runSweep(rest, environ, stdout, stderr)
 	case "bench":
 		err = runBench(rest, environ, stdout, stderr)
+	case "history":
+		err = runHistory(rest, stdout, stderr)
+	case "what-if":
+		err = runWhatIf(rest, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		if len(rest) > 0 && rest[0] != "help" {
 			return run([]string{rest[0], "--help"}, environ, stdout, stderr)

@@ -37,6 +37,7 @@ Examples:
   ACCOUNTD_POLICY_LOCKOUT_THRESHOLD=7 accountd serve --policy disclosure=generic
   accountd serve --smtp-addr smtp.example.com:587 --smtp-username accountd --mail-from no-reply@example.com
   accountd serve --sync normal --log-format json --log-level debug
+  accountd serve --store postgres --store-url 'postgres://accountd@db.example/accountd'
 
 Flags (environment equivalent in brackets):
 `
@@ -47,6 +48,7 @@ type serveFlags struct {
 	policyFile                   string
 	policies                     listFlag
 	sync                         string
+	store, storeURL              string
 	tokensFile                   string
 	argonMemory, argonIterations uint
 	argonParallelism             uint
@@ -69,6 +71,8 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&f.policyFile, "policy-file", "", "policy JSON `file` (settings as in domain.Policy)")
 	fs.Var(&f.policies, "policy", "policy `setting=value` override, repeatable")
 	fs.StringVar(&f.sync, "sync", "full", "event log durability: full (fsync every commit) or normal")
+	fs.StringVar(&f.store, "store", "sqlite", "event log: sqlite (in --data), postgres or kurrentdb (shared by several nodes, at --store-url)")
+	fs.StringVar(&f.storeURL, "store-url", "", "event log `URL` for --store postgres (postgres://...; ?search_path=NAME picks the schema) or kurrentdb (esdb://...)")
 	fs.StringVar(&f.tokensFile, "tokens-file", "", "API tokens `file`, one token:role per line")
 	fs.UintVar(&f.argonMemory, "argon2-memory-kib", uint(def.MemoryKiB), "argon2id memory cost in KiB")
 	fs.UintVar(&f.argonIterations, "argon2-iterations", uint(def.Iterations), "argon2id iterations")
@@ -135,6 +139,19 @@ func parseServe(args, environ []string, stderr io.Writer) (serve.Config, error) 
 	default:
 		return cfg, usageError{fmt.Errorf("--sync %q: want full or normal", f.sync)}
 	}
+	switch f.store {
+	case serve.StoreSQLite:
+		if f.storeURL != "" {
+			return cfg, usageError{errors.New("--store-url is only for --store postgres or kurrentdb")}
+		}
+	case serve.StorePostgres, serve.StoreKurrentDB:
+		if f.storeURL == "" {
+			return cfg, usageError{fmt.Errorf("--store %s needs --store-url", f.store)}
+		}
+	default:
+		return cfg, usageError{fmt.Errorf("--store %q: want sqlite, postgres or kurrentdb", f.store)}
+	}
+	cfg.Store, cfg.StoreURL = f.store, f.storeURL
 	policy, err := loadPolicy(f.policyFile, env, f.policies)
 	if err != nil {
 		return cfg, usageError{err}

@@ -35,6 +35,8 @@ type Config struct {
 	MaxBodyBytes int64
 	// StatusWait bounds a ?min_position= wait (default 2 s); then 409 not_caught_up.
 	StatusWait time.Duration
+	// Security wires the security endpoints and the address throttle (security.go).
+	Security Security
 	// NewID makes property IDs when no Idempotency-Key names the request (default random UUIDs).
 	NewID func() string
 	// Compliance serves the auditor's evidence reads (nil: those routes answer not_ready).
@@ -58,6 +60,7 @@ type API struct {
 	router     *mux.Router
 	routes     []Route
 	statusByID *endpoint
+	security   Security
 	compliance *Compliance
 }
 
@@ -80,7 +83,7 @@ func New(c Config) (*API, error) {
 	}
 	a := &API{
 		svc: c.Service, status: c.Status, runner: c.Runner, auth: newAuthenticator(c.Tokens), log: c.Logger,
-		maxBody: c.MaxBodyBytes, statusWait: c.StatusWait, newID: c.NewID,
+		maxBody: c.MaxBodyBytes, statusWait: c.StatusWait, newID: c.NewID, security: c.Security,
 		compliance: c.Compliance,
 	}
 	if a.log == nil {
@@ -106,6 +109,7 @@ func New(c Config) (*API, error) {
 	a.RegisterHealthRoutes(r)
 	a.RegisterPublicRoutes(r)
 	a.RegisterAdminRoutes(r)
+	a.RegisterSecurityRoutes(r)
 	a.RegisterComplianceRoutes(r)
 	return a, nil
 }

@@ -25,7 +25,11 @@ import (
 	"accountd/eventstore/sqlite"
 	"accountd/http/api"
 	"accountd/projections"
+	"accountd/projections/compliance"
+	"accountd/projections/detectors"
+	"accountd/projections/history"
 	"accountd/projections/outbox"
+	"accountd/projections/timeline"
 )
 
 // Config is everything the server needs. Zero values take the defaults documented on each
@@ -41,6 +45,10 @@ type Config struct {
 	Policy *domain.Policy
 	// Sync is the event log's durability (default sqlite.Full).
 	Sync sqlite.Synchronous
+	// Store selects the event log: StoreSQLite (default, DataDir/events.db), StorePostgres
+	// or StoreKurrentDB, the last two at StoreURL and shareable by several nodes.
+	Store    string
+	StoreURL string
 	// Argon2 sets the password hashing cost (default credentials.DefaultArgon2Params()).
 	Argon2 *credentials.Argon2Params
 	// Tokens are the API clients. Empty: DataDir/tokens, generated on first start.
@@ -55,6 +63,8 @@ type Config struct {
 	Logger           *slog.Logger
 	// Clock is the source of "now" for every rule (default time.Now). Tests inject theirs.
 	Clock func() time.Time
+	// Detectors holds the detection thresholds (default domain.DefaultDetectorPolicy()).
+	Detectors *domain.DetectorPolicy
 	// HTTP limits. Zero values take the defaults in withDefaults.
 	MaxBodyBytes      int64
 	StatusWait        time.Duration
@@ -125,7 +135,7 @@ func (c Config) withDefaults() Config {
 type Server struct {
 	cfg        Config
 	log        *slog.Logger
-	store      *sqlite.Store
+	store      eventstore.Store
 	readDB     *sql.DB
 	status     *projections.Status
 	runner     *projections.Runner
@@ -135,6 +145,12 @@ type Server struct {
 	outbox     *outbox.Outbox
 	tokensFile string
 	generated  bool
+	evidence   evidenceParts
+	// security follows the log for the detectors and the detection timeline, on its own
+	// database (security.db): a detector acting (a command while its transaction is open)
+	// must never hold the write lock the login flow's status projection needs.
+	securityDB     *sql.DB
+	securityRunner *projections.Runner
 
 	startOnce sync.Once
 	stop      context.CancelFunc
@@ -191,19 +207,38 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		}
 	}
 
-	if s.store, err = sqlite.Open(filepath.Join(cfg.DataDir, "events.db"), sqlite.WithSynchronous(cfg.Sync)); err != nil {
+	if s.store, err = openStore(ctx, cfg); err != nil {
 		return nil, err
 	}
 	if s.readDB, err = projections.OpenDB(filepath.Join(cfg.DataDir, "readmodels.db")); err != nil {
 		return nil, err
 	}
 	s.status = projections.NewStatus()
-	if s.runner, err = projections.NewRunner(ctx, s.store, s.readDB, s.log.With("component", "projections"), s.status); err != nil {
+	detPolicy := domain.DefaultDetectorPolicy()
+	if cfg.Detectors != nil {
+		detPolicy = *cfg.Detectors
+	}
+	throttles, tline := commands.NewThrottles(s.store, cfg.Clock), timeline.New()
+	det, err := detectors.New(detectors.Config{Policy: detPolicy, Clock: cfg.Clock, Logger: s.log.With("component", "detectors"),
+		Actions: detectors.ActionsFrom(func() *commands.Service { return s.service }, throttles, commands.NewPropertyDetections(s.store, cfg.Clock))})
+	if err != nil {
 		return nil, err
 	}
-	policy := *cfg.Policy
+	s.evidence.projection = compliance.New()
+	if s.runner, err = projections.NewRunner(ctx, s.store, s.readDB, s.log.With("component", "projections"), s.status, s.evidence.projection); err != nil {
+		return nil, err
+	}
+	if s.securityDB, err = projections.OpenDB(filepath.Join(cfg.DataDir, "security.db")); err != nil {
+		return nil, err
+	}
+	if s.securityRunner, err = projections.NewRunner(ctx, s.store, s.securityDB, s.log.With("component", "security"), det, tline); err != nil {
+		return nil, err
+	}
+	if s.evidence.policies, err = s.startPolicy(ctx, *cfg.Policy); err != nil {
+		return nil, err
+	}
 	if s.service, err = commands.NewService(commands.Config{
-		Store: s.store, Clock: cfg.Clock, Policy: func() domain.Policy { return policy },
+		Store: s.store, Clock: cfg.Clock, Policy: s.evidence.policies.Current,
 		Hasher: hasher, MFA: mfa, Links: s.links, IsCommonPassword: cfg.IsCommonPassword,
 	}); err != nil {
 		return nil, err
@@ -214,6 +249,8 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.api, err = api.New(api.Config{
 		Service: s.service, Status: s.status, Runner: s.runner, Tokens: tokens, Logger: s.log.With("component", "http"),
 		MaxBodyBytes: cfg.MaxBodyBytes, StatusWait: cfg.StatusWait,
+		Security:   api.Security{Timeline: tline, History: &history.Reader{Store: s.store, Policy: s.service.Policy}, Throttles: throttles},
+		Compliance: &api.Compliance{DB: s.readDB, Policies: s.evidence.policies, Store: s.store, Clock: cfg.Clock},
 	}); err != nil {
 		return nil, err
 	}
@@ -269,6 +306,8 @@ func (s *Server) Start(ctx context.Context) {
 		ctx, s.stop = context.WithCancel(ctx)
 		s.run(ctx, "projections", s.runner)
 		s.run(ctx, "outbox", s.outbox)
+		s.run(ctx, "security", s.securityRunner)
+		s.run(ctx, "inactivity-sweep", sweeper{s})
 	})
 }
 
@@ -358,6 +397,9 @@ func (s *Server) closeResources() error {
 	var errs []error
 	if s.readDB != nil {
 		errs = append(errs, s.readDB.Close())
+	}
+	if s.securityDB != nil {
+		errs = append(errs, s.securityDB.Close())
 	}
 	if s.store != nil {
 		errs = append(errs, s.store.Close())

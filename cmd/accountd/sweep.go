@@ -1,0 +1,35 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"accountd/http/serve"
+)
+
+// runSweep runs one inactivity sweep (PCI 8.2.6) on the log in --data and exits. It takes
+// serve's flags so it judges with the same policy and keys; the server runs the same sweep
+// hourly, and command IDs per account and day make running both harmless.
+func runSweep(args, environ []string, stdout, stderr io.Writer) error {
+	cfg, err := parseServe(args, environ, stderr)
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := serve.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+	res, err := srv.SweepInactive(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "inactivity sweep: %d account(s) examined, %d disabled (disabled_inactivity)\n", res.Examined, res.Disabled)
+	return nil
+}
