@@ -145,6 +145,12 @@ func (r *Repository[S]) load(ctx context.Context, stream string) (*aggregateEntr
 	if entry == nil {
 		entry = &aggregateEntry[S]{revision: -1}
 	}
+	if heads, ok := r.store.(eventstore.CommittedHeads); ok {
+		rev, exists := heads.CommittedRevision(stream)
+		if !exists && entry.revision == -1 || exists && int64(rev) == entry.revision {
+			return entry, nil // nothing committed since this fold: no read needed
+		}
+	}
 	const page = 1024
 	for {
 		from := uint64(entry.revision + 1)

@@ -179,3 +179,14 @@ func (e *ChainBrokenError) Error() string {
 }
 
 func (e *ChainBrokenError) Is(target error) bool { return target == ErrChainBroken }
+
+// CommittedHeads is implemented by a store that knows every stream's last committed
+// revision without a read, because every write passes through it (the embedded SQLite
+// store, which one process opens at a time). The command side uses it to skip re-reading
+// a cached aggregate that has not changed: the login path's hot loop. Stores shared by
+// several processes do not implement it.
+type CommittedHeads interface {
+	// CommittedRevision reports the last committed revision of stream, or exists=false
+	// when the stream holds no event.
+	CommittedRevision(stream string) (revision uint64, exists bool)
+}

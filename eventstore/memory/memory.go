@@ -289,3 +289,16 @@ func describe(current uint64, exists bool) string {
 	}
 	return fmt.Sprintf("revision %d", current)
 }
+
+var _ eventstore.CommittedHeads = (*Store)(nil)
+
+// CommittedRevision answers from memory: every write passes through this store.
+func (s *Store) CommittedRevision(stream string) (uint64, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	positions := s.streams[stream]
+	if len(positions) == 0 {
+		return 0, false
+	}
+	return uint64(len(positions) - 1), true
+}

@@ -113,7 +113,7 @@ func (s *Store) query(ctx context.Context, stmt *sql.Stmt, limit int, args ...an
 	if limit < 1 {
 		limit = math.MaxInt
 	}
-	events := make([]eventstore.RecordedEvent, 0, min(limit, 256))
+	events := make([]eventstore.RecordedEvent, 0, min(limit, 16)) // most reads are a cached aggregate's short tail
 	var row eventRow
 	for len(events) < limit && rows.Next() {
 		e, err := row.scan(rows)
