@@ -58,6 +58,7 @@ type serveFlags struct {
 	logFormat, logLevel          string
 	maxBody                      int64
 	shutdownTimeout              time.Duration
+	metrics                      bool
 }
 
 func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
@@ -86,6 +87,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Int64Var(&f.maxBody, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body accepted")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to drain requests on SIGINT/SIGTERM")
+	fs.BoolVar(&f.metrics, "metrics", true, "serve Prometheus metrics at /metrics, without a token, on the API's listener")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
 		fs.VisitAll(func(fl *flag.Flag) {
@@ -129,7 +131,7 @@ func parseServe(args, environ []string, stderr io.Writer) (serve.Config, error) 
 		logger.Warn("ignoring unknown environment variable", "name", k)
 	}
 	cfg := serve.Config{DataDir: f.data, Addr: f.addr, PublicURL: strings.TrimRight(f.publicURL, "/"), Logger: logger,
-		MaxBodyBytes: f.maxBody, ShutdownTimeout: f.shutdownTimeout}
+		MaxBodyBytes: f.maxBody, ShutdownTimeout: f.shutdownTimeout, DisableMetrics: !f.metrics}
 
 	switch f.sync {
 	case "full":

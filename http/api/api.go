@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/gorilla/mux"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"accountd/commands"
 	"accountd/projections"
@@ -41,6 +42,8 @@ type Config struct {
 	NewID func() string
 	// Compliance serves the auditor's evidence reads (nil: those routes answer not_ready).
 	Compliance *Compliance
+	// Metrics receives the API's series and is served at /metrics (nil: no metrics).
+	Metrics *prometheus.Registry
 }
 
 // DefaultMaxBodyBytes is far above any legitimate request and far below anything that
@@ -62,6 +65,7 @@ type API struct {
 	statusByID *endpoint
 	security   Security
 	compliance *Compliance
+	metrics    *httpMetrics
 }
 
 // Route describes one endpoint, for documentation and tests.
@@ -98,6 +102,10 @@ func New(c Config) (*API, error) {
 	if a.newID == nil {
 		a.newID = uuid.NewString
 	}
+	var err error
+	if a.metrics, err = newHTTPMetrics(c.Metrics); err != nil {
+		return nil, err
+	}
 	r := mux.NewRouter()
 	r.NotFoundHandler = &endpoint{name: "not_found", h: func(*exchange) error {
 		return &Error{Status: http.StatusNotFound, Code: CodeNotFound, Message: "no such endpoint"}
@@ -128,6 +136,7 @@ type endpoint struct {
 	secretPath bool
 	template   string
 	h          handler
+	metrics    routeObservers
 }
 
 func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -223,6 +232,7 @@ func (a *API) finish(x *exchange) {
 		x.fail(&Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error",
 			Cause: fmt.Errorf("panic: %v\n%s", p, debug.Stack())})
 	}
+	a.metrics.observe(x)
 	a.logRequest(x)
 	*x = exchange{}
 	exchangePool.Put(x)
@@ -252,6 +262,7 @@ func (a *API) logRequest(x *exchange) {
 	}
 	attrs := []slog.Attr{
 		slog.String("request_id", x.id),
+		slog.String("correlation_id", correlationID(x)),
 		slog.String("method", x.r.Method),
 		slog.String("path", path),
 		slog.String("route", x.route),
@@ -266,4 +277,14 @@ func (a *API) logRequest(x *exchange) {
 		attrs = append(attrs, slog.String("error", x.cause.Error()))
 	}
 	a.log.LogAttrs(ctx, level, "request", attrs...)
+}
+
+// correlationID ties the request to a flow that spans services: the caller's
+// X-Correlation-ID when it is short and plain (the same rule as request IDs, so a log line
+// cannot be forged through it), else the request ID, which then starts the flow.
+func correlationID(x *exchange) string {
+	if v := x.r.Header.Get("X-Correlation-Id"); validRequestID(v) {
+		return v
+	}
+	return x.id
 }

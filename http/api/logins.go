@@ -83,6 +83,7 @@ func (a *API) login(x *exchange) error {
 	if err != nil {
 		return err
 	}
+	a.metrics.login(res.Decision, res.Reason)
 	return x.json(http.StatusOK, a.describeLogin(res, languages(x.r.Header.Get("Accept-Language"))))
 }
 

@@ -13,10 +13,12 @@ var (
 	adminOnly    = []Role{RoleAdmin}
 )
 
-// RegisterHealthRoutes registers the probes, which need no token.
+// RegisterHealthRoutes registers the probes, the API description and the metrics, which
+// need no token.
 func (a *API) RegisterHealthRoutes(r *mux.Router) {
 	a.handle(r, false, http.MethodGet, "/healthz", "healthz", nil, a.healthz)
 	a.handle(r, false, http.MethodGet, "/readyz", "readyz", nil, a.readyz)
+	a.registerPlainRoutes(r)
 }
 
 // RegisterPublicRoutes registers what the login service drives on behalf of end users:

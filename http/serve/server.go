@@ -18,6 +18,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"accountd/commands"
 	"accountd/commands/credentials"
 	"accountd/domain"
@@ -73,6 +75,8 @@ type Config struct {
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
+	// DisableMetrics turns off /metrics and the instrumentation behind it (metrics.go).
+	DisableMetrics bool
 }
 
 // MailConfig selects how the outbox delivers: SMTP when SMTPAddr is set, otherwise one
@@ -151,6 +155,8 @@ type Server struct {
 	// must never hold the write lock the login flow's status projection needs.
 	securityDB     *sql.DB
 	securityRunner *projections.Runner
+	// metrics is the Prometheus registry /metrics serves (nil when disabled).
+	metrics *prometheus.Registry
 
 	startOnce sync.Once
 	stop      context.CancelFunc
@@ -210,6 +216,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.store, err = openStore(ctx, cfg); err != nil {
 		return nil, err
 	}
+	if s.store, err = s.instrumentStore(s.store); err != nil {
+		return nil, err
+	}
 	if s.readDB, err = projections.OpenDB(filepath.Join(cfg.DataDir, "readmodels.db")); err != nil {
 		return nil, err
 	}
@@ -234,6 +243,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.securityRunner, err = projections.NewRunner(ctx, s.store, s.securityDB, s.log.With("component", "security"), det, tline); err != nil {
 		return nil, err
 	}
+	if err := s.registerRunnerMetrics(); err != nil {
+		return nil, err
+	}
 	if s.evidence.policies, err = s.startPolicy(ctx, *cfg.Policy); err != nil {
 		return nil, err
 	}
@@ -247,14 +259,31 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	if s.api, err = api.New(api.Config{
-		Service: s.service, Status: s.status, Runner: s.runner, Tokens: tokens, Logger: s.log.With("component", "http"),
+		Service: s.service, Status: s.status, Runner: readiness{s.runner, s.securityRunner}, Tokens: tokens, Logger: s.log.With("component", "http"),
 		MaxBodyBytes: cfg.MaxBodyBytes, StatusWait: cfg.StatusWait,
 		Security:   api.Security{Timeline: tline, History: &history.Reader{Store: s.store, Policy: s.service.Policy}, Throttles: throttles},
 		Compliance: &api.Compliance{DB: s.readDB, Policies: s.evidence.policies, Store: s.store, Clock: cfg.Clock},
+		Metrics:    s.metrics,
 	}); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// readiness is the main runner as the API uses it (read-your-writes waits on the status
+// projection), except that it is caught up only once the security runner is too: until
+// the detectors have read the log, a node would take sign-ins without the blocks and
+// throttles the log already calls for.
+type readiness struct {
+	*projections.Runner
+	security *projections.Runner
+}
+
+func (r readiness) CaughtUp(ctx context.Context) (bool, error) {
+	if ok, err := r.Runner.CaughtUp(ctx); !ok || err != nil {
+		return ok, err
+	}
+	return r.security.CaughtUp(ctx)
 }
 
 func (s *Server) key(given []byte, name string) ([]byte, error) {

@@ -1,0 +1,45 @@
+package serve
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"accountd/eventstore"
+	"accountd/projections"
+)
+
+// instrumentStore makes the server's Prometheus registry and wraps the event log so
+// appends are measured (eventstore.Instrument). The registry is the server's own, not
+// prometheus.DefaultRegisterer: tests and tools run several servers in one process, and a
+// global registry would refuse the second one's series. On error it returns the store it
+// was given, so New still closes it.
+func (s *Server) instrumentStore(store eventstore.Store) (eventstore.Store, error) {
+	if s.cfg.DisableMetrics {
+		return store, nil
+	}
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(collectors.NewGoCollector()); err != nil {
+		return store, err
+	}
+	if err := reg.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return store, err
+	}
+	wrapped, err := eventstore.Instrument(store, reg)
+	if err != nil {
+		return store, err
+	}
+	s.metrics = reg
+	return wrapped, nil
+}
+
+// registerRunnerMetrics exposes both runners' positions and lag, told apart by the runner
+// label: "main" feeds the status and compliance read models, "security" the detectors and
+// the detection timeline.
+func (s *Server) registerRunnerMetrics() error {
+	if s.metrics == nil {
+		return nil
+	}
+	return s.metrics.Register(projections.Collector(map[string]*projections.Runner{
+		"main": s.runner, "security": s.securityRunner,
+	}))
+}

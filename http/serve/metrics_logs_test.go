@@ -1,0 +1,89 @@
+package serve_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"accountd/eventstore/sqlite"
+	"accountd/http/serve"
+)
+
+// lockedBuffer is a bytes.Buffer the server's goroutines and the test can share.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) lines() [][]byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Split(bytes.TrimSpace(l.b.Bytes()), []byte("\n"))
+}
+
+// TestRequestLogCarriesCorrelation: with the JSON handler (--log-format json), each
+// request line names request_id, correlation_id (the caller's X-Correlation-ID, else the
+// request ID), route, status and duration.
+func TestRequestLogCarriesCorrelation(t *testing.T) {
+	var buf lockedBuffer
+	srv, err := serve.New(context.Background(), serve.Config{
+		DataDir: t.TempDir(), Policy: testPolicy(nil), Sync: sqlite.Normal, Argon2: cheapArgon2(),
+		Logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+
+	for _, c := range []struct{ requestID, correlation string }{
+		{"req-1", "flow-42"},
+		{"req-2", ""},
+		{"req-3", "bad value\n"}, // not plain: replaced, so a log line cannot be forged through it
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/healthz", nil)
+		r.Header.Set("X-Request-ID", c.requestID)
+		if c.correlation != "" {
+			r.Header.Set("X-Correlation-ID", c.correlation)
+		}
+		srv.Handler().ServeHTTP(httptest.NewRecorder(), r)
+	}
+
+	var got []map[string]any
+	for _, line := range buf.lines() {
+		var rec map[string]any
+		if err := json.Unmarshal(line, &rec); err != nil {
+			t.Fatalf("not JSON: %s", line)
+		}
+		if rec["msg"] == "request" {
+			got = append(got, rec)
+		}
+	}
+	want := []string{"flow-42", "req-2", "req-3"}
+	if len(got) != len(want) {
+		t.Fatalf("%d request lines, want %d", len(got), len(want))
+	}
+	for i, rec := range got {
+		if rec["correlation_id"] != want[i] {
+			t.Errorf("line %d: correlation_id %v, want %s", i, rec["correlation_id"], want[i])
+		}
+		for _, k := range []string{"request_id", "route", "status", "duration"} {
+			if _, ok := rec[k]; !ok {
+				t.Errorf("line %d lacks %s: %v", i, k, rec)
+			}
+		}
+		if rec["route"] != "healthz" || rec["status"] != float64(200) {
+			t.Errorf("line %d: route %v status %v", i, rec["route"], rec["status"])
+		}
+	}
+}
