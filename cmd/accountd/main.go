@@ -25,6 +25,8 @@ Commands:
   sweep    disable accounts inactive beyond the policy (PCI 8.2.6), once
   history  print an account's timeline, or its state at an instant, from the log
   what-if  replay recorded sign-ins under a candidate policy and compare lockouts
+  rebuild  rebuild read models from the log into a fresh file and swap it in (server stopped)
+  demo     write a realistic demo history through the command side (server stopped)
   help     show help for a command: accountd help serve
 
 Examples:
@@ -63,6 +65,10 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		err = runHistory(rest, stdout, stderr)
 	case "what-if":
 		err = runWhatIf(rest, stdout, stderr)
+	case "rebuild":
+		err = runRebuild(rest, environ, stdout, stderr)
+	case "demo":
+		err = runDemo(rest, environ, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		if len(rest) > 0 && rest[0] != "help" {
 			return run([]string{rest[0], "--help"}, environ, stdout, stderr)

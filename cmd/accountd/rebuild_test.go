@@ -1,0 +1,81 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"accountd/projections"
+	"accountd/projections/outbox"
+)
+
+// The rebuild command on a demo directory: every projection, one projection, and the
+// names it refuses. The projections' own equivalence is tested in projections/rebuild_test.go.
+func TestRebuildCommand(t *testing.T) {
+	dir := t.TempDir()
+	c := demoConfig{properties: 2, accounts: 12, months: 2, seed: 3, logEvery: time.Hour, end: time.Date(2026, 11, 20, 18, 0, 0, 0, time.UTC)}
+	c.store = storeFlags{data: dir, sync: "normal", store: "sqlite"}
+	var sink bytes.Buffer
+	if err := demo(context.Background(), c, &sink, &sink); err != nil {
+		t.Fatalf("demo: %v\n%s", err, sink.String())
+	}
+	mailed := outboxCheckpoint(t, dir)
+	if mailed == 0 {
+		t.Fatal("the demo's outbox run should have moved the outbox checkpoint")
+	}
+	cases := []struct {
+		name     string
+		args     []string
+		code     int
+		contains []string
+	}{
+		{"everything", []string{"rebuild", "--data", dir}, 0, []string{"readmodels.db (account_status, compliance)", "security.db (detectors, suspicious_timeline)"}},
+		{"one projection", []string{"rebuild", "--data", dir, "--projection", "timeline"}, 0, []string{"security.db (suspicious_timeline)"}},
+		{"by checkpoint name", []string{"rebuild", "--data", dir, "--projection", "account_status"}, 0, []string{"readmodels.db (account_status)"}},
+		{"never the outbox", []string{"rebuild", "--data", dir, "--projection", "outbox"}, 2, []string{"never rebuilt"}},
+		{"unknown", []string{"rebuild", "--data", dir, "--projection", "nope"}, 2, []string{"want one of"}},
+		{"no log", []string{"rebuild", "--data", t.TempDir()}, 1, []string{"no event log"}},
+		{"help", []string{"rebuild", "--help"}, 0, []string{"The outbox is never rebuilt", "Examples:"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tc.args, nil, &stdout, &stderr)
+			out := stdout.String() + stderr.String()
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d:\n%s", code, tc.code, out)
+			}
+			for _, want := range tc.contains {
+				if !strings.Contains(out, want) {
+					t.Errorf("output lacks %q:\n%s", want, out)
+				}
+			}
+		})
+	}
+	if got := outboxCheckpoint(t, dir); got != mailed {
+		t.Errorf("outbox checkpoint %d after rebuilds, was %d", got, mailed)
+	}
+	for _, side := range []string{"readmodels.db.rebuild", "security.db.rebuild"} {
+		if _, err := os.Stat(filepath.Join(dir, side)); err == nil {
+			t.Errorf("%s left behind", side)
+		}
+	}
+}
+
+func outboxCheckpoint(t *testing.T, dir string) uint64 {
+	t.Helper()
+	db, err := projections.OpenDB(filepath.Join(dir, "readmodels.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var pos uint64
+	if err := db.QueryRow(`SELECT position FROM checkpoints WHERE name = ?`, outbox.CheckpointName).Scan(&pos); err != nil {
+		t.Fatal(err)
+	}
+	return pos
+}
