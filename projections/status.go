@@ -136,14 +136,19 @@ func (s *Status) Apply(ctx context.Context, tx *sql.Tx, events []commands.Decode
 	}
 	s.mu.RUnlock()
 
+	// Prepared once per batch: a rebuild applies batches touching thousands of accounts.
+	upsertAccount, err := tx.PrepareContext(ctx, `INSERT INTO status_accounts(account_id, email, position, state) VALUES(?, ?, ?, ?)
+		ON CONFLICT(account_id) DO UPDATE SET email = excluded.email, position = excluded.position, state = excluded.state`)
+	if err != nil {
+		return nil, err
+	}
+	defer upsertAccount.Close()
 	for id, rec := range accounts {
 		blob, err := json.Marshal(rec)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO status_accounts(account_id, email, position, state) VALUES(?, ?, ?, ?)
-			ON CONFLICT(account_id) DO UPDATE SET email = excluded.email, position = excluded.position, state = excluded.state`,
-			id, rec.Account.Email, rec.Position, blob); err != nil {
+		if _, err := upsertAccount.ExecContext(ctx, id, rec.Account.Email, rec.Position, blob); err != nil {
 			return nil, err
 		}
 	}
