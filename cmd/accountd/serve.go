@@ -59,6 +59,7 @@ type serveFlags struct {
 	maxBody                      int64
 	shutdownTimeout              time.Duration
 	metrics                      bool
+	outbox                       bool
 }
 
 func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
@@ -88,6 +89,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.Int64Var(&f.maxBody, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body accepted")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to drain requests on SIGINT/SIGTERM")
 	fs.BoolVar(&f.metrics, "metrics", true, "serve Prometheus metrics at /metrics, without a token, on the API's listener")
+	fs.BoolVar(&f.outbox, "outbox", true, "send mail from this node; with several nodes on one shared log, leave it on for exactly one")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
 		fs.VisitAll(func(fl *flag.Flag) {
@@ -131,7 +133,7 @@ func parseServe(args, environ []string, stderr io.Writer) (serve.Config, error) 
 		logger.Warn("ignoring unknown environment variable", "name", k)
 	}
 	cfg := serve.Config{DataDir: f.data, Addr: f.addr, PublicURL: strings.TrimRight(f.publicURL, "/"), Logger: logger,
-		MaxBodyBytes: f.maxBody, ShutdownTimeout: f.shutdownTimeout, DisableMetrics: !f.metrics}
+		MaxBodyBytes: f.maxBody, ShutdownTimeout: f.shutdownTimeout, DisableMetrics: !f.metrics, DisableOutbox: !f.outbox}
 
 	switch f.sync {
 	case "full":

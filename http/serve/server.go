@@ -60,6 +60,10 @@ type Config struct {
 	MFAKey, LinkKey []byte
 	// Mail configures the outbox.
 	Mail MailConfig
+	// DisableOutbox keeps this node from sending mail. Nodes sharing one log must leave the
+	// outbox on exactly one of them, or each would send every mail (detectors and the sweep
+	// need no such care: their commands carry deterministic IDs, so repeats write nothing).
+	DisableOutbox bool
 	// IsCommonPassword is the common-password list (default credentials.IsCommonPassword).
 	IsCommonPassword func(string) bool
 	Logger           *slog.Logger
@@ -334,7 +338,9 @@ func (s *Server) Start(ctx context.Context) {
 	s.startOnce.Do(func() {
 		ctx, s.stop = context.WithCancel(ctx)
 		s.run(ctx, "projections", s.runner)
-		s.run(ctx, "outbox", s.outbox)
+		if !s.cfg.DisableOutbox {
+			s.run(ctx, "outbox", s.outbox)
+		}
 		s.run(ctx, "security", s.securityRunner)
 		s.run(ctx, "inactivity-sweep", sweeper{s})
 	})
