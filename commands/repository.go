@@ -42,6 +42,7 @@ type Decision[S any] func(state S, now time.Time) ([]domain.Event, error)
 // append at the exact revision, retry on conflict.
 type Repository[S any] struct {
 	store   eventstore.Store
+	heads   eventstore.CommittedHeads
 	evolve  func(S, domain.Event) S
 	clock   Clock
 	retries int
@@ -69,7 +70,23 @@ func NewRepository[S any](store eventstore.Store, evolve func(S, domain.Event) S
 	for _, o := range opts {
 		o(&cfg)
 	}
-	return &Repository[S]{store: store, evolve: evolve, clock: clock, retries: cfg.retries, cache: newAggregateCache[S](cfg.cacheSize)}
+	return &Repository[S]{store: store, heads: committedHeads(store), evolve: evolve, clock: clock, retries: cfg.retries, cache: newAggregateCache[S](cfg.cacheSize)}
+}
+
+// committedHeads finds the store's knowledge of committed revisions, through decorators
+// (metrics) that wrap it; nil when the store cannot tell without a read.
+func committedHeads(s eventstore.Store) eventstore.CommittedHeads {
+	for s != nil {
+		if h, ok := s.(eventstore.CommittedHeads); ok {
+			return h
+		}
+		u, ok := s.(interface{ Unwrap() eventstore.Store })
+		if !ok {
+			return nil
+		}
+		s = u.Unwrap()
+	}
+	return nil
 }
 
 // Load returns the current state of a stream and its revision (-1 when empty).
@@ -145,7 +162,7 @@ func (r *Repository[S]) load(ctx context.Context, stream string) (*aggregateEntr
 	if entry == nil {
 		entry = &aggregateEntry[S]{revision: -1}
 	}
-	if heads, ok := r.store.(eventstore.CommittedHeads); ok {
+	if heads := r.heads; heads != nil {
 		rev, exists := heads.CommittedRevision(stream)
 		if !exists && entry.revision == -1 || exists && int64(rev) == entry.revision {
 			return entry, nil // nothing committed since this fold: no read needed

@@ -11,6 +11,9 @@ import (
 // are the fast path; this ticker is the safety net, not a polling loop.
 const FollowPollInterval = time.Second
 
+// followPoll is FollowPollInterval, shortened by tests of the fallback.
+var followPoll = FollowPollInterval
+
 // DefaultFollowBatch is the ReadAll limit Follow uses when given a batch size below one.
 const DefaultFollowBatch = 512
 
@@ -34,7 +37,7 @@ func Follow(ctx context.Context, store Store, after uint64, batch int, handle fu
 	// nothing and the wait would otherwise go unnoticed until the next poll.
 	changes, stop := store.Changes()
 	defer stop()
-	poll := time.NewTicker(FollowPollInterval)
+	poll := time.NewTicker(followPoll)
 	defer poll.Stop()
 
 	for {

@@ -82,3 +82,7 @@ type instrumentedVerifier struct {
 func (s *instrumentedVerifier) VerifyChain(ctx context.Context) (ChainHead, error) {
 	return s.v.VerifyChain(ctx)
 }
+
+// Unwrap returns the instrumented store, so optional capabilities of the store underneath
+// (CommittedHeads) stay reachable through the decorator.
+func (s *instrumentedStore) Unwrap() Store { return s.Store }

@@ -27,6 +27,7 @@ func Test(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
 		{"Context", contextCases},
 		{"Changes", changesCases},
 		{"Chain", chainCases},
+		{"Heads", headsCases},
 		{"Close", closeCases},
 	}
 	for _, g := range groups {

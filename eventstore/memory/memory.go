@@ -32,6 +32,7 @@ type Store struct {
 	ids     map[uuid.UUID]uint64       // event ID -> position
 	closed  bool
 	now     func() time.Time
+	hasher  eventstore.ChainHasher // guarded by mu
 	changes eventstore.Notifier
 }
 
@@ -62,9 +63,7 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		return eventstore.AppendResult{}, fmt.Errorf("memory: append: %w", err)
 	}
 
-	s.mu.Lock()
-	res, err := s.appendLocked(stream, expected, events)
-	s.mu.Unlock()
+	res, err := s.append(stream, expected, events)
 	if err != nil {
 		return eventstore.AppendResult{}, fmt.Errorf("memory: append to %q: %w", stream, err)
 	}
@@ -77,6 +76,12 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 type appendOutcome struct {
 	eventstore.AppendResult
 	wrote bool
+}
+
+func (s *Store) append(stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (appendOutcome, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.appendLocked(stream, expected, events)
 }
 
 func (s *Store) appendLocked(stream string, expected eventstore.ExpectedRevision, events []eventstore.EventData) (appendOutcome, error) {
@@ -113,7 +118,7 @@ func (s *Store) appendLocked(stream string, expected eventstore.ExpectedRevision
 			Data:       clone(e.Data),
 			Metadata:   clone(e.Metadata),
 		}
-		rec.Hash = eventstore.ChainHash(prev, rec)
+		rec.Hash = s.hasher.Hash(prev, rec)
 		prev = rec.Hash
 		s.log = append(s.log, rec)
 		s.ids[e.ID] = rec.Position
@@ -238,6 +243,7 @@ func (s *Store) VerifyChain(ctx context.Context) (eventstore.ChainHead, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var head eventstore.ChainHead
+	var hasher eventstore.ChainHasher
 	for i, e := range s.log {
 		if i%1024 == 0 {
 			if err := ctx.Err(); err != nil {
@@ -247,7 +253,7 @@ func (s *Store) VerifyChain(ctx context.Context) (eventstore.ChainHead, error) {
 		if e.Position != uint64(i)+1 {
 			return head, &eventstore.ChainBrokenError{Position: uint64(i) + 1, Reason: fmt.Sprintf("slot holds position %d", e.Position)}
 		}
-		if eventstore.ChainHash(head.Hash, e) != e.Hash {
+		if hasher.Hash(head.Hash, e) != e.Hash {
 			return head, &eventstore.ChainBrokenError{Position: e.Position, Reason: "stored hash differs from recomputed hash"}
 		}
 		head = eventstore.ChainHead{Position: e.Position, Hash: e.Hash, Events: head.Events + 1}

@@ -8,9 +8,10 @@ import (
 	"accountd/eventstore"
 )
 
-// Append implements eventstore.Store.
+// Append implements eventstore.Store. It returns once the events are as durable as the
+// store's Synchronous setting promises.
 //
-// Append returns once the events are durable (see Synchronous). Context: if ctx ends before the writer picks the request up, nothing is written and
+// Context: if ctx ends before the writer picks the request up, nothing is written and
 // Append returns ctx's error. Once the writer has it, the request is part of a group
 // commit and its fate is the commit's: Append still returns ctx's error at once, but the
 // events may be committed. Retrying with the same event IDs reveals which, since a retry
@@ -26,15 +27,14 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		return eventstore.AppendResult{}, fmt.Errorf("sqlite: append to %q: %w", stream, err)
 	}
 
-	s.inFlight.Add(1)
+	s.appending.Add(1)
+	defer s.appending.Add(-1)
 	r := newRequest(ctx, stream, expected, events)
 	select {
 	case s.requests <- r:
 	case <-ctx.Done():
-		s.inFlight.Add(-1)
 		return eventstore.AppendResult{}, fmt.Errorf("sqlite: append to %q: %w", stream, ctx.Err())
 	case <-s.closing:
-		s.inFlight.Add(-1)
 		return eventstore.AppendResult{}, fmt.Errorf("sqlite: append to %q: %w", stream, eventstore.ErrClosed)
 	}
 	select {

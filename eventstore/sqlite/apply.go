@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"bytes"
+	"database/sql/driver"
 	"fmt"
 	"time"
 
@@ -14,11 +15,11 @@ import (
 // A fatal error means the transaction can no longer be trusted; the caller abandons the
 // batch.
 //
-// The common case costs two statements per single-event request: the stream's head and the
-// insert. Stored IDs are not looked up in advance; the UNIQUE index on event_id finds them
-// during the insert, and only then does apply work out whether the request is a retry. The
-// outcome is the same as checking idempotency first, as EventStoreDB does: a retry
-// succeeds even if its expected revision no longer holds.
+// The common case is one INSERT per event: the stream's head usually comes from the
+// writer's cache, and stored IDs are not looked up in advance. The UNIQUE index on
+// event_id finds them during the insert, and only then does apply work out whether the
+// request is a retry. The outcome is the same as checking idempotency first, as
+// EventStoreDB does: a retry succeeds even if its expected revision no longer holds.
 func (w *writer) apply(r *request, at time.Time) (fatal error) {
 	current, exists, err := w.head(r.stream)
 	if err != nil {
@@ -47,6 +48,7 @@ func (w *writer) apply(r *request, at time.Time) (fatal error) {
 	}
 	startPosition, startHash := w.lastPosition, w.lastHash
 	positions := make([]uint64, len(r.events))
+	var stream driver.Value = r.stream // boxed once for the whole request
 	for i := range r.events {
 		e := &r.events[i]
 		rec := eventstore.RecordedEvent{
@@ -59,9 +61,10 @@ func (w *writer) apply(r *request, at time.Time) (fatal error) {
 			Data:       e.Data,
 			Metadata:   e.Metadata,
 		}
-		hash := eventstore.ChainHash(w.lastHash, rec)
-		err := w.insert.run(int64(rec.Position), r.stream, int64(rec.Revision), e.ID[:], e.Type,
-			at.UnixNano(), e.Data, e.Metadata, hash[:])
+		hash := w.hasher.Hash(w.lastHash, rec)
+		w.idBuf, w.hashBuf = e.ID, hash
+		err := w.insert.run(int64(rec.Position), stream, int64(rec.Revision), w.idArg, e.Type,
+			at.UnixNano(), e.Data, e.Metadata, w.hashArg)
 		if err != nil {
 			w.lastPosition, w.lastHash = startPosition, startHash
 			if !isConstraint(err) {
@@ -90,6 +93,7 @@ func (w *writer) apply(r *request, at time.Time) (fatal error) {
 		}
 	}
 	r.result = eventstore.AppendResult{NextRevision: next + uint64(len(r.events)) - 1, Positions: positions}
+	r.wrote = true
 	w.cacheHead(r.stream, r.result.NextRevision)
 	return nil
 }

@@ -4,20 +4,22 @@
 //
 // # Durability
 //
-// With WithSynchronous(Full), the default, Append returns only after the transaction
-// holding the events has been fsynced to the WAL: an acknowledged event survives a power
-// loss. Normal skips that fsync (SQLite syncs at checkpoints instead); the file stays
-// consistent but the last acknowledged appends can be lost on power loss (not on a process
-// crash).
+// With WithSynchronous(Full), the default, Append returns only after the WAL holding its
+// commit has been fsynced: an acknowledged event survives a power loss. The fsync runs on
+// its own goroutine, overlapping the next group commit, and reads stop at the last durable
+// position, so no reader ever acts on an event that a power loss could take back (see
+// durability.go). Normal skips that fsync (SQLite syncs at checkpoints instead); the file
+// stays consistent, but the last acknowledged appends can be lost on power loss (not on a
+// process crash).
 //
 // # Group commit
 //
 // Every Append becomes a request on a channel. The writer takes one request, drains
 // whatever else is already queued (up to WithMaxBatch requests), and applies them all in
-// one transaction, so one fsync acknowledges many appends. Each request is decided on its
-// own: a conflict or duplicate fails that request only, the others still commit. Nobody
-// is answered before the commit, and if the commit fails everybody in the batch gets the
-// error.
+// one transaction, so one commit, and one fsync, serves many appends. Each request is
+// decided on its own: a conflict or duplicate fails that request only, the others still
+// commit. Nobody is answered before the commit is durable, and if the commit fails
+// everybody in the batch gets the error.
 //
 // # Single writer
 //
@@ -25,4 +27,10 @@
 // from a head it keeps in memory. Two processes (or two Stores in one process) writing the
 // same file would each assign the same positions from their own head, so Open takes an
 // exclusive flock on "<path>.lock" and fails with ErrLocked if someone holds it.
+//
+// # Files
+//
+// Besides the database file, SQLite keeps "<path>-wal" and "<path>-shm" next to it, and
+// Open adds "<path>.lock". Back up with the SQLite backup API or a copy taken while the
+// store is closed; copying the database file alone while it is open loses the WAL.
 package sqlite

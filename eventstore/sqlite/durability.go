@@ -45,18 +45,26 @@ func (s *Store) runSyncer() {
 				break drain
 			}
 		}
+		// After a failed fsync nothing is made durable any more, not even commits that
+		// were already under way when it failed.
 		head := pending[len(pending)-1].head
-		advanced := head > s.durable.Load()
-		if advanced {
-			if err := s.syncWAL(); err != nil {
+		advanced := false
+		err := s.fault()
+		if err == nil && head > s.durable.Load() {
+			if err = s.syncWAL(); err != nil {
 				err = fmt.Errorf("fsync write-ahead log: %w", err)
 				s.setFault(err)
-				for _, b := range pending {
-					failAll(b.requests, err)
-				}
-				advanced = false
 			} else {
+				// Durable head first: the recorded revisions must never run ahead of
+				// what reads return.
 				s.durable.Store(head)
+				s.heads.observeBatches(pending)
+				advanced = true
+			}
+		}
+		if err != nil {
+			for _, b := range pending {
+				failAll(b.requests, err)
 			}
 		}
 		for _, b := range pending {

@@ -2,23 +2,18 @@ package sqlite
 
 import "time"
 
-// Synchronous selects how hard a commit waits for the disk.
+// Synchronous selects how hard an append waits for the disk.
 type Synchronous int
 
 const (
-	// Full fsyncs the WAL at every commit: acknowledged appends survive power loss.
+	// Full answers an append only once the WAL holding it is fsynced: acknowledged
+	// appends survive power loss.
 	Full Synchronous = iota
-	// Normal fsyncs only at checkpoints: faster, but the last acknowledged appends can be
-	// lost on power loss (never on a process crash, and the file stays consistent).
+	// Normal answers as soon as the commit is in the WAL and fsyncs only at checkpoints:
+	// faster, but the last acknowledged appends can be lost on power loss (never on a
+	// process crash, and the file stays consistent).
 	Normal
 )
-
-func (s Synchronous) pragma() string {
-	if s == Normal {
-		return "NORMAL"
-	}
-	return "FULL"
-}
 
 // DefaultMaxBatch is how many append requests one group commit takes at most. Beyond a
 // few hundred the fsync is already amortised and a bigger batch only delays the first
@@ -63,8 +58,8 @@ func WithMaxBatch(n int) Option {
 	}
 }
 
-// testHooks let tests line requests up in one batch and fail a commit on purpose. All
-// nil outside tests.
+// testHooks let tests line requests up in one batch and fail a commit or an fsync on
+// purpose. All nil outside tests.
 type testHooks struct {
 	pickedUp     func()      // after the writer takes a batch's first request, before draining
 	batch        func(n int) // with the batch size, before BEGIN

@@ -27,7 +27,7 @@ import (
 const eventColumns = "position, stream, revision, event_id, type, recorded_at, data, metadata, hash"
 
 type readStatements struct {
-	all, stream, streamExists *sql.Stmt
+	all, stream, streamExists, streamHead *sql.Stmt
 }
 
 func (r *readStatements) prepare(db *sql.DB) error {
@@ -38,6 +38,7 @@ func (r *readStatements) prepare(db *sql.DB) error {
 		{&r.all, "SELECT " + eventColumns + " FROM events WHERE position > ? AND position <= ? ORDER BY position"},
 		{&r.stream, "SELECT " + eventColumns + " FROM events WHERE stream = +? AND revision >= ? AND position <= ? ORDER BY revision"},
 		{&r.streamExists, "SELECT EXISTS (SELECT 1 FROM events WHERE stream = +? AND position <= ?)"},
+		{&r.streamHead, "SELECT revision FROM events WHERE stream = +? AND position <= ? ORDER BY revision DESC LIMIT 1"},
 	} {
 		s, err := db.Prepare(p.query)
 		if err != nil {
@@ -51,7 +52,7 @@ func (r *readStatements) prepare(db *sql.DB) error {
 
 func (r *readStatements) close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{r.all, r.stream, r.streamExists} {
+	for _, s := range []*sql.Stmt{r.all, r.stream, r.streamExists, r.streamHead} {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}

@@ -31,8 +31,21 @@ var schemaV1 = []string{
 	fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion),
 }
 
-// migrate brings a new file to the current schema and refuses one written by a newer
-// accountd: an older binary would misread, or worse rewrite, a layout it does not know.
+// checkVersion refuses a file written by a newer accountd: an older binary would misread,
+// or worse rewrite, a layout it does not know.
+func checkVersion(c *rawConn) error {
+	version, err := userVersion(c)
+	if err != nil {
+		return err
+	}
+	if version > schemaVersion {
+		return fmt.Errorf("%w: file has schema version %d, this build knows up to %d; upgrade accountd",
+			ErrSchemaTooNew, version, schemaVersion)
+	}
+	return nil
+}
+
+// migrate brings a new file to the current schema.
 func migrate(c *rawConn) error {
 	version, err := userVersion(c)
 	if err != nil {
@@ -42,8 +55,7 @@ func migrate(c *rawConn) error {
 	case version == schemaVersion:
 		return nil
 	case version > schemaVersion:
-		return fmt.Errorf("%w: file has schema version %d, this build knows up to %d; upgrade accountd",
-			ErrSchemaTooNew, version, schemaVersion)
+		return checkVersion(c)
 	case version != 0:
 		return fmt.Errorf("unknown schema version %d", version)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"path/filepath"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -77,12 +78,8 @@ type gate struct {
 	sizes   []int
 }
 
-// newGate returns a gate that is opened at the end of the test whatever happens, so a
-// failing test does not leave Close waiting on a writer stuck at the gate.
-func newGate(t *testing.T) *gate {
-	g := &gate{held: make(chan struct{}), release: make(chan struct{})}
-	t.Cleanup(g.open)
-	return g
+func newGate() *gate {
+	return &gate{held: make(chan struct{}), release: make(chan struct{})}
 }
 
 func (g *gate) open() { g.once.Do(func() { close(g.release) }) }
@@ -124,7 +121,11 @@ type queue struct {
 }
 
 // hold submits the first append of a batch and waits until the writer holds it at the gate.
+// The gate is opened at the end of the test whatever happens; registered after the store's
+// Close, it runs before it, so a failing test does not leave Close waiting on a writer
+// stuck at the gate.
 func (q *queue) hold(ctx context.Context, g *gate, stream string, expected eventstore.ExpectedRevision, events ...eventstore.EventData) {
+	q.t.Cleanup(g.open)
 	g.armed.Store(true)
 	q.start(ctx, stream, expected, events)
 	select {
@@ -160,7 +161,7 @@ func (q *queue) submit(ctx context.Context, stream string, expected eventstore.E
 }
 
 func TestGroupCommitFailsOnlyTheRefusedAppends(t *testing.T) {
-	g := newGate(t)
+	g := newGate()
 	s := openTemp(t, withHooks(g.hooks()))
 	stored := event("Opened")
 	mustAppend(t, s, "taken", eventstore.NoStream, stored) // position 1
@@ -225,7 +226,7 @@ func TestGroupCommitFailsOnlyTheRefusedAppends(t *testing.T) {
 }
 
 func TestCancelledWhileQueuedIsNotWritten(t *testing.T) {
-	g := newGate(t)
+	g := newGate()
 	s := openTemp(t, withHooks(g.hooks()))
 	q := &queue{t: t, s: s, outcomes: make([]outcome, 0, 4)}
 	q.hold(t.Context(), g, "kept", eventstore.NoStream, event("Opened"))
@@ -394,6 +395,15 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	if _, err := Open(path); !errors.Is(err, ErrSchemaTooNew) {
 		t.Fatalf("open: got %v, want ErrSchemaTooNew", err)
 	}
+	db, err = sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var mode string
+	if err := db.QueryRow("PRAGMA journal_mode").Scan(&mode); err != nil || mode != "delete" {
+		t.Fatalf("journal mode %q, %v: the refused file was modified", mode, err)
+	}
 	// The refusal must release the lock, or the operator could not even retry.
 	if _, err := lockWriter(path + ".lock"); err != nil {
 		t.Fatalf("lock still held after a refused open: %v", err)
@@ -401,7 +411,7 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 }
 
 func TestCloseFailsQueuedAppends(t *testing.T) {
-	g := newGate(t)
+	g := newGate()
 	s := openTemp(t, withHooks(g.hooks()))
 	q := &queue{t: t, s: s, outcomes: make([]outcome, 0, 4)}
 	q.hold(t.Context(), g, "a", eventstore.NoStream, event("Opened"))
@@ -439,4 +449,39 @@ func equal(a, b []uint64) bool {
 		}
 	}
 	return true
+}
+
+func TestClockSetsRecordedAtExactly(t *testing.T) {
+	at := time.Date(2025, 3, 30, 2, 30, 0, 123456789, time.FixedZone("CEST", 2*3600))
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := openAt(t, path, WithClock(func() time.Time { return at }))
+	mustAppend(t, s, "acct", eventstore.NoStream, event("Opened"))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s = openAt(t, path)
+	got := readAll(t, s)[0].RecordedAt
+	if !got.Equal(at) || got.UnixNano() != at.UnixNano() || got.Location() != time.UTC {
+		t.Fatalf("RecordedAt %v (%d), want %v (%d) in UTC", got, got.UnixNano(), at, at.UnixNano())
+	}
+}
+
+func TestMaxBatchCapsAGroupCommit(t *testing.T) {
+	g := newGate()
+	s := openTemp(t, WithMaxBatch(2), withHooks(g.hooks()))
+	q := &queue{t: t, s: s, outcomes: make([]outcome, 0, 8)}
+	q.hold(t.Context(), g, "a", eventstore.NoStream, event("Opened"))
+	q.submit(t.Context(), "b", eventstore.NoStream, event("Opened"))
+	q.submit(t.Context(), "c", eventstore.NoStream, event("Opened"))
+	g.open()
+	q.wg.Wait()
+	for i, o := range q.outcomes {
+		if o.err != nil {
+			t.Fatalf("append %d: %v", i, o.err)
+		}
+	}
+	// The held batch already has a; it takes one more, c goes into the next.
+	if sizes := g.batchSizes(); !slices.Equal(sizes, []int{2, 1}) {
+		t.Fatalf("batch sizes %v, want [2 1]", sizes)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"accountd/eventstore"
 )
@@ -41,13 +42,15 @@ type Store struct {
 	durable  atomic.Uint64 // the last position readers may see
 	faultErr atomic.Pointer[error]
 
-	// For the writer's batching: requests not yet answered, and those of them that only
-	// wait for the syncer.
-	inFlight     atomic.Int64
+	// For the writer's batching (groupcommit.go): callers inside Append, and requests
+	// committed but not yet answered.
+	appending    atomic.Int64
 	awaitingSync atomic.Int64
+	linger       *time.Timer // the writer's, reused for every batch
 
 	readers *sql.DB
 	reads   readStatements
+	heads   streamHeads // for CommittedRevision
 
 	changes eventstore.Notifier
 }
@@ -83,7 +86,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 		closing:   make(chan struct{}),
 		stopped:   make(chan struct{}),
 		unlock:    unlock,
+		linger:    time.NewTimer(time.Hour),
 	}
+	s.linger.Stop()
 	if err := s.open(cfg); err != nil {
 		_ = unlock()
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
@@ -109,6 +114,10 @@ func (s *Store) open(cfg config) (err error) {
 		return fmt.Errorf("open write connection: %w", err)
 	}
 	closers = append(closers, conn.close)
+	// Refuse a newer file before touching it: even switching its journal mode is a write.
+	if err := checkVersion(conn); err != nil {
+		return err
+	}
 	// Checkpoints are run by the checkpointer and, rarely, by the writer between batches
 	// (checkpoint.go), never inside a commit. journal_size_limit returns the disk space of
 	// an unusually long WAL once it restarts.
@@ -131,7 +140,7 @@ func (s *Store) open(cfg config) (err error) {
 	closers = append(closers[:0], w.close)
 	s.w = w
 
-	if cfg.synchronous == Full && os.Getenv("ZZINLINE") == "" {
+	if cfg.synchronous == Full {
 		if s.wal, err = openWAL(s.path); err != nil {
 			return err
 		}
@@ -162,12 +171,8 @@ func (s *Store) uri() string {
 // The writer connection always runs synchronous=NORMAL: with Full, the syncer does the
 // commit fsync itself (see durability.go).
 func (s *Store) writerDSN(cfg config) string {
-	sync := "NORMAL"
-	if os.Getenv("ZZINLINE") != "" && cfg.synchronous == Full {
-		sync = "FULL"
-	}
-	return fmt.Sprintf("%s?_synchronous=%s&_busy_timeout=%d&_cache_size=-65536",
-		s.uri(), sync, cfg.busyTimeout.Milliseconds())
+	return fmt.Sprintf("%s?_synchronous=NORMAL&_busy_timeout=%d&_cache_size=-65536",
+		s.uri(), cfg.busyTimeout.Milliseconds())
 }
 
 // The readers are read-only at the SQLite level (mode=ro, query_only), so a bug in a read

@@ -20,8 +20,9 @@ const verifyPage = 4096
 // recorded elsewhere to cover that.
 func (s *Store) VerifyChain(ctx context.Context) (eventstore.ChainHead, error) {
 	var head eventstore.ChainHead
+	var hasher eventstore.ChainHasher
 	for {
-		n, err := s.verifyPage(ctx, &head)
+		n, err := s.verifyPage(ctx, &head, &hasher)
 		if err != nil {
 			return head, err
 		}
@@ -31,7 +32,7 @@ func (s *Store) VerifyChain(ctx context.Context) (eventstore.ChainHead, error) {
 	}
 }
 
-func (s *Store) verifyPage(ctx context.Context, head *eventstore.ChainHead) (int, error) {
+func (s *Store) verifyPage(ctx context.Context, head *eventstore.ChainHead, hasher *eventstore.ChainHasher) (int, error) {
 	if s.closed() {
 		return 0, fmt.Errorf("sqlite: verify chain: %w", eventstore.ErrClosed)
 	}
@@ -52,7 +53,7 @@ func (s *Store) verifyPage(ctx context.Context, head *eventstore.ChainHead) (int
 		if e.Position != want {
 			return n, &eventstore.ChainBrokenError{Position: want, Reason: fmt.Sprintf("missing: the next stored position is %d", e.Position)}
 		}
-		if eventstore.ChainHash(head.Hash, e) != e.Hash {
+		if hasher.Hash(head.Hash, e) != e.Hash {
 			return n, &eventstore.ChainBrokenError{Position: want, Reason: "stored hash differs from the hash recomputed from the event"}
 		}
 		*head = eventstore.ChainHead{Position: e.Position, Hash: e.Hash, Events: head.Events + 1}

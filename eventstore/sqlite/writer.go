@@ -37,6 +37,14 @@ type writer struct {
 	// streams, so the cache cannot go stale except through a rollback, which clears it.
 	heads map[string]uint64
 
+	// Hashing and the ID and hash arguments of the insert reuse these, so that appending
+	// an event does not allocate for them: the driver copies argument bytes into SQLite
+	// before the insert returns, and idArg and hashArg box the slices once, not per event.
+	hasher         eventstore.ChainHasher
+	idBuf          [16]byte
+	hashBuf        [32]byte
+	idArg, hashArg driver.Value
+
 	scratch [3]driver.Value
 }
 
@@ -49,6 +57,7 @@ const insertSQL = `INSERT INTO events (position, stream, revision, event_id, typ
 
 func newWriter(conn *rawConn, cfg config) (*writer, error) {
 	w := &writer{conn: conn, now: cfg.now, hooks: cfg.hooks, heads: make(map[string]uint64)}
+	w.idArg, w.hashArg = w.idBuf[:], w.hashBuf[:]
 	for _, p := range []struct {
 		stmt  **rawStmt
 		query string
