@@ -73,7 +73,7 @@ type Meta struct {
 func (m Meta) metadata(suffix string) domain.Metadata {
 	id := m.CommandID
 	if id == "" {
-		id = uuid.NewString()
+		id = NewCommandID()
 	}
 	if suffix != "" {
 		// One command touching several streams keeps one ID per stream.

@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/google/uuid"
-
 	"accountd/commands"
 )
 
@@ -111,7 +109,7 @@ func (x *exchange) meta() (commands.Meta, error) {
 	key := x.r.Header.Get("Idempotency-Key")
 	switch {
 	case key == "":
-		m.CommandID = uuid.NewString()
+		m.CommandID = commands.NewCommandID()
 	case len(key) > 200 || strings.ContainsAny(key, "\r\n\x00"):
 		return m, invalidRequest("Idempotency-Key must be at most 200 printable characters")
 	default:
