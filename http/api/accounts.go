@@ -25,13 +25,7 @@ type accountWritten struct {
 
 func (a *API) register(x *exchange) error {
 	var req registerRequest
-	if err := x.decode(&req); err != nil {
-		return err
-	}
-	if err := required("email", req.Email, "password", req.Password); err != nil {
-		return err
-	}
-	m, err := x.meta()
+	m, err := x.command(&req, func() error { return required("email", req.Email, "password", req.Password) })
 	if err != nil {
 		return err
 	}
@@ -48,13 +42,7 @@ type tokenRequest struct {
 
 func (a *API) activate(x *exchange) error {
 	var req tokenRequest
-	if err := x.decode(&req); err != nil {
-		return err
-	}
-	if err := required("token", req.Token); err != nil {
-		return err
-	}
-	m, err := x.meta()
+	m, err := x.command(&req, func() error { return required("token", req.Token) })
 	if err != nil {
 		return err
 	}

@@ -262,3 +262,17 @@ func (x *exchange) fail(err error) {
 		x.cause = errors.Join(err, jerr)
 	}
 }
+
+// command reads a write request: its JSON body into v, the body's own checks (check may be
+// nil), and the command's identity. Every write handler starts this way.
+func (x *exchange) command(v any, check func() error) (commands.Meta, error) {
+	if err := x.decode(v); err != nil {
+		return commands.Meta{}, err
+	}
+	if check != nil {
+		if err := check(); err != nil {
+			return commands.Meta{}, err
+		}
+	}
+	return x.meta()
+}

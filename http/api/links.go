@@ -29,13 +29,7 @@ func (a *API) requestUnlockLink(x *exchange) error {
 
 func (a *API) requestLink(x *exchange, issue func(ctx context.Context, m commands.Meta, email string) (commands.LinkIssued, error)) error {
 	var req emailRequest
-	if err := x.decode(&req); err != nil {
-		return err
-	}
-	if err := required("email", req.Email); err != nil {
-		return err
-	}
-	m, err := x.meta()
+	m, err := x.command(&req, func() error { return required("email", req.Email) })
 	if err != nil {
 		return err
 	}
@@ -52,13 +46,7 @@ type passwordResetRequest struct {
 
 func (a *API) resetPassword(x *exchange) error {
 	var req passwordResetRequest
-	if err := x.decode(&req); err != nil {
-		return err
-	}
-	if err := required("token", req.Token, "new_password", req.NewPassword); err != nil {
-		return err
-	}
-	m, err := x.meta()
+	m, err := x.command(&req, func() error { return required("token", req.Token, "new_password", req.NewPassword) })
 	if err != nil {
 		return err
 	}
@@ -71,13 +59,7 @@ func (a *API) resetPassword(x *exchange) error {
 
 func (a *API) unlockWithLink(x *exchange) error {
 	var req tokenRequest
-	if err := x.decode(&req); err != nil {
-		return err
-	}
-	if err := required("token", req.Token); err != nil {
-		return err
-	}
-	m, err := x.meta()
+	m, err := x.command(&req, func() error { return required("token", req.Token) })
 	if err != nil {
 		return err
 	}

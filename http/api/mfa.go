@@ -59,13 +59,7 @@ type mfaWritten struct {
 
 func (a *API) confirmMFAEnrolment(x *exchange) error {
 	var req codeRequest
-	if err := x.decode(&req); err != nil {
-		return err
-	}
-	if err := required("code", req.Code); err != nil {
-		return err
-	}
-	m, err := x.meta()
+	m, err := x.command(&req, func() error { return required("code", req.Code) })
 	if err != nil {
 		return err
 	}

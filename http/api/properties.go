@@ -32,13 +32,7 @@ var propertyIDSpace = uuid.MustParse("3c9a6a57-5a8e-4bfb-8a39-8f0f6f3e2d11")
 
 func (a *API) createProperty(x *exchange) error {
 	var req createPropertyRequest
-	if err := x.decode(&req); err != nil {
-		return err
-	}
-	if err := required("name", req.Name, "primary_contact_email", req.PrimaryContactEmail); err != nil {
-		return err
-	}
-	m, err := x.meta()
+	m, err := x.command(&req, func() error { return required("name", req.Name, "primary_contact_email", req.PrimaryContactEmail) })
 	if err != nil {
 		return err
 	}
