@@ -8,8 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
-	"strings"
+	"slices"
 	"sync"
 	"time"
 
@@ -17,12 +16,26 @@ import (
 	"accountd/eventstore"
 )
 
-// RebuildProgress is reported while a rebuild replays the log: Done is the log position every
-// rebuilt projection has applied, Total the log's head when the rebuild began. Every batch
-// goes to every projection, so one position measures them all.
+// RebuildProgress is reported while a rebuild runs. During PhaseReplay, Done is the log
+// position every rebuilt projection has applied and Total the log's head when the rebuild
+// began: every batch goes to every projection, so one position measures them all.
 type RebuildProgress struct {
+	Phase       RebuildPhase
 	Done, Total uint64
 }
+
+// RebuildPhase names a step of a rebuild, in order.
+type RebuildPhase string
+
+const (
+	// PhaseReplay: the fresh projections replay the log into a scratch database.
+	PhaseReplay RebuildPhase = "replay"
+	// PhaseCatchUp: the live projections pause while the scratch copy applies what was
+	// appended during the replay.
+	PhaseCatchUp RebuildPhase = "catch_up"
+	// PhaseSwap: one transaction replaces the live tables with the rebuilt ones.
+	PhaseSwap RebuildPhase = "swap"
+)
 
 // RebuildResult describes a finished rebuild.
 type RebuildResult struct {
@@ -30,119 +43,288 @@ type RebuildResult struct {
 	Projections []string
 	Head        uint64 // the log position every rebuilt projection reached
 	Elapsed     time.Duration
+	// Paused is how long the live projections stopped applying events (catch-up and swap):
+	// the only moment a rebuild delays the read models the server answers from.
+	Paused time.Duration
 }
 
-// rebuildSuffix names the file a rebuild writes before swapping it in.
-const rebuildSuffix = ".rebuild"
+var (
+	// ErrRebuildRunning: a runner rebuilds one set of projections at a time.
+	ErrRebuildRunning = errors.New("projections: a rebuild is already running")
+	// ErrUnknownProjection: a rebuild was asked for a projection there is none of.
+	ErrUnknownProjection = errors.New("projections: unknown projection")
+	// ErrNotRebuildable: the projection exists but is never rebuilt (the outbox).
+	ErrNotRebuildable = errors.New("projections: not rebuildable")
+)
 
-// progressEvery is how often Rebuild samples the runner's positions for the progress callback.
+// ScratchSuffix names the file a rebuild builds in before swapping its tables in.
+const ScratchSuffix = ".rebuild"
+
+// progressEvery is how often a rebuild samples its position for the progress callback.
 const progressEvery = 200 * time.Millisecond
 
-// Rebuild replays the log into fresh tables for ps and swaps them in atomically as the
-// read-model database at path. Every other table in the file (other projections, the
-// outbox's checkpoint and sent/attempt/dead-letter tables, anything else) is carried over
-// byte for byte, so rebuilding never re-sends mail and never moves another projection.
-//
-// How: the current file is copied with VACUUM INTO (a consistent snapshot that includes the
-// WAL's committed content), the rebuilt projections' tables and checkpoint rows are dropped in
-// the copy, fresh projection instances replay the log into it up to the head (see replay),
-// and the copy is closed (which checkpoints its WAL into the file), fsynced and renamed over
-// path. rename(2) within one directory is atomic: a process that opens path sees the whole old
-// database or the whole new one, never a mix, and a crash at any point before the rename
-// leaves the old file untouched (the stray .rebuild file is removed at the next rebuild).
-//
-// A process that already holds the old file open keeps reading the old inode: the server
-// must be stopped (it opens readmodels.db once at start). With the SQLite event log the
-// exclusive lock on events.db enforces that, since the caller could not open the log otherwise.
+// Adopter is a projection that other components hold by pointer (the API reads Status and
+// the timeline through the instances the server made). Runner.Rebuild hands it the rebuilt
+// instance to take its in-memory state from, instead of replacing it in the runner, so every
+// holder sees the rebuilt state at the moment of the swap.
+type Adopter interface {
+	Adopt(rebuilt Projection) error
+}
+
+// Rebuild rebuilds the database at path for ps with nothing else running: the offline
+// rebuild (accountd rebuild with the server stopped). It is Runner.Rebuild without live
+// projections to pause: the same scratch build and the same swap transaction, so both
+// leave identical tables. Every other table of the file (other projections, the outbox's
+// checkpoint and sent/attempt/dead-letter tables) is left as it was, so rebuilding never
+// re-sends mail and never moves another projection. A missing file is created.
 // Callers pass fresh projection instances; progress may be nil.
 func Rebuild(ctx context.Context, store eventstore.Store, path string, logger *slog.Logger, progress func(RebuildProgress), ps ...Projection) (RebuildResult, error) {
+	db, err := OpenDB(path)
+	if err != nil {
+		return RebuildResult{Path: path}, err
+	}
+	res, err := rebuild(ctx, store, db, path+ScratchSuffix, logger, progress, nil, ps)
+	res.Path = path
+	if cerr := db.Close(); err == nil && cerr != nil {
+		err = fmt.Errorf("projections: rebuild: close %s: %w", path, cerr)
+	}
+	return res, err
+}
+
+// Rebuild rebuilds the named projections of a running runner while it keeps serving from
+// the old ones: fresh instances replay the log into a scratch database at scratchPath
+// (another file, so the replay never takes the write lock the live projections need); then
+// the live instances of those projections pause (the others carry on), the scratch copy
+// catches up with what was appended meanwhile, and one transaction on the runner's database
+// drops the old tables and copies the rebuilt ones in with their checkpoints. Readers of the
+// database see the old tables or the new ones, never a mix (SQLite's snapshot isolation);
+// in memory, an Adopter takes the rebuilt state at the same moment, any other projection is
+// replaced. The live projections resume from the rebuilt checkpoint, which is never behind
+// theirs. On any error before the commit the live projections continue as they were.
+//
+// Each fresh instance must have the Name of a projection the runner holds. Progress may be
+// nil. A second concurrent call fails with ErrRebuildRunning.
+func (r *Runner) Rebuild(ctx context.Context, scratchPath string, progress func(RebuildProgress), fresh ...Projection) (RebuildResult, error) {
+	if !r.rebuilding.TryLock() {
+		return RebuildResult{}, ErrRebuildRunning
+	}
+	defer r.rebuilding.Unlock()
+	live := make([]*projectionState, 0, len(fresh))
+	for _, p := range fresh {
+		r.mu.Lock()
+		st, ok := r.states[p.Name()]
+		r.mu.Unlock()
+		if !ok {
+			return RebuildResult{}, fmt.Errorf("projections: rebuild: the runner has no projection %q", p.Name())
+		}
+		if slices.Contains(live, st) {
+			return RebuildResult{}, fmt.Errorf("projections: rebuild: %s given twice", p.Name())
+		}
+		live = append(live, st)
+	}
+	// Paused in the runner's order, the one every caller uses, so two pausers never deadlock.
+	slices.SortFunc(live, func(a, b *projectionState) int {
+		return slices.Index(r.order, a.name) - slices.Index(r.order, b.name)
+	})
+	pause := func() (resume func()) {
+		for _, st := range live {
+			st.apply.Lock()
+		}
+		return func() {
+			for _, st := range live {
+				st.apply.Unlock()
+			}
+		}
+	}
+	adopt := func(rebuilt []Projection, head uint64) {
+		for _, st := range live {
+			p := rebuilt[slices.IndexFunc(rebuilt, func(p Projection) bool { return p.Name() == st.name })]
+			if a, ok := st.p.(Adopter); ok {
+				if err := a.Adopt(p); err != nil {
+					// The tables are already swapped: this instance must not apply on top of
+					// them with stale memory. Replacing it is always safe.
+					r.log.Error("rebuild: adopting the rebuilt state failed; replacing the instance", "projection", st.name, "error", err)
+					st.p = p
+				}
+			} else {
+				st.p = p
+			}
+			r.advance(st, max(head, r.Position(st.name)))
+		}
+	}
+	return rebuild(ctx, r.store, r.db, scratchPath, r.log, progress, &liveSet{pause: pause, adopt: adopt}, fresh)
+}
+
+// liveSet is what a rebuild coordinates with when projections are running: pause stops
+// their batches (and returns resume), adopt installs the rebuilt instances once the swap
+// committed, while still paused.
+type liveSet struct {
+	pause func() (resume func())
+	adopt func(rebuilt []Projection, head uint64)
+}
+
+// rebuild is the one rebuild procedure: scratch build, catch-up, swap.
+func rebuild(ctx context.Context, store eventstore.Store, db *sql.DB, scratchPath string, logger *slog.Logger, progress func(RebuildProgress), live *liveSet, ps []Projection) (RebuildResult, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	if progress == nil {
+		progress = func(RebuildProgress) {}
+	}
 	start := time.Now()
-	res := RebuildResult{Path: path}
+	var res RebuildResult
 	for _, p := range ps {
 		res.Projections = append(res.Projections, p.Name())
 	}
-	tmp := path + rebuildSuffix
-	if err := removeDB(tmp); err != nil {
-		return res, err
+	if len(ps) == 0 {
+		return res, errors.New("projections: rebuild: no projection to rebuild")
 	}
-	if err := snapshot(ctx, path, tmp); err != nil {
-		return res, err
-	}
-	head, err := build(ctx, store, tmp, logger, progress, ps)
+	sc, err := buildScratch(ctx, store, scratchPath, logger, progress, ps)
 	if err != nil {
-		_ = removeDB(tmp)
 		return res, err
 	}
-	if err := swap(tmp, path); err != nil {
+	defer sc.discard()
+	paused := time.Now()
+	if live != nil {
+		resume := live.pause()
+		defer resume()
+	}
+	progress(RebuildProgress{Phase: PhaseCatchUp, Done: sc.head, Total: sc.head})
+	head, err := sc.finish(ctx)
+	if err != nil {
 		return res, err
 	}
-	res.Head, res.Elapsed = head, time.Since(start)
+	progress(RebuildProgress{Phase: PhaseSwap, Done: head, Total: head})
+	if err := swapTables(ctx, db, scratchPath, ps, head); err != nil {
+		return res, err
+	}
+	if live != nil {
+		live.adopt(ps, head)
+	}
+	res.Head, res.Paused, res.Elapsed = head, time.Since(paused), time.Since(start)
+	logger.Info("rebuild swapped in", "projections", res.Projections, "head", head, "elapsed", res.Elapsed, "paused", res.Paused)
 	return res, nil
 }
 
-// snapshot copies the database at path into tmp, or leaves tmp absent when there is none.
-func snapshot(ctx context.Context, path, tmp string) error {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	} else if err != nil {
-		return fmt.Errorf("projections: rebuild: %w", err)
-	}
-	old, err := OpenDB(path)
-	if err != nil {
-		return err
-	}
-	_, err = old.ExecContext(ctx, `VACUUM INTO ?`, tmp)
-	// Closing the last connection checkpoints the old WAL into the file and deletes it, so no
-	// stale path-wal can be replayed onto the new file after the rename.
-	if cerr := old.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("projections: rebuild: copy %s: %w", path, err)
-	}
-	return nil
+// scratch is a rebuild's own database: fresh projections replayed into it from the log.
+type scratch struct {
+	path   string
+	db     *sql.DB
+	runner *Runner
+	head   uint64 // the log's head when the replay began
 }
 
-// build drops ps's tables and checkpoints in the database at tmp and replays the log into
-// ps up to its head, reporting progress. It returns the head it measured against.
-func build(ctx context.Context, store eventstore.Store, tmp string, logger *slog.Logger, progress func(RebuildProgress), ps []Projection) (uint64, error) {
-	db, err := OpenDB(tmp)
-	if err != nil {
-		return 0, err
+// buildScratch replays the log into fresh instances of ps in a new database at path.
+func buildScratch(ctx context.Context, store eventstore.Store, path string, logger *slog.Logger, progress func(RebuildProgress), ps []Projection) (*scratch, error) {
+	// A leftover from an interrupted rebuild is never reused: it may be anything.
+	if err := removeDB(path); err != nil {
+		return nil, err
 	}
-	defer db.Close()
+	db, err := OpenDB(path)
+	if err != nil {
+		return nil, err
+	}
+	sc := &scratch{path: path, db: db}
+	// The head is read before replaying: events appended meanwhile are applied by finish,
+	// but progress is measured against the head seen here.
+	if sc.head, err = store.HeadPosition(ctx); err != nil {
+		sc.discard()
+		return nil, err
+	}
+	// NewRunner creates the tables and loads the (empty) projections; replay then feeds
+	// them itself, because a rebuild can do better than CatchUp (see replay).
+	if sc.runner, err = NewRunner(ctx, store, db, logger, ps...); err != nil {
+		sc.discard()
+		return nil, err
+	}
+	reached, err := replay(ctx, store, db, ps, sc.head, progress)
+	if err != nil {
+		sc.discard()
+		return nil, err
+	}
 	for _, p := range ps {
-		for _, t := range p.Tables() {
-			if _, err := db.ExecContext(ctx, `DROP TABLE IF EXISTS `+t); err != nil {
-				return 0, fmt.Errorf("projections: rebuild: drop %s: %w", t, err)
-			}
-		}
-		if _, err := db.ExecContext(ctx, `DELETE FROM checkpoints WHERE name = ?`, p.Name()); err != nil {
-			return 0, fmt.Errorf("projections: rebuild: checkpoint of %s: %w", p.Name(), err)
-		}
+		sc.runner.advance(sc.runner.states[p.Name()], reached)
 	}
-	// The head is read before catching up: events appended meanwhile (a detector's action)
-	// are applied too, but progress is measured against the head we saw.
-	head, err := store.HeadPosition(ctx)
+	return sc, nil
+}
+
+// finish applies what was appended since the replay, up to the head it reads now, then
+// folds the scratch WAL into its file and closes it, so the swap reads one settled file. It
+// returns that head: the position every projection reached.
+func (sc *scratch) finish(ctx context.Context) (uint64, error) {
+	head, err := sc.runner.store.HeadPosition(ctx)
 	if err != nil {
 		return 0, err
 	}
-	// NewRunner creates the fresh tables and loads the (empty) projections; the replay below
-	// then feeds them itself, because a rebuild can do better than CatchUp (see replay).
-	if _, err := NewRunner(ctx, store, db, logger, ps...); err != nil {
+	if err := sc.runner.catchUpTo(ctx, head); err != nil {
 		return 0, err
 	}
-	if err := replay(ctx, store, db, ps, head, progress); err != nil {
-		return 0, err
-	}
-	// Fold the WAL into the file now so the close leaves one self-contained file.
-	if _, err := db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
+	if _, err := sc.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil {
 		return 0, fmt.Errorf("projections: rebuild: checkpoint: %w", err)
 	}
-	return head, db.Close()
+	err = sc.db.Close()
+	sc.db = nil
+	if err != nil {
+		return 0, fmt.Errorf("projections: rebuild: close scratch: %w", err)
+	}
+	return head, nil
+}
+
+// discard closes and deletes the scratch database.
+func (sc *scratch) discard() {
+	if sc.db != nil {
+		sc.db.Close()
+		sc.db = nil
+	}
+	_ = removeDB(sc.path)
+}
+
+// swapTables replaces ps's tables in db with the scratch database's, and their checkpoints
+// with head, in one transaction. The copy runs inside SQLite (INSERT ... SELECT from the
+// attached file), so it costs a sequential read and write of the rebuilt tables, with the
+// rows already in primary-key order.
+func swapTables(ctx context.Context, db *sql.DB, scratchPath string, ps []Projection, head uint64) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("projections: rebuild: %w", err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS rebuilt`, scratchPath); err != nil {
+		return fmt.Errorf("projections: rebuild: attach %s: %w", scratchPath, err)
+	}
+	// Detached with a fresh context: the connection returns to the pool either way.
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE rebuilt`)
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("projections: rebuild: begin swap: %w", err)
+	}
+	defer tx.Rollback()
+	for _, p := range ps {
+		for _, t := range p.Tables() {
+			if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS main.`+t); err != nil {
+				return fmt.Errorf("projections: rebuild: drop %s: %w", t, err)
+			}
+		}
+		// Unqualified CREATE statements create in main: the schema the projection declares.
+		for _, stmt := range p.Schema() {
+			if _, err := tx.ExecContext(ctx, stmt); err != nil {
+				return fmt.Errorf("projections: rebuild: %s schema: %w", p.Name(), err)
+			}
+		}
+		for _, t := range p.Tables() {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO main.`+t+` SELECT * FROM rebuilt.`+t); err != nil {
+				return fmt.Errorf("projections: rebuild: copy %s: %w", t, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO main.checkpoints(name, position) VALUES(?, ?)
+			ON CONFLICT(name) DO UPDATE SET position = excluded.position`, p.Name(), head); err != nil {
+			return fmt.Errorf("projections: rebuild: checkpoint of %s: %w", p.Name(), err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("projections: rebuild: commit swap: %w", err)
+	}
+	return nil
 }
 
 // rebuildBatch is how many events a rebuild reads, decodes and applies at once. A rebuild has
@@ -158,7 +340,7 @@ const rebuildBatch = 32768
 // batch overlaps applying this one, on another core. Each projection still commits every
 // batch together with its checkpoint, in the runner's own checkpoints format, so an
 // interrupted rebuild leaves a consistent (if unfinished) copy that is never swapped in.
-func replay(ctx context.Context, store eventstore.Store, db *sql.DB, ps []Projection, head uint64, progress func(RebuildProgress)) error {
+func replay(ctx context.Context, store eventstore.Store, db *sql.DB, ps []Projection, head uint64, progress func(RebuildProgress)) (uint64, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type batch struct {
@@ -215,26 +397,24 @@ func replay(ctx context.Context, store eventstore.Store, db *sql.DB, ps []Projec
 	var done uint64
 	for b := range batches {
 		if b.err != nil {
-			return b.err
+			return 0, b.err
 		}
 		for _, p := range ps {
 			if err := applyRebuildBatch(ctx, db, p, b.events); err != nil {
-				return err
+				return 0, err
 			}
 		}
 		done = b.events[len(b.events)-1].Recorded.Position
-		if progress != nil && time.Since(last) >= progressEvery {
+		if time.Since(last) >= progressEvery {
 			last = time.Now()
-			progress(RebuildProgress{Done: min(done, head), Total: head})
+			progress(RebuildProgress{Phase: PhaseReplay, Done: min(done, head), Total: head})
 		}
 	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return 0, err
 	}
-	if progress != nil {
-		progress(RebuildProgress{Done: min(done, head), Total: head})
-	}
-	return nil
+	progress(RebuildProgress{Phase: PhaseReplay, Done: min(done, head), Total: head})
+	return done, nil
 }
 
 // decodeAll decodes a batch, its two halves in parallel.
@@ -282,41 +462,6 @@ func applyRebuildBatch(ctx context.Context, db *sql.DB, p Projection, events []c
 	}
 	if publish != nil {
 		publish()
-	}
-	return nil
-}
-
-// swap makes tmp durable and renames it over path.
-func swap(tmp, path string) error {
-	f, err := os.OpenFile(tmp, os.O_RDWR, 0)
-	if err != nil {
-		return fmt.Errorf("projections: rebuild: %w", err)
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("projections: rebuild: sync %s: %w", tmp, err)
-	}
-	// The closed copy has no WAL of its own; any -wal/-shm left beside it or beside path
-	// belong to no open connection (the old one was checkpointed and closed in snapshot).
-	for _, side := range []string{tmp + "-wal", tmp + "-shm", path + "-wal", path + "-shm"} {
-		if err := os.Remove(side); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("projections: rebuild: %w", err)
-		}
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("projections: rebuild: swap: %w", err)
-	}
-	// The rename is durable only once the directory entry is.
-	dir, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return fmt.Errorf("projections: rebuild: %w", err)
-	}
-	defer dir.Close()
-	if err := dir.Sync(); err != nil && !strings.Contains(err.Error(), "invalid argument") {
-		return fmt.Errorf("projections: rebuild: sync directory: %w", err)
 	}
 	return nil
 }

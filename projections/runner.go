@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"sort"
 	"sync"
 	"time"
 
@@ -25,9 +27,15 @@ type Runner struct {
 	mu     sync.Mutex
 	states map[string]*projectionState
 	order  []string
+	// rebuilding is held by Rebuild: one rebuild at a time.
+	rebuilding sync.Mutex
 }
 
 type projectionState struct {
+	name string
+	// apply is held while a batch is applied, and by a rebuild while it swaps the
+	// projection: p changes only under it.
+	apply    sync.Mutex
 	p        Projection
 	position uint64
 	changed  chan struct{} // closed and replaced each time position advances
@@ -50,7 +58,7 @@ func NewRunner(ctx context.Context, store eventstore.Store, db *sql.DB, logger *
 		if err != nil {
 			return nil, err
 		}
-		r.states[p.Name()] = &projectionState{p: p, position: pos, changed: make(chan struct{})}
+		r.states[p.Name()] = &projectionState{name: p.Name(), p: p, position: pos, changed: make(chan struct{})}
 		r.order = append(r.order, p.Name())
 	}
 	return r, nil
@@ -99,13 +107,13 @@ func (r *Runner) Run(ctx context.Context) error {
 func (r *Runner) runOne(ctx context.Context, st *projectionState) {
 	delay := 100 * time.Millisecond
 	for ctx.Err() == nil {
-		err := eventstore.Follow(ctx, r.store, r.Position(st.p.Name()), r.batch, func(ctx context.Context, recs []eventstore.RecordedEvent) error {
+		err := eventstore.Follow(ctx, r.store, r.Position(st.name), r.batch, func(ctx context.Context, recs []eventstore.RecordedEvent) error {
 			return r.applyBatch(ctx, st, recs)
 		})
 		if ctx.Err() != nil {
 			return
 		}
-		r.log.Error("projection stopped; retrying from its checkpoint", "projection", st.p.Name(), "error", err, "retry_in", delay)
+		r.log.Error("projection stopped; retrying from its checkpoint", "projection", st.name, "error", err, "retry_in", delay)
 		select {
 		case <-ctx.Done():
 			return
@@ -118,12 +126,21 @@ func (r *Runner) runOne(ctx context.Context, st *projectionState) {
 // CatchUp applies everything up to the current head once, without following. Commands
 // like rebuild and verify use it; tests use it to step deterministically.
 func (r *Runner) CatchUp(ctx context.Context) error {
+	return r.catchUpTo(ctx, math.MaxUint64)
+}
+
+// catchUpTo applies every event up to position head to every projection, and nothing after
+// it, so projections caught up to one head all stand at the same position.
+func (r *Runner) catchUpTo(ctx context.Context, head uint64) error {
 	for _, name := range r.order {
 		st := r.states[name]
-		for {
+		for r.Position(name) < head {
 			recs, err := r.store.ReadAll(ctx, r.Position(name), r.batch)
 			if err != nil {
 				return fmt.Errorf("projections: %s: %w", name, err)
+			}
+			if n := len(recs); n > 0 && recs[n-1].Position > head {
+				recs = recs[:sort.Search(n, func(i int) bool { return recs[i].Position > head })]
 			}
 			if len(recs) == 0 {
 				break
@@ -137,7 +154,9 @@ func (r *Runner) CatchUp(ctx context.Context) error {
 }
 
 func (r *Runner) applyBatch(ctx context.Context, st *projectionState, recs []eventstore.RecordedEvent) error {
-	name := st.p.Name()
+	st.apply.Lock()
+	defer st.apply.Unlock()
+	name := st.name
 	from := r.Position(name)
 	decoded := make([]commands.Decoded, 0, len(recs))
 	for _, rec := range recs {
@@ -241,6 +260,8 @@ func (r *Runner) Reset(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("projections: unknown projection %q", name)
 	}
+	st.apply.Lock()
+	defer st.apply.Unlock()
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err

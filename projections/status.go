@@ -243,3 +243,19 @@ func (s *Status) Counts() (accounts, properties int) {
 	defer s.mu.RUnlock()
 	return len(s.accounts), len(s.properties)
 }
+
+// Adopt takes a rebuilt instance's state (Runner.Rebuild): the API keeps this instance, and
+// answers from the rebuilt state from the moment of the swap on.
+func (s *Status) Adopt(rebuilt Projection) error {
+	r, ok := rebuilt.(*Status)
+	if !ok {
+		return fmt.Errorf("projections: status cannot adopt a %T", rebuilt)
+	}
+	r.mu.RLock()
+	accounts, properties, byEmail := r.accounts, r.properties, r.byEmail
+	r.mu.RUnlock()
+	s.mu.Lock()
+	s.accounts, s.properties, s.byEmail = accounts, properties, byEmail
+	s.mu.Unlock()
+	return nil
+}

@@ -15,6 +15,7 @@ import (
 
 	"accountd/commands"
 	"accountd/domain"
+	"accountd/projections"
 )
 
 // Name keys the projection's checkpoint.
@@ -285,3 +286,6 @@ func fromNanos(n int64) time.Time {
 	}
 	return time.Unix(0, n).UTC()
 }
+
+// Adopt keeps this instance through a rebuild (projections.Adopter): it holds nothing in memory: its state is its tables, which the rebuild swapped.
+func (*Projection) Adopt(projections.Projection) error { return nil }

@@ -16,6 +16,7 @@ import (
 
 	"accountd/commands"
 	"accountd/domain"
+	"accountd/projections"
 )
 
 // Name keys the timeline's checkpoint.
@@ -269,3 +270,7 @@ func (t *Timeline) Search(ctx context.Context, q Query) (Page, error) {
 	}
 	return page, nil
 }
+
+// Adopt keeps this instance through a rebuild (projections.Adopter): its entries live only in its tables, which the rebuild swapped, and it keeps querying the
+// runner's database it was loaded with, so the instance the API holds needs no new state.
+func (t *Timeline) Adopt(projections.Projection) error { return nil }
