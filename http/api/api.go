@@ -44,6 +44,8 @@ type Config struct {
 	Compliance *Compliance
 	// Metrics receives the API's series and is served at /metrics (nil: no metrics).
 	Metrics *prometheus.Registry
+	// Rebuilds rebuilds read models while the server serves (nil: the routes say not_ready).
+	Rebuilds Rebuilds
 }
 
 // DefaultMaxBodyBytes is far above any legitimate request and far below anything that
@@ -65,6 +67,7 @@ type API struct {
 	statusByID *endpoint
 	security   Security
 	compliance *Compliance
+	rebuilds   Rebuilds
 	metrics    *httpMetrics
 }
 
@@ -88,7 +91,7 @@ func New(c Config) (*API, error) {
 	a := &API{
 		svc: c.Service, status: c.Status, runner: c.Runner, auth: newAuthenticator(c.Tokens), log: c.Logger,
 		maxBody: c.MaxBodyBytes, statusWait: c.StatusWait, newID: c.NewID, security: c.Security,
-		compliance: c.Compliance,
+		compliance: c.Compliance, rebuilds: c.Rebuilds,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -119,6 +122,7 @@ func New(c Config) (*API, error) {
 	a.RegisterAdminRoutes(r)
 	a.RegisterSecurityRoutes(r)
 	a.RegisterComplianceRoutes(r)
+	a.RegisterOperationsRoutes(r)
 	return a, nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -160,7 +161,12 @@ type Server struct {
 	securityDB     *sql.DB
 	securityRunner *projections.Runner
 	// metrics is the Prometheus registry /metrics serves (nil when disabled).
-	metrics *prometheus.Registry
+	metrics   *prometheus.Registry
+	throttles *commands.Throttles
+	rebuilds  *rebuilds
+
+	// background is the context of the background work, set by Start.
+	background atomic.Pointer[context.Context]
 
 	startOnce sync.Once
 	stop      context.CancelFunc
@@ -227,13 +233,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.status = projections.NewStatus()
-	detPolicy := domain.DefaultDetectorPolicy()
-	if cfg.Detectors != nil {
-		detPolicy = *cfg.Detectors
-	}
-	throttles, tline := commands.NewThrottles(s.store, cfg.Clock), timeline.New()
-	det, err := detectors.New(detectors.Config{Policy: detPolicy, Clock: cfg.Clock, Logger: s.log.With("component", "detectors"),
-		Actions: detectors.ActionsFrom(func() *commands.Service { return s.service }, throttles, commands.NewPropertyDetections(s.store, cfg.Clock))})
+	s.throttles = commands.NewThrottles(s.store, cfg.Clock)
+	tline := timeline.New()
+	det, err := s.newDetectors()
 	if err != nil {
 		return nil, err
 	}
@@ -262,16 +264,30 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.outbox, err = newOutbox(s); err != nil {
 		return nil, err
 	}
+	s.rebuilds = &rebuilds{s: s}
 	if s.api, err = api.New(api.Config{
 		Service: s.service, Status: s.status, Runner: readiness{s.runner, s.securityRunner}, Tokens: tokens, Logger: s.log.With("component", "http"),
 		MaxBodyBytes: cfg.MaxBodyBytes, StatusWait: cfg.StatusWait,
-		Security:   api.Security{Timeline: tline, History: &history.Reader{Store: s.store, Policy: s.service.Policy}, Throttles: throttles},
+		Security:   api.Security{Timeline: tline, History: &history.Reader{Store: s.store, Policy: s.service.Policy}, Throttles: s.throttles},
 		Compliance: &api.Compliance{DB: s.readDB, Policies: s.evidence.policies, Store: s.store, Clock: cfg.Clock},
 		Metrics:    s.metrics,
+		Rebuilds:   s.rebuilds,
 	}); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// newDetectors makes the detectors as configured, acting through the server's command side
+// (also for a rebuild: a replayed detection acts under the command ID of the first time, so
+// it writes nothing new).
+func (s *Server) newDetectors() (*detectors.Detectors, error) {
+	policy := domain.DefaultDetectorPolicy()
+	if s.cfg.Detectors != nil {
+		policy = *s.cfg.Detectors
+	}
+	return detectors.New(detectors.Config{Policy: policy, Clock: s.cfg.Clock, Logger: s.log.With("component", "detectors"),
+		Actions: detectors.ActionsFrom(func() *commands.Service { return s.service }, s.throttles, commands.NewPropertyDetections(s.store, s.cfg.Clock))})
 }
 
 // readiness is the main runner as the API uses it (read-your-writes waits on the status
@@ -337,6 +353,7 @@ func (s *Server) GeneratedTokens() bool { return s.generated }
 func (s *Server) Start(ctx context.Context) {
 	s.startOnce.Do(func() {
 		ctx, s.stop = context.WithCancel(ctx)
+		s.background.Store(&ctx)
 		s.run(ctx, "projections", s.runner)
 		if !s.cfg.DisableOutbox {
 			s.run(ctx, "outbox", s.outbox)
@@ -344,6 +361,15 @@ func (s *Server) Start(ctx context.Context) {
 		s.run(ctx, "security", s.securityRunner)
 		s.run(ctx, "inactivity-sweep", sweeper{s})
 	})
+}
+
+// backgroundContext is the context background work runs under, once Start has run.
+func (s *Server) backgroundContext() (context.Context, bool) {
+	ctx := s.background.Load()
+	if ctx == nil {
+		return nil, false
+	}
+	return *ctx, true
 }
 
 // run keeps a worker going until ctx ends: a worker that fails is restarted after a
