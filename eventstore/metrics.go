@@ -16,6 +16,10 @@ import (
 //
 // The wrapper keeps ChainVerifier when the wrapped store has it, so callers that
 // type-assert for it (the compliance evidence, accountd verify) see no difference.
+//
+// When the store, or a store it wraps (Unwrap), is a GroupCommitReporter, Instrument also
+// exports the size of every group commit, in appends and in events, and takes over the
+// store's report callback: instrument a store once. Other stores get no such series.
 func Instrument(s Store, reg prometheus.Registerer) (Store, error) {
 	m := &storeMetrics{
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
@@ -29,10 +33,35 @@ func Instrument(s Store, reg prometheus.Registerer) (Store, error) {
 			Help: "Events the log accepted through Append (an idempotent retry of an earlier append counts again).",
 		}),
 	}
-	for _, c := range []prometheus.Collector{m.latency, m.events} {
+	collectors := []prometheus.Collector{m.latency, m.events}
+	gcr := groupCommitReporter(s)
+	var batchAppends, batchEvents prometheus.Histogram
+	if gcr != nil {
+		batchAppends = prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "accountd_eventstore_group_commit_appends",
+			Help: "Append calls decided by one group commit (written, retried or refused).",
+			// 1 to 512: the largest batch SQLite takes by default (PostgreSQL's is 256).
+			Buckets: prometheus.ExponentialBuckets(1, 2, 10),
+		})
+		batchEvents = prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "accountd_eventstore_group_commit_events",
+			Help: "Events written to the log by one group commit.",
+			// An append may carry several events: up to 8 per append of a full batch.
+			Buckets: prometheus.ExponentialBuckets(1, 2, 13),
+		})
+		collectors = append(collectors, batchAppends, batchEvents)
+	}
+	for _, c := range collectors {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
+	}
+	if gcr != nil {
+		// Runs on the backend's writer goroutine, once per batch: two lock-free observations.
+		gcr.ReportGroupCommits(func(gc GroupCommit) {
+			batchAppends.Observe(float64(gc.Appends))
+			batchEvents.Observe(float64(gc.Events))
+		})
 	}
 	// Resolved once: WithLabelValues hashes its labels on every call.
 	m.ok = m.latency.WithLabelValues("ok")
@@ -86,3 +115,19 @@ func (s *instrumentedVerifier) VerifyChain(ctx context.Context) (ChainHead, erro
 // Unwrap returns the instrumented store, so optional capabilities of the store underneath
 // (CommittedHeads) stay reachable through the decorator.
 func (s *instrumentedStore) Unwrap() Store { return s.Store }
+
+// groupCommitReporter finds the group-commit reports of s or of a store it decorates; nil
+// when the backend has no group commit.
+func groupCommitReporter(s Store) GroupCommitReporter {
+	for s != nil {
+		if r, ok := s.(GroupCommitReporter); ok {
+			return r
+		}
+		u, ok := s.(interface{ Unwrap() Store })
+		if !ok {
+			return nil
+		}
+		s = u.Unwrap()
+	}
+	return nil
+}

@@ -182,7 +182,22 @@ func (s *Store) commitBatch(batch []*request) (wrote bool) {
 		}
 		return false
 	}
+	// A batch of refusals and retries only is rolled back, not committed, but it was
+	// decided all the same: reported with no events.
+	if report := s.groupCommits.Load(); report != nil {
+		(*report)(eventstore.GroupCommit{Appends: len(live), Events: n})
+	}
 	return n > 0
+}
+
+// ReportGroupCommits implements eventstore.GroupCommitReporter. The report of a batch
+// comes after its COMMIT and before its appends are answered.
+func (s *Store) ReportGroupCommits(report func(eventstore.GroupCommit)) {
+	if report == nil {
+		s.groupCommits.Store(nil)
+		return
+	}
+	s.groupCommits.Store(&report)
 }
 
 func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {

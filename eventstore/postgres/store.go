@@ -36,6 +36,7 @@ import (
 	"hash/fnv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"accountd/eventstore"
@@ -106,12 +107,16 @@ type Store struct {
 	listenDone chan struct{}
 	closeOnce  sync.Once
 
+	// The eventstore.GroupCommitReporter callback, loaded by the writer once per batch.
+	groupCommits atomic.Pointer[func(eventstore.GroupCommit)]
+
 	changes eventstore.Notifier
 }
 
 var (
-	_ eventstore.Store         = (*Store)(nil)
-	_ eventstore.ChainVerifier = (*Store)(nil)
+	_ eventstore.Store               = (*Store)(nil)
+	_ eventstore.ChainVerifier       = (*Store)(nil)
+	_ eventstore.GroupCommitReporter = (*Store)(nil)
 )
 
 // Open connects to the database at url (a postgres:// URL or key=value DSN), creates the

@@ -69,8 +69,13 @@ func (s *Store) runWriter() {
 		if err := s.fault(); err != nil {
 			failAll(batch, err)
 		} else {
-			s.w.commitBatch(batch)
+			gc, ok := s.w.commitBatch(batch)
 			s.ckpt.notify()
+			// Before the hand-off: once the syncer answers, a caller that reads the
+			// metrics must find its batch counted.
+			if report := s.groupCommits.Load(); ok && report != nil {
+				(*report)(gc)
+			}
 		}
 		s.awaitingSync.Add(int64(len(batch)))
 		s.committed <- &committedBatch{requests: batch, head: s.w.committedHead}
@@ -119,17 +124,25 @@ func (s *Store) failQueued() {
 
 func (s *Store) answer(r *request) { r.done <- struct{}{} }
 
+// ReportGroupCommits implements eventstore.GroupCommitReporter. The report of a batch
+// comes right after its COMMIT, before the syncer makes it durable and answers it.
+func (s *Store) ReportGroupCommits(report func(eventstore.GroupCommit)) {
+	if report == nil {
+		s.groupCommits.Store(nil)
+		return
+	}
+	s.groupCommits.Store(&report)
+}
+
 // commitBatch applies every request of the batch in one transaction and leaves each
 // request's outcome in it. Nothing is answered here: the syncer answers once the commit
-// is durable.
-func (w *writer) commitBatch(batch []*request) {
-	if h := w.hooks.batch; h != nil {
-		h(len(batch))
-	}
+// is durable. It returns what the commit decided, ok=false when the batch failed as a
+// whole or decided nothing (every caller had left).
+func (w *writer) commitBatch(batch []*request) (gc eventstore.GroupCommit, ok bool) {
 	if w.stale {
 		if err := w.loadHead(); err != nil {
 			failAll(batch, fmt.Errorf("group commit: %w", err))
-			return
+			return gc, false
 		}
 	}
 	if w.sinceCheckpoint >= restartEvery {
@@ -141,7 +154,7 @@ func (w *writer) commitBatch(batch []*request) {
 	}
 	if err := w.begin.run(); err != nil {
 		failAll(batch, fmt.Errorf("group commit: begin: %w", err))
-		return
+		return gc, false
 	}
 	// One timestamp per commit: the events of a batch become visible together.
 	at := time.Unix(0, w.now().UnixNano()).UTC()
@@ -154,21 +167,24 @@ func (w *writer) commitBatch(batch []*request) {
 		}
 		if fatal := w.apply(r, at); fatal != nil {
 			w.abort(batch, fmt.Errorf("group commit: %w", fatal))
-			return
+			return gc, false
 		}
+		gc.Appends++
 	}
 	if h := w.hooks.beforeCommit; h != nil {
 		if err := h(); err != nil {
 			w.abort(batch, fmt.Errorf("group commit: commit: %w", err))
-			return
+			return gc, false
 		}
 	}
 	if err := w.commit.run(); err != nil {
 		w.abort(batch, fmt.Errorf("group commit: commit: %w", err))
-		return
+		return gc, false
 	}
-	w.sinceCheckpoint += int(w.lastPosition - w.committedHead)
+	gc.Events = int(w.lastPosition - w.committedHead)
+	w.sinceCheckpoint += gc.Events
 	w.committedHead = w.lastPosition
+	return gc, gc.Appends > 0
 }
 
 // abort rolls the transaction back and fails every request of the batch, refusals

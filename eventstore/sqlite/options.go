@@ -61,8 +61,7 @@ func WithMaxBatch(n int) Option {
 // testHooks let tests line requests up in one batch and fail a commit or an fsync on
 // purpose. All nil outside tests.
 type testHooks struct {
-	pickedUp     func()      // after the writer takes a batch's first request, before draining
-	batch        func(n int) // with the batch size, before BEGIN
+	pickedUp     func() // after the writer takes a batch's first request, before draining
 	beforeCommit func() error
 	sync         func() error // before each fsync of the WAL
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -74,8 +75,26 @@ type gate struct {
 	held    chan struct{}
 	release chan struct{}
 	once    sync.Once
+	commits groupCommits
+}
+
+// groupCommits collects a store's group-commit reports; a test installs it with
+// s.ReportGroupCommits(c.record).
+type groupCommits struct {
 	mu      sync.Mutex
-	sizes   []int
+	reports []eventstore.GroupCommit
+}
+
+func (c *groupCommits) record(gc eventstore.GroupCommit) {
+	c.mu.Lock()
+	c.reports = append(c.reports, gc)
+	c.mu.Unlock()
+}
+
+func (c *groupCommits) all() []eventstore.GroupCommit {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.reports)
 }
 
 func newGate() *gate {
@@ -92,18 +111,7 @@ func (g *gate) hooks() testHooks {
 				<-g.release
 			}
 		},
-		batch: func(n int) {
-			g.mu.Lock()
-			g.sizes = append(g.sizes, n)
-			g.mu.Unlock()
-		},
 	}
-}
-
-func (g *gate) batchSizes() []int {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return append([]int(nil), g.sizes...)
 }
 
 type outcome struct {
@@ -163,6 +171,7 @@ func (q *queue) submit(ctx context.Context, stream string, expected eventstore.E
 func TestGroupCommitFailsOnlyTheRefusedAppends(t *testing.T) {
 	g := newGate()
 	s := openTemp(t, withHooks(g.hooks()))
+	s.ReportGroupCommits(g.commits.record)
 	stored := event("Opened")
 	mustAppend(t, s, "taken", eventstore.NoStream, stored) // position 1
 
@@ -181,8 +190,9 @@ func TestGroupCommitFailsOnlyTheRefusedAppends(t *testing.T) {
 	g.open()
 	q.wg.Wait()
 
-	if sizes := g.batchSizes(); len(sizes) != 2 || sizes[1] != 10 {
-		t.Fatalf("batch sizes %v, want the setup append then one batch of 10", sizes)
+	// Refusals and the retry count as appends of the batch, not as events.
+	if got, want := g.commits.all(), []eventstore.GroupCommit{{Appends: 1, Events: 1}, {Appends: 10, Events: 7}}; !slices.Equal(got, want) {
+		t.Fatalf("group commits %+v, want %+v: the setup append then one batch of 10", got, want)
 	}
 	type want struct {
 		positions []uint64
@@ -228,6 +238,7 @@ func TestGroupCommitFailsOnlyTheRefusedAppends(t *testing.T) {
 func TestCancelledWhileQueuedIsNotWritten(t *testing.T) {
 	g := newGate()
 	s := openTemp(t, withHooks(g.hooks()))
+	s.ReportGroupCommits(g.commits.record)
 	q := &queue{t: t, s: s, outcomes: make([]outcome, 0, 4)}
 	q.hold(t.Context(), g, "kept", eventstore.NoStream, event("Opened"))
 	ctx, cancel := context.WithCancel(t.Context())
@@ -243,6 +254,10 @@ func TestCancelledWhileQueuedIsNotWritten(t *testing.T) {
 	if all := readAll(t, s); len(all) != 1 || all[0].Stream != "kept" {
 		t.Fatalf("log holds %d events, want only the uncancelled one", len(all))
 	}
+	// The batch took both requests but decided only the one whose caller was still there.
+	if got, want := g.commits.all(), []eventstore.GroupCommit{{Appends: 1, Events: 1}}; !slices.Equal(got, want) {
+		t.Fatalf("group commits %+v, want %+v", got, want)
+	}
 }
 
 func TestFailedCommitFailsTheBatchAndReloadsTheHead(t *testing.T) {
@@ -254,6 +269,8 @@ func TestFailedCommitFailsTheBatchAndReloadsTheHead(t *testing.T) {
 		}
 		return nil
 	}}))
+	var commits groupCommits
+	s.ReportGroupCommits(commits.record)
 	mustAppend(t, s, "acct", eventstore.NoStream, event("Opened"))
 	fail.Store(true)
 	lost := event("Deposited")
@@ -268,6 +285,10 @@ func TestFailedCommitFailsTheBatchAndReloadsTheHead(t *testing.T) {
 	}
 	if _, err := s.VerifyChain(t.Context()); err != nil {
 		t.Fatalf("verify: %v", err)
+	}
+	// The failed batch is not reported.
+	if got, want := commits.all(), []eventstore.GroupCommit{{Appends: 1, Events: 1}, {Appends: 1, Events: 1}}; !slices.Equal(got, want) {
+		t.Fatalf("group commits %+v, want %+v", got, want)
 	}
 }
 
@@ -469,6 +490,7 @@ func TestClockSetsRecordedAtExactly(t *testing.T) {
 func TestMaxBatchCapsAGroupCommit(t *testing.T) {
 	g := newGate()
 	s := openTemp(t, WithMaxBatch(2), withHooks(g.hooks()))
+	s.ReportGroupCommits(g.commits.record)
 	q := &queue{t: t, s: s, outcomes: make([]outcome, 0, 8)}
 	q.hold(t.Context(), g, "a", eventstore.NoStream, event("Opened"))
 	q.submit(t.Context(), "b", eventstore.NoStream, event("Opened"))
@@ -481,7 +503,49 @@ func TestMaxBatchCapsAGroupCommit(t *testing.T) {
 		}
 	}
 	// The held batch already has a; it takes one more, c goes into the next.
-	if sizes := g.batchSizes(); !slices.Equal(sizes, []int{2, 1}) {
-		t.Fatalf("batch sizes %v, want [2 1]", sizes)
+	if got, want := g.commits.all(), []eventstore.GroupCommit{{Appends: 2, Events: 2}, {Appends: 1, Events: 1}}; !slices.Equal(got, want) {
+		t.Fatalf("group commits %+v, want %+v", got, want)
+	}
+}
+
+// TestReportGroupCommitsWhileAppending: the callback may be swapped and removed while the
+// writer is busy (the race detector watches), and nil stops the reports.
+func TestReportGroupCommitsWhileAppending(t *testing.T) {
+	s := openTemp(t, WithSynchronous(Normal))
+	var a, b groupCommits
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for range 50 {
+				if _, err := s.Append(t.Context(), fmt.Sprintf("acct-%d", w), eventstore.Any, event("Deposited")); err != nil {
+					t.Errorf("writer %d: %v", w, err)
+					return
+				}
+			}
+		})
+	}
+	for i := range 100 {
+		switch i % 3 {
+		case 0:
+			s.ReportGroupCommits(a.record)
+		case 1:
+			s.ReportGroupCommits(b.record)
+		default:
+			s.ReportGroupCommits(nil)
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+	wg.Wait()
+
+	s.ReportGroupCommits(nil)
+	before := len(a.all()) + len(b.all())
+	mustAppend(t, s, "after", eventstore.NoStream, event("Opened"))
+	if after := len(a.all()) + len(b.all()); after != before {
+		t.Fatalf("%d reports after ReportGroupCommits(nil)", after-before)
+	}
+	s.ReportGroupCommits(a.record)
+	mustAppend(t, s, "after", eventstore.Exact(0), event("Deposited"), event("Deposited"))
+	if got := a.all(); len(got) == 0 || got[len(got)-1] != (eventstore.GroupCommit{Appends: 1, Events: 2}) {
+		t.Fatalf("last report %+v, want the two-event append", got)
 	}
 }

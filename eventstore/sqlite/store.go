@@ -48,6 +48,9 @@ type Store struct {
 	awaitingSync atomic.Int64
 	linger       *time.Timer // the writer's, reused for every batch
 
+	// The eventstore.GroupCommitReporter callback, loaded by the writer once per batch.
+	groupCommits atomic.Pointer[func(eventstore.GroupCommit)]
+
 	readers *sql.DB
 	reads   readStatements
 	heads   streamHeads // for CommittedRevision
@@ -56,8 +59,9 @@ type Store struct {
 }
 
 var (
-	_ eventstore.Store         = (*Store)(nil)
-	_ eventstore.ChainVerifier = (*Store)(nil)
+	_ eventstore.Store               = (*Store)(nil)
+	_ eventstore.ChainVerifier       = (*Store)(nil)
+	_ eventstore.GroupCommitReporter = (*Store)(nil)
 )
 
 // Open opens or creates the event store in the file at path. Only one Store may have a
