@@ -2,60 +2,48 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"accountd/commands"
 	"accountd/domain"
-	"accountd/eventstore/sqlite"
+	"accountd/eventstore"
 	"accountd/projections/history"
 )
 
-const historyUsage = `Usage: accountd history --data DIR --account ID [--at TIME]
+const historyUsage = `Usage: accountd history --account ID [--at TIME] [flags]
 
 Prints an account's timeline from the event log: each event with its time, actor, origin
 and the account's status right after it. With --at, prints the account's state and status
-as they were at that instant instead. Secrets never appear. The server must be stopped (the
-log is opened exclusively). Status is evaluated under the default policy.
+as they were at that instant instead. Secrets never appear. Status is evaluated under the
+policy in force now, as the server recorded it in the log (the default policy when none was
+recorded). The log is the one serve uses: SQLite in --data, or --store postgres or kurrentdb
+at --store-url. With the SQLite log the server must be stopped (events.db is opened
+exclusively); a PostgreSQL or KurrentDB log can be read while servers run.
 
 Examples:
   accountd history --data /var/lib/accountd --account 7c0e...
   accountd history --data /var/lib/accountd --account 7c0e... --at 2026-03-02T09:00:00Z
+  ACCOUNTD_STORE=postgres ACCOUNTD_STORE_URL=postgres://accountd@db.example/accountd accountd history --account 7c0e...
 
-Flags:
+Flags (environment equivalent in brackets):
 `
 
-// openLogForReading opens the event log of a data directory for the offline tools.
-func openLogForReading(data string) (*sqlite.Store, error) {
-	path := filepath.Join(data, "events.db")
-	if _, err := os.Stat(path); err != nil {
-		return nil, fmt.Errorf("no event log at %s: %w", path, err)
-	}
-	return sqlite.Open(path)
-}
-
-func offlineFlags(name, usageText string, stderr io.Writer) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), usageText)
-		fs.PrintDefaults()
-	}
-	return fs
-}
-
-func runHistory(args []string, stdout, stderr io.Writer) error {
-	fs := offlineFlags("history", historyUsage, stderr)
-	data := fs.String("data", "./data", "data directory")
-	account := fs.String("account", "", "account ID")
+func runHistory(args, environ []string, stdout, stderr io.Writer) error {
+	fs := newToolFlags("history", historyUsage, stderr)
+	var sf storeFlags
+	sf.register(fs)
+	account := fs.String("account", "", "account `ID`")
 	at := fs.String("at", "", "RFC 3339 instant: print the state then instead of the timeline")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseInterleaved(fs, args, environ)
+	if err != nil {
 		return err
+	}
+	if len(pos) > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
 	}
 	if *account == "" {
 		return usageError{fmt.Errorf("--account is required")}
@@ -68,13 +56,13 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 		}
 		when = t.UTC()
 	}
-	store, err := openLogForReading(*data)
+	ctx := context.Background()
+	store, policies, err := openLogWithPolicy(ctx, &sf)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	r := &history.Reader{Store: store, Policy: domain.DefaultPolicy}
-	ctx := context.Background()
+	r := &history.Reader{Store: store, Policy: policies.Current}
 	if !when.IsZero() {
 		st, err := r.StateAt(ctx, *account, when)
 		if err != nil {
@@ -93,6 +81,22 @@ func runHistory(args []string, stdout, stderr io.Writer) error {
 			actorText(e.Actor), originText(e.Origin), detailText(e.Data), statusText(e.Status, e.Reasons))
 	}
 	return tw.Flush()
+}
+
+// openLogWithPolicy opens the event log the flags select and reads the policy history the
+// server recorded in it, as serve does at start: the reading tools evaluate under the
+// policy the server runs with, not the default.
+func openLogWithPolicy(ctx context.Context, sf *storeFlags) (eventstore.Store, *commands.PolicyHistory, error) {
+	store, err := sf.openLog()
+	if err != nil {
+		return nil, nil, err
+	}
+	policies, err := commands.LoadPolicyHistory(ctx, store)
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return store, policies, nil
 }
 
 func printState(w io.Writer, st history.State) error {

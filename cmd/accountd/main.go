@@ -62,9 +62,9 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 	case "bench":
 		err = runBench(rest, environ, stdout, stderr)
 	case "history":
-		err = runHistory(rest, stdout, stderr)
+		err = runHistory(rest, environ, stdout, stderr)
 	case "what-if":
-		err = runWhatIf(rest, stdout, stderr)
+		err = runWhatIf(rest, environ, stdout, stderr)
 	case "rebuild":
 		err = runRebuild(rest, environ, stdout, stderr)
 	case "demo":

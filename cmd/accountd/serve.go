@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"accountd/commands/credentials"
+	"accountd/domain"
 	"accountd/eventstore/sqlite"
 	"accountd/http/api"
 	"accountd/http/serve"
@@ -29,7 +30,8 @@ API tokens: ACCOUNTD_TOKENS="token:role,token:role" and/or --tokens-file (one to
 line, # comments). Roles: login-service, security, auditor, admin; a token may hold several
 (token:admin+security). Keys: ACCOUNTD_MFA_KEY and ACCOUNTD_LINK_KEY (64 hex digits) instead
 of the files. Policy: --policy-file (JSON), then ACCOUNTD_POLICY_<SETTING> variables, then
---policy setting=value flags; e.g. ACCOUNTD_POLICY_LOCKOUT_THRESHOLD=7.
+--policy setting=value flags; e.g. ACCOUNTD_POLICY_LOCKOUT_THRESHOLD=7. Detection thresholds:
+the --detect-<setting> flags below (e.g. --detect-stuffing-distinct-emails 20).
 
 Examples:
   accountd serve
@@ -60,6 +62,7 @@ type serveFlags struct {
 	shutdownTimeout              time.Duration
 	metrics                      bool
 	outbox                       bool
+	detect                       domain.DetectorPolicy
 }
 
 func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
@@ -90,6 +93,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to drain requests on SIGINT/SIGTERM")
 	fs.BoolVar(&f.metrics, "metrics", true, "serve Prometheus metrics at /metrics, without a token, on the API's listener")
 	fs.BoolVar(&f.outbox, "outbox", true, "send mail from this node; with several nodes on one shared log, leave it on for exactly one")
+	registerDetectorFlags(fs, &f.detect)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
 		fs.VisitAll(func(fl *flag.Flag) {
@@ -161,6 +165,11 @@ func parseServe(args, environ []string, stderr io.Writer) (serve.Config, error) 
 		return cfg, usageError{err}
 	}
 	cfg.Policy = &policy
+	if err := validateDetectorFlags(f.detect); err != nil {
+		return cfg, usageError{err}
+	}
+	detect := f.detect
+	cfg.Detectors = &detect
 
 	if f.argonMemory > 1<<22 || f.argonIterations > 1000 || f.argonParallelism > 255 {
 		return cfg, usageError{errors.New("argon2 parameters out of range")}
@@ -207,6 +216,63 @@ func parseServe(args, environ []string, stderr io.Writer) (serve.Config, error) 
 	}
 	cfg.Mail = serve.MailConfig{From: f.mailFrom, SMTPAddr: f.smtpAddr, SMTPUsername: f.smtpUser, SMTPPassword: f.smtpPass, SMTPStartTLS: f.smtpStartTLS}
 	return cfg, nil
+}
+
+// detectFlagPrefix starts the name of every detector threshold flag: --detect- and the
+// setting's JSON name in kebab case (stuffing_window is --detect-stuffing-window).
+const detectFlagPrefix = "detect-"
+
+func detectFlagName(setting string) string {
+	return detectFlagPrefix + strings.ReplaceAll(setting, "_", "-")
+}
+
+// registerDetectorFlags gives every setting of domain.DetectorPolicy (R3) a flag, with the
+// defaults of domain.DefaultDetectorPolicy.
+func registerDetectorFlags(fs *flag.FlagSet, p *domain.DetectorPolicy) {
+	*p = domain.DefaultDetectorPolicy()
+	dur := func(d *domain.Duration, setting, help string) {
+		fs.Var((*durationFlag)(d), detectFlagName(setting), help)
+	}
+	dur(&p.SharedAccountWindow, "shared_account_window", "shared account: two sessions from different devices or addresses within this `duration` disable the account")
+	dur(&p.StuffingWindow, "stuffing_window", "credential stuffing: the `duration` in which failures from one address are counted")
+	fs.IntVar(&p.StuffingDistinctEmails, detectFlagName("stuffing_distinct_emails"), p.StuffingDistinctEmails, "credential stuffing: distinct e-mails failing from one address within the window that throttle it (at least 2)")
+	dur(&p.StuffingCoolOff, "stuffing_cool_off", "credential stuffing: the `duration` a throttled address stays throttled")
+	dur(&p.SprayingWindow, "spraying_window", "password spraying: the `duration` in which a property's failures are counted")
+	fs.IntVar(&p.SprayingMinAccounts, detectFlagName("spraying_min_accounts"), p.SprayingMinAccounts, "password spraying: accounts of one property failing within the window that are recorded for review (at least 2)")
+	fs.IntVar(&p.SprayingMaxAddresses, detectFlagName("spraying_max_addresses"), p.SprayingMaxAddresses, "password spraying: at most this many source addresses for the failures to count as one attack (at least 1)")
+	dur(&p.MFAGuessingWindow, "mfa_guessing_window", "MFA guessing: the `duration` in which an account's MFA cooldowns are counted")
+	fs.IntVar(&p.MFAGuessingCooldowns, detectFlagName("mfa_guessing_cooldowns"), p.MFAGuessingCooldowns, "MFA guessing: cooldowns within the window that disable the account (at least 1)")
+	dur(&p.NewDeviceWindow, "new_device_window", "new device: a never-seen device signing in within this `duration` after a reset or unlock is detected")
+	fs.BoolVar(&p.NewDeviceDisable, detectFlagName("new_device_disable"), p.NewDeviceDisable, "new device: disable the account instead of only recording the detection for review")
+}
+
+// validateDetectorFlags checks the thresholds with domain.DetectorPolicy.Validate, naming
+// each bad setting by its flag and environment variable.
+func validateDetectorFlags(p domain.DetectorPolicy) error {
+	err := p.Validate()
+	var perr *domain.PolicyError
+	if !errors.As(err, &perr) {
+		return err
+	}
+	parts := make([]string, len(perr.Problems))
+	for i, pr := range perr.Problems {
+		name := detectFlagName(pr.Field)
+		parts[i] = fmt.Sprintf("--%s [%s]: %s", name, envName(name), pr.Message)
+	}
+	return fmt.Errorf("invalid detector thresholds: %s", strings.Join(parts, "; "))
+}
+
+// durationFlag is a domain.Duration as a flag: Go durations plus whole days ("1d").
+type durationFlag domain.Duration
+
+func (d *durationFlag) String() string { return domain.Duration(*d).String() }
+func (d *durationFlag) Set(s string) error {
+	v, err := domain.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = durationFlag(v)
+	return nil
 }
 
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {

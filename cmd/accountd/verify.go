@@ -45,7 +45,10 @@ type chainStore interface {
 	eventstore.ChainVerifier
 }
 
-func (f *storeFlags) open() (chainStore, error) {
+// openLog opens the event log the flags select, on any backend (sqlite, postgres,
+// kurrentdb): what the tools that only read events need. A mistake in the flags (a bad
+// --sync, an unknown --store, a missing or stray --store-url) is a usage error.
+func (f *storeFlags) openLog() (eventstore.Store, error) {
 	cfg := serve.Config{DataDir: f.data, Store: f.store, StoreURL: f.storeURL}
 	switch f.sync {
 	case "full":
@@ -55,14 +58,30 @@ func (f *storeFlags) open() (chainStore, error) {
 	default:
 		return nil, usageError{fmt.Errorf("--sync %q: want full or normal", f.sync)}
 	}
-	if f.store == "" || f.store == serve.StoreSQLite {
+	switch f.store {
+	case "", serve.StoreSQLite:
+		if f.storeURL != "" {
+			return nil, usageError{errors.New("--store-url is only for --store postgres or kurrentdb")}
+		}
 		// Opening would create an empty log: say plainly that there is none.
 		path := filepath.Join(f.data, "events.db")
 		if _, err := os.Stat(path); err != nil {
 			return nil, fmt.Errorf("no event log at %s: %w", path, err)
 		}
+	case serve.StorePostgres, serve.StoreKurrentDB:
+		if f.storeURL == "" {
+			return nil, usageError{fmt.Errorf("--store %s needs --store-url", f.store)}
+		}
+	default:
+		return nil, usageError{fmt.Errorf("--store %q: want sqlite, postgres or kurrentdb", f.store)}
 	}
-	s, err := serve.OpenStore(context.Background(), cfg)
+	return serve.OpenStore(context.Background(), cfg)
+}
+
+// open opens the event log for the tools that rely on its hash chain (verify, evidence,
+// rebuild), refusing a log that keeps none.
+func (f *storeFlags) open() (chainStore, error) {
+	s, err := f.openLog()
 	if err != nil {
 		return nil, err
 	}

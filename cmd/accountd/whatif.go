@@ -12,40 +12,46 @@ import (
 	"accountd/projections/history"
 )
 
-const whatIfUsage = `Usage: accountd what-if --data DIR --lockout-threshold N --from TIME --to TIME [--property ID] [--account ID,...]
+const whatIfUsage = `Usage: accountd what-if --from TIME --to TIME [--lockout-threshold N] [--lockout-duration D] [--property ID] [--account ID,...] [flags]
 
-Replays the recorded sign-ins between --from and --to under a candidate policy (the default
-policy with the settings given) and prints, per account, where the lockouts would have
-differed, with totals and what the replay cannot know. The server must be stopped (the log
-is opened exclusively).
+Replays the recorded sign-ins between --from and --to under a candidate policy (the policy
+in force now, as the server recorded it in the log, with the settings given) and prints, per
+account, where the lockouts would have differed, with totals and what the replay cannot
+know. The log is the one serve uses: SQLite in --data, or --store postgres or kurrentdb at
+--store-url. With the SQLite log the server must be stopped (events.db is opened
+exclusively); a PostgreSQL or KurrentDB log can be read while servers run.
 
-Example:
+Examples:
   accountd what-if --data /var/lib/accountd --lockout-threshold 10 --from 2026-03-01T00:00:00Z --to 2026-04-01T00:00:00Z
+  accountd what-if --store postgres --store-url postgres://accountd@db.example/accountd --lockout-duration 30m --from 2026-03-01T00:00:00Z --to 2026-04-01T00:00:00Z
 
-Flags:
+Flags (environment equivalent in brackets):
 `
 
-func runWhatIf(args []string, stdout, stderr io.Writer) error {
-	fs := offlineFlags("what-if", whatIfUsage, stderr)
-	data := fs.String("data", "./data", "data directory")
-	threshold := fs.Int("lockout-threshold", 0, "candidate lockout threshold (0: the default policy's)")
-	lockFor := fs.Duration("lockout-duration", -1, "candidate timed unlock (0: until identity is confirmed; -1: the default policy's)")
+func runWhatIf(args, environ []string, stdout, stderr io.Writer) error {
+	fs := newToolFlags("what-if", whatIfUsage, stderr)
+	var sf storeFlags
+	sf.register(fs)
+	threshold := fs.Int("lockout-threshold", 0, "candidate lockout threshold (0: the recorded policy's)")
+	lockFor := fs.String("lockout-duration", "", "candidate timed unlock, e.g. 30m (0: until identity is confirmed; empty: the recorded policy's)")
 	from := fs.String("from", "", "start of the replayed period (RFC 3339)")
 	to := fs.String("to", "", "end of the replayed period (RFC 3339)")
 	property := fs.String("property", "", "replay only this property's members")
 	accounts := fs.String("account", "", "replay only these accounts (comma-separated IDs)")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseInterleaved(fs, args, environ)
+	if err != nil {
 		return err
 	}
-	p := domain.DefaultPolicy()
-	if *threshold != 0 {
-		p.LockoutThreshold = *threshold
+	if len(pos) > 0 {
+		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
 	}
-	if *lockFor >= 0 {
-		p.LockoutDuration = domain.Duration(*lockFor)
-	}
-	if err := p.Validate(); err != nil {
-		return usageError{err}
+	var duration *domain.Duration
+	if *lockFor != "" {
+		d, err := domain.ParseDuration(*lockFor)
+		if err != nil {
+			return usageError{fmt.Errorf("--lockout-duration: %w", err)}
+		}
+		duration = &d
 	}
 	fromT, err1 := time.Parse(time.RFC3339Nano, *from)
 	toT, err2 := time.Parse(time.RFC3339Nano, *to)
@@ -56,13 +62,24 @@ func runWhatIf(args []string, stdout, stderr io.Writer) error {
 	if *accounts != "" {
 		ids = strings.Split(*accounts, ",")
 	}
-	store, err := openLogForReading(*data)
+	ctx := context.Background()
+	store, policies, err := openLogWithPolicy(ctx, &sf)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	r := &history.Reader{Store: store, Policy: domain.DefaultPolicy}
-	rep, err := r.WhatIf(context.Background(), history.WhatIfRequest{Policy: p, AccountIDs: ids, PropertyID: *property, From: fromT.UTC(), To: toT.UTC()})
+	p := policies.Current()
+	if *threshold != 0 {
+		p.LockoutThreshold = *threshold
+	}
+	if duration != nil {
+		p.LockoutDuration = *duration
+	}
+	if err := p.Validate(); err != nil {
+		return usageError{err}
+	}
+	r := &history.Reader{Store: store, Policy: policies.Current}
+	rep, err := r.WhatIf(ctx, history.WhatIfRequest{Policy: p, AccountIDs: ids, PropertyID: *property, From: fromT.UTC(), To: toT.UTC()})
 	if err != nil {
 		return err
 	}
