@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -21,6 +24,7 @@ import (
 	"accountd/commands/credentials"
 	"accountd/domain"
 	"accountd/eventstore"
+	"accountd/http/api"
 	"accountd/http/serve"
 	"accountd/projections"
 	"accountd/projections/compliance"
@@ -28,12 +32,21 @@ import (
 	"accountd/projections/timeline"
 )
 
-const rebuildUsage = `Usage: accountd rebuild [--projection NAME] [flags]
+const rebuildUsage = `Usage: accountd rebuild [--projection NAME[,NAME...]] [flags]
 
-Rebuilds read models from the event log into a fresh copy of their database and swaps the
-copy in atomically (rename over the old file): readers see the whole old database or the
-whole new one. The server must be stopped (it opens the read models once, at start; with the
-SQLite log the exclusive lock on events.db refuses to run while it is up).
+Rebuilds read models from the event log into fresh tables and swaps them in atomically:
+readers see the old tables or the new ones, never a mix.
+
+With the server running on --data, the rebuild happens inside it, online: fresh projections
+replay the log into a scratch file while the server keeps answering from the old read
+models; then the rebuilt projections pause for a moment (the others carry on), catch up
+with what was appended meanwhile and are swapped in by one transaction. The command finds
+the server through --data (the server records its address in server.url) or --server, and
+authenticates with the admin token of --data/tokens or --token. Interrupting the command
+does not stop the rebuild; GET /v1/admin/rebuilds shows it.
+
+With no server on --data, the command rebuilds offline, the same way, holding the data
+directory's lock so that a server cannot start on it meanwhile.
 
 Projections and their files in --data:
   status      readmodels.db  the account status the login flow reads
@@ -45,8 +58,8 @@ Without --projection every one of them is rebuilt. Rebuilding one leaves every o
 of its file as it was, rows and checkpoints included.
 
 The outbox is never rebuilt: it sends mail, and replaying it would send every activation,
-reset and unlock mail again. Its tables and checkpoint (in readmodels.db) are copied into the
-rebuilt file unchanged.
+reset and unlock mail again. Its tables and checkpoint (in readmodels.db) are left as they
+are.
 
 Progress: a bar with rate and ETA when stderr is a terminal, a log line every --log-every
 otherwise.
@@ -54,57 +67,54 @@ otherwise.
 Examples:
   accountd rebuild --data /var/lib/accountd
   accountd rebuild --data ./data --projection status
+  accountd rebuild --server http://10.0.0.5:8080 --token "$ADMIN_TOKEN" --projection compliance,status
 
 Flags (environment equivalent in brackets):
 `
 
-// rebuildTarget is one rebuildable projection: the file it lives in and a fresh instance.
-type rebuildTarget struct {
-	name       string // the CLI name
-	checkpoint string // the projection's Name(), accepted too
-	file       string // in --data
-	make       func(deps rebuildDeps) (projections.Projection, error)
-}
-
-// rebuildDeps is what some projections need to be built: the detectors act through commands.
+// rebuildDeps is what some projections need to be built offline: the detectors act
+// through commands.
 type rebuildDeps struct {
-	ctx   context.Context
-	store eventstore.Store
-	data  string
-	log   *slog.Logger
+	ctx    context.Context
+	store  eventstore.Store
+	data   string
+	log    *slog.Logger
+	detect domain.DetectorPolicy
 }
 
-var rebuildTargets = []rebuildTarget{
-	{"status", projections.StatusName, "readmodels.db", func(rebuildDeps) (projections.Projection, error) { return projections.NewStatus(), nil }},
-	{"compliance", compliance.Name, "readmodels.db", func(rebuildDeps) (projections.Projection, error) { return compliance.New(), nil }},
-	{"detectors", detectors.Name, "security.db", newRebuildDetectors},
-	{"timeline", timeline.Name, "security.db", func(rebuildDeps) (projections.Projection, error) { return timeline.New(), nil }},
+// offlineProjection makes a fresh instance of a rebuild target for an offline rebuild.
+func offlineProjection(name string, d rebuildDeps) (projections.Projection, error) {
+	switch name {
+	case "status":
+		return projections.NewStatus(), nil
+	case "compliance":
+		return compliance.New(), nil
+	case "detectors":
+		return newRebuildDetectors(d)
+	case "timeline":
+		return timeline.New(), nil
+	}
+	return nil, fmt.Errorf("no offline rebuild for %q", name)
 }
 
-// lookupTarget accepts the CLI name or the checkpoint name (account_status, ...).
-func lookupTarget(name string) (rebuildTarget, error) {
-	n := strings.ToLower(strings.TrimSpace(name))
-	if n == "outbox" {
-		return rebuildTarget{}, usageError{errors.New("the outbox is never rebuilt: it sends mail, and a replay would send every mail again")}
-	}
-	for _, t := range rebuildTargets {
-		if n == t.name || n == t.checkpoint {
-			return t, nil
-		}
-	}
-	var names []string
-	for _, t := range rebuildTargets {
-		names = append(names, t.name)
-	}
-	return rebuildTarget{}, usageError{fmt.Errorf("--projection %q: want one of %s", name, strings.Join(names, ", "))}
+type rebuildFlags struct {
+	store    storeFlags
+	only     string
+	logEvery time.Duration
+	server   string
+	token    string
+	detect   domain.DetectorPolicy
 }
 
 func runRebuild(args, environ []string, stdout, stderr io.Writer) error {
 	fs := newToolFlags("rebuild", rebuildUsage, stderr)
-	var sf storeFlags
-	sf.register(fs)
-	only := fs.String("projection", "", "rebuild only this projection (status, compliance, detectors, timeline)")
-	logEvery := fs.Duration("log-every", 5*time.Second, "interval of the progress lines when stderr is not a terminal")
+	var f rebuildFlags
+	f.store.register(fs)
+	fs.StringVar(&f.only, "projection", "", "rebuild only these projections, comma-separated (status, compliance, detectors, timeline)")
+	fs.DurationVar(&f.logEvery, "log-every", 5*time.Second, "interval of the progress lines when stderr is not a terminal")
+	fs.StringVar(&f.server, "server", "", "rebuild online through the server at this `URL` (default: the one running on --data, if any)")
+	fs.StringVar(&f.token, "token", "", "admin token for --server (default: the admin token in --data/tokens)")
+	registerDetectorFlags(fs, &f.detect)
 	pos, err := parseInterleaved(fs, args, environ)
 	if err != nil {
 		return err
@@ -112,54 +122,71 @@ func runRebuild(args, environ []string, stdout, stderr io.Writer) error {
 	if len(pos) > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
 	}
+	var names []string
+	for n := range strings.SplitSeq(f.only, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			names = append(names, n)
+		}
+	}
+	targets, err := serve.LookupRebuildTargets(names)
+	if err != nil {
+		return usageError{fmt.Errorf("--projection: %w", err)}
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if f.server != "" {
+		return rebuildOnline(ctx, f, targets, stdout, stderr)
+	}
+	release, err := serve.LockDataDir(f.store.data)
+	if errors.Is(err, serve.ErrDataDirInUse) {
+		if f.server, err = serve.ServerURL(f.store.data); err != nil {
+			return fmt.Errorf("a server holds %s but %w; give its address with --server", f.store.data, err)
+		}
+		fmt.Fprintf(stderr, "the server at %s holds %s: rebuilding online, while it keeps answering\n", f.server, f.store.data)
+		return rebuildOnline(ctx, f, targets, stdout, stderr)
+	}
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := validateDetectorFlags(f.detect); err != nil {
+		return usageError{err}
+	}
+	return rebuildOffline(ctx, f, targets, stdout, stderr)
+}
+
+// rebuildOffline rebuilds in this process, each file with its requested projections.
+func rebuildOffline(ctx context.Context, f rebuildFlags, targets []serve.RebuildTarget, stdout, stderr io.Writer) error {
 	// A rebuild allocates decoded events by the million and keeps little of them: collecting
 	// less often bought 19% on the 200,000-event benchmark (nothing at 1,000,000, where
 	// SQLite dominates; BENCHMARKS.md) for a larger transient heap. An operator's GOGC wins.
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(400)
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	targets := rebuildTargets
-	if *only != "" {
-		t, err := lookupTarget(*only)
-		if err != nil {
-			return err
-		}
-		targets = []rebuildTarget{t}
-	}
-	store, err := sf.open()
+	store, err := f.store.openLog()
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	deps := rebuildDeps{ctx: ctx, store: store, data: sf.data, log: logger}
-	// One rebuild per file, with every requested projection of that file in it.
-	var files []string
-	for _, t := range targets {
-		if !slices.Contains(files, t.file) {
-			files = append(files, t.file)
-		}
-	}
-	for _, file := range files {
+	deps := rebuildDeps{ctx: ctx, store: store, data: f.store.data, log: logger, detect: f.detect}
+	for _, group := range serve.RebuildFiles(targets) {
 		var ps []projections.Projection
-		for _, t := range targets {
-			if t.file != file {
-				continue
-			}
-			p, err := t.make(deps)
+		for _, t := range group {
+			p, err := offlineProjection(t.Name, deps)
 			if err != nil {
 				return err
 			}
 			ps = append(ps, p)
 		}
-		path := filepath.Join(sf.data, file)
-		bar := newProgress(stderr, "rebuild "+file, "events", *logEvery)
+		path := filepath.Join(f.store.data, group[0].File)
+		bar := newProgress(stderr, "rebuild "+group[0].File, "events", f.logEvery)
 		var last projections.RebuildProgress
 		res, err := projections.Rebuild(ctx, store, path, logger, func(p projections.RebuildProgress) {
-			last = p
-			bar.update(p.Done, p.Total)
+			if p.Phase == projections.PhaseReplay {
+				last = p
+				bar.update(p.Done, p.Total)
+			}
 		}, ps...)
 		if err != nil {
 			return err
@@ -169,6 +196,126 @@ func runRebuild(args, environ []string, stdout, stderr io.Writer) error {
 			path, strings.Join(res.Projections, ", "), res.Head, res.Elapsed.Round(time.Millisecond))
 	}
 	return nil
+}
+
+// rebuildPoll is how often the online rebuild asks the server how far it got.
+const rebuildPoll = 200 * time.Millisecond
+
+// rebuildOnline asks the server to rebuild and follows the rebuild to its end.
+func rebuildOnline(ctx context.Context, f rebuildFlags, targets []serve.RebuildTarget, stdout, stderr io.Writer) error {
+	token := f.token
+	if token == "" {
+		var err error
+		if token, err = adminToken(f.store.data); err != nil {
+			return fmt.Errorf("%w; give one with --token", err)
+		}
+	}
+	c := adminClient{base: strings.TrimRight(f.server, "/"), token: token, http: &http.Client{Timeout: 30 * time.Second}}
+	names := make([]string, len(targets))
+	for i, t := range targets {
+		names[i] = t.Name
+	}
+	var job api.RebuildJob
+	if err := c.do(ctx, http.MethodPost, "/v1/admin/rebuilds", map[string][]string{"projections": names}, http.StatusAccepted, &job); err != nil {
+		return err
+	}
+	var bar *progress
+	var barFile string
+	reported := 0
+	for {
+		// Each file's bar ends when its result arrives; a new file starts a new bar.
+		if job.File != "" && job.File != barFile && job.Phase == string(projections.PhaseReplay) {
+			barFile, bar = job.File, newProgress(stderr, "rebuild "+job.File+" (online)", "events", f.logEvery)
+		}
+		if bar != nil && job.File == barFile {
+			bar.update(job.Done, job.Total)
+		}
+		for ; reported < len(job.Results); reported++ {
+			r := job.Results[reported]
+			if bar != nil && barFile == r.File {
+				bar.finish(r.Head, r.Head)
+				bar = nil
+			}
+			fmt.Fprintf(stdout, "rebuilt %s (%s) online to log position %d in %s; its projections paused %s for the swap\n",
+				r.File, strings.Join(r.Projections, ", "), r.Head, (time.Duration(r.ElapsedMS) * time.Millisecond).String(), (time.Duration(r.PausedMS) * time.Millisecond).String())
+		}
+		switch job.State {
+		case api.RebuildSucceeded:
+			return nil
+		case api.RebuildFailed:
+			return fmt.Errorf("the server's rebuild %s failed (its read models are as they were): %s", job.ID, job.Error)
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("stopped following rebuild %s; it goes on in the server (GET %s/v1/admin/rebuilds/%s)", job.ID, c.base, job.ID)
+		case <-time.After(rebuildPoll):
+		}
+		if err := c.do(ctx, http.MethodGet, "/v1/admin/rebuilds/"+job.ID, nil, http.StatusOK, &job); err != nil {
+			return err
+		}
+	}
+}
+
+// adminToken reads the admin token from the tokens file serve generated in data.
+func adminToken(data string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(data, "tokens"))
+	if err != nil {
+		return "", fmt.Errorf("no admin token: %w", err)
+	}
+	tokens, err := api.ParseTokens(string(b))
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", filepath.Join(data, "tokens"), err)
+	}
+	for _, t := range tokens {
+		if slices.Contains(t.Roles, api.RoleAdmin) {
+			return t.Secret, nil
+		}
+	}
+	return "", fmt.Errorf("no admin token in %s", filepath.Join(data, "tokens"))
+}
+
+// adminClient calls a server's admin routes.
+type adminClient struct {
+	base, token string
+	http        *http.Client
+}
+
+func (c adminClient) do(ctx context.Context, method, path string, body any, want int, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("the server at %s: %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("the server at %s: %w", c.base, err)
+	}
+	if resp.StatusCode != want {
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if json.Unmarshal(raw, &e) == nil && e.Error.Code != "" {
+			return fmt.Errorf("the server refused: %s: %s", e.Error.Code, e.Error.Message)
+		}
+		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
+	}
+	return json.Unmarshal(raw, out)
 }
 
 // newRebuildDetectors wires the detectors to the real command side, as serve does. A
@@ -204,7 +351,7 @@ func newRebuildDetectors(d rebuildDeps) (projections.Projection, error) {
 	if err != nil {
 		return nil, err
 	}
-	return detectors.New(detectors.Config{Policy: domain.DefaultDetectorPolicy(), Clock: time.Now, Logger: d.log,
+	return detectors.New(detectors.Config{Policy: d.detect, Clock: time.Now, Logger: d.log,
 		Actions: detectors.ActionsFrom(func() *commands.Service { return svc }, commands.NewThrottles(d.store, time.Now), commands.NewPropertyDetections(d.store, time.Now))})
 }
 

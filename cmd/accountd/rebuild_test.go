@@ -3,12 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"accountd/eventstore/sqlite"
+	"accountd/http/serve"
 	"accountd/projections"
 	"accountd/projections/outbox"
 )
@@ -36,10 +41,12 @@ func TestRebuildCommand(t *testing.T) {
 		{"everything", []string{"rebuild", "--data", dir}, 0, []string{"readmodels.db (account_status, compliance)", "security.db (detectors, suspicious_timeline)"}},
 		{"one projection", []string{"rebuild", "--data", dir, "--projection", "timeline"}, 0, []string{"security.db (suspicious_timeline)"}},
 		{"by checkpoint name", []string{"rebuild", "--data", dir, "--projection", "account_status"}, 0, []string{"readmodels.db (account_status)"}},
-		{"never the outbox", []string{"rebuild", "--data", dir, "--projection", "outbox"}, 2, []string{"never rebuilt"}},
+		{"two, comma-separated", []string{"rebuild", "--data", dir, "--projection", "timeline,status"}, 0, []string{"readmodels.db (account_status)", "security.db (suspicious_timeline)"}},
+		{"never the outbox", []string{"rebuild", "--data", dir, "--projection", "outbox"}, 2, []string{"not rebuildable", "send every mail again"}},
 		{"unknown", []string{"rebuild", "--data", dir, "--projection", "nope"}, 2, []string{"want one of"}},
 		{"no log", []string{"rebuild", "--data", t.TempDir()}, 1, []string{"no event log"}},
-		{"help", []string{"rebuild", "--help"}, 0, []string{"The outbox is never rebuilt", "Examples:"}},
+		{"help", []string{"rebuild", "--help"}, 0, []string{"The outbox is never rebuilt", "Examples:", "--server", "[ACCOUNTD_TOKEN]"}},
+		{"no server there", []string{"rebuild", "--data", dir, "--server", "http://127.0.0.1:1", "--token", "x"}, 1, []string{"the server at http://127.0.0.1:1"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,6 +70,63 @@ func TestRebuildCommand(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, side)); err == nil {
 			t.Errorf("%s left behind", side)
 		}
+	}
+}
+
+// With the server running on the directory, the same command rebuilds inside it, online:
+// it finds the server through --data, authenticates with the admin token there, follows the
+// rebuild to its end, and the server keeps answering. A wrong token is refused plainly.
+func TestRebuildCommandOnline(t *testing.T) {
+	dir := t.TempDir()
+	c := demoConfig{properties: 2, accounts: 12, months: 1, seed: 5, logEvery: time.Hour, end: time.Date(2026, 11, 20, 18, 0, 0, 0, time.UTC)}
+	c.store = storeFlags{data: dir, sync: "normal", store: "sqlite"}
+	var sink bytes.Buffer
+	if err := demo(context.Background(), c, &sink, &sink); err != nil {
+		t.Fatalf("demo: %v\n%s", err, sink.String())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := serve.New(ctx, serve.Config{DataDir: dir, Addr: "127.0.0.1:0", Sync: sqlite.Normal, Argon2: &demoArgon2,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	var url string
+	for deadline := time.Now().Add(10 * time.Second); url == ""; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not record its address")
+		}
+		url, _ = serve.ServerURL(dir)
+	}
+
+	var stdout, stderr bytes.Buffer
+	if code := run([]string{"rebuild", "--data", dir}, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d:\n%s%s", code, stdout.String(), stderr.String())
+	}
+	out := stdout.String() + stderr.String()
+	for _, want := range []string{"rebuilding online", "rebuilt readmodels.db (account_status, compliance) online", "rebuilt security.db (detectors, suspicious_timeline) online", "paused"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	resp, err := http.Get(url + "/readyz")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("the server after the online rebuild: %v %v", resp, err)
+	}
+	resp.Body.Close()
+
+	stdout.Reset()
+	stderr.Reset()
+	code := run([]string{"rebuild", "--data", dir, "--token", "acd_wrong", "--projection", "status"}, nil, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "unauthenticated") {
+		t.Fatalf("wrong token: exit %d: %s", code, stderr.String())
 	}
 }
 

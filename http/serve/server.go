@@ -164,6 +164,7 @@ type Server struct {
 	metrics   *prometheus.Registry
 	throttles *commands.Throttles
 	rebuilds  *rebuilds
+	unlock    func() error // releases the data directory's lock
 
 	// background is the context of the background work, set by Start.
 	background atomic.Pointer[context.Context]
@@ -195,6 +196,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}()
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	if s.unlock, err = LockDataDir(cfg.DataDir); err != nil {
+		return nil, err
 	}
 	hasher, err := credentials.NewHasher(*cfg.Argon2)
 	if err != nil {
@@ -419,6 +423,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	if err := writeServerURL(s.cfg.DataDir, ln.Addr()); err != nil {
+		s.log.Warn("could not record the server's address for the tools", "error", err)
+	}
+	defer os.Remove(filepath.Join(s.cfg.DataDir, urlFile))
 	s.log.Info("accountd serving", "addr", ln.Addr().String(), "data", s.cfg.DataDir, "public_url", s.cfg.PublicURL, "tokens_file", s.tokensFile)
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
@@ -464,6 +472,9 @@ func (s *Server) closeResources() error {
 	}
 	if s.store != nil {
 		errs = append(errs, s.store.Close())
+	}
+	if s.unlock != nil {
+		errs = append(errs, s.unlock())
 	}
 	return errors.Join(errs...)
 }
