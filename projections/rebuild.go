@@ -60,6 +60,17 @@ var (
 // ScratchSuffix names the file a rebuild builds in before swapping its tables in.
 const ScratchSuffix = ".rebuild"
 
+// RebuildOptions tune a rebuild.
+type RebuildOptions struct {
+	// Progress, when set, is called as the rebuild advances.
+	Progress func(RebuildProgress)
+	// MaxRate bounds the replay, in events per second (0: as fast as it goes). An online
+	// rebuild shares the machine with the server it rebuilds for: on two cores an
+	// unbounded one takes about two thirds of the server's read throughput while it runs
+	// (BENCHMARKS.md).
+	MaxRate int
+}
+
 // progressEvery is how often a rebuild samples its position for the progress callback.
 const progressEvery = 200 * time.Millisecond
 
@@ -77,13 +88,13 @@ type Adopter interface {
 // leave identical tables. Every other table of the file (other projections, the outbox's
 // checkpoint and sent/attempt/dead-letter tables) is left as it was, so rebuilding never
 // re-sends mail and never moves another projection. A missing file is created.
-// Callers pass fresh projection instances; progress may be nil.
-func Rebuild(ctx context.Context, store eventstore.Store, path string, logger *slog.Logger, progress func(RebuildProgress), ps ...Projection) (RebuildResult, error) {
+// Callers pass fresh projection instances.
+func Rebuild(ctx context.Context, store eventstore.Store, path string, logger *slog.Logger, opts RebuildOptions, ps ...Projection) (RebuildResult, error) {
 	db, err := OpenDB(path)
 	if err != nil {
 		return RebuildResult{Path: path}, err
 	}
-	res, err := rebuild(ctx, store, db, path+ScratchSuffix, logger, progress, nil, ps)
+	res, err := rebuild(ctx, store, db, path+ScratchSuffix, logger, opts, nil, ps)
 	res.Path = path
 	if cerr := db.Close(); err == nil && cerr != nil {
 		err = fmt.Errorf("projections: rebuild: close %s: %w", path, cerr)
@@ -102,9 +113,9 @@ func Rebuild(ctx context.Context, store eventstore.Store, path string, logger *s
 // replaced. The live projections resume from the rebuilt checkpoint, which is never behind
 // theirs. On any error before the commit the live projections continue as they were.
 //
-// Each fresh instance must have the Name of a projection the runner holds. Progress may be
-// nil. A second concurrent call fails with ErrRebuildRunning.
-func (r *Runner) Rebuild(ctx context.Context, scratchPath string, progress func(RebuildProgress), fresh ...Projection) (RebuildResult, error) {
+// Each fresh instance must have the Name of a projection the runner holds. A second
+// concurrent call fails with ErrRebuildRunning.
+func (r *Runner) Rebuild(ctx context.Context, scratchPath string, opts RebuildOptions, fresh ...Projection) (RebuildResult, error) {
 	if !r.rebuilding.TryLock() {
 		return RebuildResult{}, ErrRebuildRunning
 	}
@@ -152,7 +163,7 @@ func (r *Runner) Rebuild(ctx context.Context, scratchPath string, progress func(
 			r.advance(st, max(head, r.Position(st.name)))
 		}
 	}
-	return rebuild(ctx, r.store, r.db, scratchPath, r.log, progress, &liveSet{pause: pause, adopt: adopt}, fresh)
+	return rebuild(ctx, r.store, r.db, scratchPath, r.log, opts, &liveSet{pause: pause, adopt: adopt}, fresh)
 }
 
 // liveSet is what a rebuild coordinates with when projections are running: pause stops
@@ -164,13 +175,14 @@ type liveSet struct {
 }
 
 // rebuild is the one rebuild procedure: scratch build, catch-up, swap.
-func rebuild(ctx context.Context, store eventstore.Store, db *sql.DB, scratchPath string, logger *slog.Logger, progress func(RebuildProgress), live *liveSet, ps []Projection) (RebuildResult, error) {
+func rebuild(ctx context.Context, store eventstore.Store, db *sql.DB, scratchPath string, logger *slog.Logger, opts RebuildOptions, live *liveSet, ps []Projection) (RebuildResult, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	if progress == nil {
-		progress = func(RebuildProgress) {}
+	if opts.Progress == nil {
+		opts.Progress = func(RebuildProgress) {}
 	}
+	progress := opts.Progress
 	start := time.Now()
 	var res RebuildResult
 	for _, p := range ps {
@@ -179,7 +191,7 @@ func rebuild(ctx context.Context, store eventstore.Store, db *sql.DB, scratchPat
 	if len(ps) == 0 {
 		return res, errors.New("projections: rebuild: no projection to rebuild")
 	}
-	sc, err := buildScratch(ctx, store, scratchPath, logger, progress, ps)
+	sc, err := buildScratch(ctx, store, scratchPath, logger, opts, ps)
 	if err != nil {
 		return res, err
 	}
@@ -215,7 +227,7 @@ type scratch struct {
 }
 
 // buildScratch replays the log into fresh instances of ps in a new database at path.
-func buildScratch(ctx context.Context, store eventstore.Store, path string, logger *slog.Logger, progress func(RebuildProgress), ps []Projection) (*scratch, error) {
+func buildScratch(ctx context.Context, store eventstore.Store, path string, logger *slog.Logger, opts RebuildOptions, ps []Projection) (*scratch, error) {
 	// A leftover from an interrupted rebuild is never reused: it may be anything.
 	if err := removeDB(path); err != nil {
 		return nil, err
@@ -237,7 +249,7 @@ func buildScratch(ctx context.Context, store eventstore.Store, path string, logg
 		sc.discard()
 		return nil, err
 	}
-	reached, err := replay(ctx, store, db, ps, sc.head, progress)
+	reached, err := replay(ctx, store, db, ps, sc.head, opts)
 	if err != nil {
 		sc.discard()
 		return nil, err
@@ -340,7 +352,8 @@ const rebuildBatch = 32768
 // batch overlaps applying this one, on another core. Each projection still commits every
 // batch together with its checkpoint, in the runner's own checkpoints format, so an
 // interrupted rebuild leaves a consistent (if unfinished) copy that is never swapped in.
-func replay(ctx context.Context, store eventstore.Store, db *sql.DB, ps []Projection, head uint64, progress func(RebuildProgress)) (uint64, error) {
+func replay(ctx context.Context, store eventstore.Store, db *sql.DB, ps []Projection, head uint64, opts RebuildOptions) (uint64, error) {
+	progress := opts.Progress
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type batch struct {
@@ -395,6 +408,7 @@ func replay(ctx context.Context, store eventstore.Store, db *sql.DB, ps []Projec
 	}()
 	var last time.Time
 	var done uint64
+	pace := pacer(opts.MaxRate)
 	for b := range batches {
 		if b.err != nil {
 			return 0, b.err
@@ -405,6 +419,9 @@ func replay(ctx context.Context, store eventstore.Store, db *sql.DB, ps []Projec
 			}
 		}
 		done = b.events[len(b.events)-1].Recorded.Position
+		if err := pace(ctx, len(b.events)); err != nil {
+			return 0, err
+		}
 		if time.Since(last) >= progressEvery {
 			last = time.Now()
 			progress(RebuildProgress{Phase: PhaseReplay, Done: min(done, head), Total: head})
@@ -415,6 +432,34 @@ func replay(ctx context.Context, store eventstore.Store, db *sql.DB, ps []Projec
 	}
 	progress(RebuildProgress{Phase: PhaseReplay, Done: min(done, head), Total: head})
 	return done, nil
+}
+
+// pacer returns a function that sleeps as needed to keep the events it is told of at or
+// under rate per second, measured from its first call (rate 0: never sleeps).
+func pacer(rate int) func(ctx context.Context, n int) error {
+	if rate <= 0 {
+		return func(context.Context, int) error { return nil }
+	}
+	var start time.Time
+	var total int
+	return func(ctx context.Context, n int) error {
+		if start.IsZero() {
+			start = time.Now()
+		}
+		total += n
+		wait := time.Duration(float64(total)/float64(rate)*float64(time.Second)) - time.Since(start)
+		if wait <= 0 {
+			return nil
+		}
+		t := time.NewTimer(wait)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+			return nil
+		}
+	}
 }
 
 // decodeAll decodes a batch, its two halves in parallel.

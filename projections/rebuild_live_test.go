@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"accountd/commands"
 	"accountd/domain"
@@ -104,11 +105,11 @@ func TestRunnerRebuildWhileServing(t *testing.T) {
 			if v, ok := st.AccountStatus(ids[1], f.now, f.svc.Policy()); ok && v.AccountID == ids[1] {
 				answeredDuring = true
 			}
-			_, err := r.Rebuild(f.ctx, path+".second", nil, projections.NewStatus())
+			_, err := r.Rebuild(f.ctx, path+".second", projections.RebuildOptions{}, projections.NewStatus())
 			refusedSecond = errors.Is(err, projections.ErrRebuildRunning)
 		}
 	}
-	res, err := r.Rebuild(f.ctx, path+projections.ScratchSuffix, progress, projections.NewStatus(), compliance.New())
+	res, err := r.Rebuild(f.ctx, path+projections.ScratchSuffix, projections.RebuildOptions{Progress: progress}, projections.NewStatus(), compliance.New())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,12 +200,12 @@ func TestRunnerRebuildFailureLeavesLiveModels(t *testing.T) {
 	waitHead(t, f, r, projections.StatusName)
 	before := views(st, ids, f.now)
 
-	if _, err := r.Rebuild(f.ctx, path+projections.ScratchSuffix, nil, projections.NewStatus(), projections.NewStatus()); err == nil {
+	if _, err := r.Rebuild(f.ctx, path+projections.ScratchSuffix, projections.RebuildOptions{}, projections.NewStatus(), projections.NewStatus()); err == nil {
 		t.Error("a projection given twice was accepted")
 	}
 	cancelled, cancel := context.WithCancel(f.ctx)
 	cancel()
-	if _, err := r.Rebuild(cancelled, path+projections.ScratchSuffix, nil, projections.NewStatus()); !errors.Is(err, context.Canceled) {
+	if _, err := r.Rebuild(cancelled, path+projections.ScratchSuffix, projections.RebuildOptions{}, projections.NewStatus()); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled rebuild: %v", err)
 	}
 	if _, err := os.Stat(path + projections.ScratchSuffix); err == nil {
@@ -222,5 +223,30 @@ func TestRunnerRebuildFailureLeavesLiveModels(t *testing.T) {
 	waitHead(t, f, r, projections.StatusName)
 	if v, _ := st.AccountStatus(ids[4], f.now, f.svc.Policy()); v.Status.FailedAttempts != 6 || !slices.ContainsFunc(v.Status.Reasons, func(r domain.Reason) bool { return r.Code == "account_locked" }) {
 		t.Fatalf("after six wrong passwords the live status still says %+v", v)
+	}
+}
+
+// MaxRate holds the replay back: at one event per second a log of dozens of events cannot
+// be replayed within a short deadline, and the live projections are untouched by the
+// abandoned rebuild. (Behaviour, not timing: the bound is two orders of magnitude away.)
+func TestRebuildMaxRateHoldsTheReplayBack(t *testing.T) {
+	dir := t.TempDir()
+	f, _ := sqliteFixture(t, dir)
+	ids := f.history(t)
+	path := filepath.Join(dir, "readmodels.db")
+	r, st := liveRunner(t, f, path)
+	waitHead(t, f, r, projections.StatusName)
+	before := views(st, ids, f.now)
+	ctx, cancel := context.WithTimeout(f.ctx, 300*time.Millisecond)
+	defer cancel()
+	_, err := r.Rebuild(ctx, path+projections.ScratchSuffix, projections.RebuildOptions{MaxRate: 1}, projections.NewStatus())
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a rebuild bounded to 1 event/s over %d events: %v, want the deadline", len(ids), err)
+	}
+	if got := views(st, ids, f.now); !reflect.DeepEqual(got, before) {
+		t.Fatal("the abandoned rebuild changed the answers")
+	}
+	if _, err := r.Rebuild(f.ctx, path+projections.ScratchSuffix, projections.RebuildOptions{MaxRate: 1_000_000}, projections.NewStatus()); err != nil {
+		t.Fatalf("a generous bound: %v", err)
 	}
 }

@@ -149,7 +149,7 @@ func TestRebuildSwapsInIdenticalReadModels(t *testing.T) {
 			db.Close()
 
 			var last projections.RebuildProgress
-			res, err := projections.Rebuild(f.ctx, f.store, path, nil, func(p projections.RebuildProgress) { last = p }, tc.rebuild()...)
+			res, err := projections.Rebuild(f.ctx, f.store, path, nil, projections.RebuildOptions{Progress: func(p projections.RebuildProgress) { last = p }}, tc.rebuild()...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -195,7 +195,7 @@ func TestRebuildCreatesAMissingDatabase(t *testing.T) {
 	f, _ := sqliteFixture(t, dir)
 	ids := f.history(t)
 	path := filepath.Join(dir, "readmodels.db")
-	if _, err := projections.Rebuild(f.ctx, f.store, path, nil, nil, projections.NewStatus()); err != nil {
+	if _, err := projections.Rebuild(f.ctx, f.store, path, nil, projections.RebuildOptions{}, projections.NewStatus()); err != nil {
 		t.Fatal(err)
 	}
 	db, err := projections.OpenDB(path)
@@ -265,7 +265,7 @@ func BenchmarkRebuild(b *testing.B) {
 	start, runs := time.Now(), 0
 	for b.Loop() {
 		runs++
-		if _, err := projections.Rebuild(ctx, store, path, nil, nil, projections.NewStatus()); err != nil {
+		if _, err := projections.Rebuild(ctx, store, path, nil, projections.RebuildOptions{}, projections.NewStatus()); err != nil {
 			b.Fatal(err)
 		}
 	}

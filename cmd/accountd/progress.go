@@ -26,6 +26,9 @@ type progress struct {
 	start    time.Time
 	last     time.Time // last draw or log line
 	logEvery time.Duration
+	// base is where the job stood when the bar began (a bar that joins a job under way,
+	// as the online rebuild's does), so the rate counts only what was done since.
+	base uint64
 }
 
 // drawEvery bounds terminal redraws: faster is invisible and costs the job time.
@@ -64,8 +67,8 @@ func (p *progress) finish(done, total uint64) {
 func (p *progress) emit(done, total uint64, final bool) {
 	elapsed := time.Since(p.start)
 	rate := 0.0
-	if s := elapsed.Seconds(); s > 0 {
-		rate = float64(done) / s
+	if s := elapsed.Seconds(); s > 0 && done > p.base {
+		rate = float64(done-p.base) / s
 	}
 	eta := "?"
 	if total > done && rate > 0 {

@@ -67,6 +67,7 @@ otherwise.
 Examples:
   accountd rebuild --data /var/lib/accountd
   accountd rebuild --data ./data --projection status
+  accountd rebuild --data ./data --max-rate 50000     # online, leaving the server most of the CPU
   accountd rebuild --server http://10.0.0.5:8080 --token "$ADMIN_TOKEN" --projection compliance,status
 
 Flags (environment equivalent in brackets):
@@ -103,6 +104,7 @@ type rebuildFlags struct {
 	logEvery time.Duration
 	server   string
 	token    string
+	maxRate  int
 	detect   domain.DetectorPolicy
 }
 
@@ -114,6 +116,7 @@ func runRebuild(args, environ []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&f.logEvery, "log-every", 5*time.Second, "interval of the progress lines when stderr is not a terminal")
 	fs.StringVar(&f.server, "server", "", "rebuild online through the server at this `URL` (default: the one running on --data, if any)")
 	fs.StringVar(&f.token, "token", "", "admin token for --server (default: the admin token in --data/tokens)")
+	fs.IntVar(&f.maxRate, "max-rate", 0, "bound the replay to this many `events/s` (0: unbounded), e.g. so an online rebuild leaves the server CPU")
 	registerDetectorFlags(fs, &f.detect)
 	pos, err := parseInterleaved(fs, args, environ)
 	if err != nil {
@@ -121,6 +124,9 @@ func runRebuild(args, environ []string, stdout, stderr io.Writer) error {
 	}
 	if len(pos) > 0 {
 		return usageError{fmt.Errorf("unexpected argument %q", pos[0])}
+	}
+	if f.maxRate < 0 {
+		return usageError{errors.New("--max-rate: want events per second, 0 for unbounded")}
 	}
 	var names []string
 	for n := range strings.SplitSeq(f.only, ",") {
@@ -182,12 +188,12 @@ func rebuildOffline(ctx context.Context, f rebuildFlags, targets []serve.Rebuild
 		path := filepath.Join(f.store.data, group[0].File)
 		bar := newProgress(stderr, "rebuild "+group[0].File, "events", f.logEvery)
 		var last projections.RebuildProgress
-		res, err := projections.Rebuild(ctx, store, path, logger, func(p projections.RebuildProgress) {
+		res, err := projections.Rebuild(ctx, store, path, logger, projections.RebuildOptions{MaxRate: f.maxRate, Progress: func(p projections.RebuildProgress) {
 			if p.Phase == projections.PhaseReplay {
 				last = p
 				bar.update(p.Done, p.Total)
 			}
-		}, ps...)
+		}}, ps...)
 		if err != nil {
 			return err
 		}
@@ -216,7 +222,7 @@ func rebuildOnline(ctx context.Context, f rebuildFlags, targets []serve.RebuildT
 		names[i] = t.Name
 	}
 	var job api.RebuildJob
-	if err := c.do(ctx, http.MethodPost, "/v1/admin/rebuilds", map[string][]string{"projections": names}, http.StatusAccepted, &job); err != nil {
+	if err := c.do(ctx, http.MethodPost, "/v1/admin/rebuilds", api.RebuildRequest{Projections: names, MaxRate: f.maxRate}, http.StatusAccepted, &job); err != nil {
 		return err
 	}
 	var bar *progress
@@ -226,6 +232,7 @@ func rebuildOnline(ctx context.Context, f rebuildFlags, targets []serve.RebuildT
 		// Each file's bar ends when its result arrives; a new file starts a new bar.
 		if job.File != "" && job.File != barFile && job.Phase == string(projections.PhaseReplay) {
 			barFile, bar = job.File, newProgress(stderr, "rebuild "+job.File+" (online)", "events", f.logEvery)
+			bar.base = job.Done
 		}
 		if bar != nil && job.File == barFile {
 			bar.update(job.Done, job.Total)

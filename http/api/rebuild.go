@@ -13,12 +13,20 @@ import (
 // Rebuilds is what the API needs of the server to rebuild read models while it serves
 // (projections.Runner.Rebuild): start one, and follow it.
 type Rebuilds interface {
-	// Start rebuilds the named projections (all when none) in the background. Errors wrap
-	// projections.ErrUnknownProjection, ErrNotRebuildable or ErrRebuildRunning.
-	Start(projections []string) (RebuildJob, error)
+	// Start rebuilds the requested projections (all when none) in the background. Errors
+	// wrap projections.ErrUnknownProjection, ErrNotRebuildable or ErrRebuildRunning.
+	Start(req RebuildRequest) (RebuildJob, error)
 	Get(id string) (RebuildJob, bool)
 	// List returns the rebuilds the server remembers, newest first.
 	List() []RebuildJob
+}
+
+// RebuildRequest is the body of POST /v1/admin/rebuilds.
+type RebuildRequest struct {
+	Projections []string `json:"projections"`
+	// MaxRate bounds the replay in events per second (0: unbounded), so a rebuild on a busy
+	// node leaves the server the CPU it needs (projections.RebuildOptions).
+	MaxRate int `json:"max_rate"`
 }
 
 // Rebuild states.
@@ -33,6 +41,7 @@ type RebuildJob struct {
 	ID          string    `json:"id"`
 	State       string    `json:"state"`
 	Projections []string  `json:"projections"`
+	MaxRate     int       `json:"max_rate,omitempty"`
 	StartedAt   time.Time `json:"started_at"`
 	FinishedAt  time.Time `json:"finished_at,omitzero"`
 	// File, Phase, Done and Total are the progress of the file being rebuilt: Done of Total
@@ -74,13 +83,14 @@ func (a *API) startRebuild(x *exchange) error {
 	if a.rebuilds == nil {
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeNotReady, Message: "this server does not rebuild online"}
 	}
-	var req struct {
-		Projections []string `json:"projections"`
-	}
+	var req RebuildRequest
 	if err := x.decodeOptional(&req); err != nil {
 		return err
 	}
-	job, err := a.rebuilds.Start(req.Projections)
+	if req.MaxRate < 0 {
+		return invalidRequest("max_rate: want events per second, 0 for unbounded")
+	}
+	job, err := a.rebuilds.Start(req)
 	switch {
 	case errors.Is(err, projections.ErrUnknownProjection):
 		return &Error{Status: http.StatusBadRequest, Code: CodeUnknownProjection, Message: err.Error()}

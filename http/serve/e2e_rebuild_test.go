@@ -145,6 +145,7 @@ func TestOnlineRebuildRefusals(t *testing.T) {
 	}{
 		{"the outbox", api.RoleAdmin, map[string]any{"projections": []string{"outbox"}}, http.StatusBadRequest, api.CodeNotRebuildable},
 		{"an unknown projection", api.RoleAdmin, map[string]any{"projections": []string{"status", "nope"}}, http.StatusBadRequest, api.CodeUnknownProjection},
+		{"a negative rate", api.RoleAdmin, map[string]any{"max_rate": -5}, http.StatusBadRequest, api.CodeInvalidRequest},
 		{"an unknown field", api.RoleAdmin, `{"projection": ["status"]}`, http.StatusBadRequest, api.CodeInvalidJSON},
 		{"the login service", api.RoleLoginService, map[string]any{}, http.StatusForbidden, api.CodeForbidden},
 		{"no token", "", map[string]any{}, http.StatusUnauthorized, api.CodeUnauthenticated},

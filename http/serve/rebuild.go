@@ -118,9 +118,9 @@ func (j *rebuildJob) update(f func(v *api.RebuildJob)) {
 	f(&j.view)
 }
 
-// Start begins rebuilding the named projections (all when none) in the background.
-func (r *rebuilds) Start(names []string) (api.RebuildJob, error) {
-	targets, err := LookupRebuildTargets(names)
+// Start begins rebuilding the requested projections (all when none) in the background.
+func (r *rebuilds) Start(req api.RebuildRequest) (api.RebuildJob, error) {
+	targets, err := LookupRebuildTargets(req.Projections)
 	if err != nil {
 		return api.RebuildJob{}, err
 	}
@@ -133,7 +133,7 @@ func (r *rebuilds) Start(names []string) (api.RebuildJob, error) {
 	if !ok {
 		return api.RebuildJob{}, errors.New("the server is not running its background work")
 	}
-	job := &rebuildJob{view: api.RebuildJob{ID: uuid.NewString(), State: api.RebuildRunning, StartedAt: time.Now().UTC()}}
+	job := &rebuildJob{view: api.RebuildJob{ID: uuid.NewString(), State: api.RebuildRunning, StartedAt: time.Now().UTC(), MaxRate: req.MaxRate}}
 	for _, t := range targets {
 		job.view.Projections = append(job.view.Projections, t.Name)
 	}
@@ -145,7 +145,7 @@ func (r *rebuilds) Start(names []string) (api.RebuildJob, error) {
 	r.s.workers.Add(1)
 	go func() {
 		defer r.s.workers.Done()
-		err := r.run(ctx, job, targets)
+		err := r.run(ctx, job, targets, req.MaxRate)
 		job.update(func(v *api.RebuildJob) {
 			v.FinishedAt = time.Now().UTC()
 			v.State = api.RebuildSucceeded
@@ -164,7 +164,7 @@ func (r *rebuilds) Start(names []string) (api.RebuildJob, error) {
 }
 
 // run rebuilds each file's projections through the runner that feeds that file.
-func (r *rebuilds) run(ctx context.Context, job *rebuildJob, targets []RebuildTarget) error {
+func (r *rebuilds) run(ctx context.Context, job *rebuildJob, targets []RebuildTarget, maxRate int) error {
 	for _, group := range RebuildFiles(targets) {
 		file := group[0].File
 		runner := r.s.runner
@@ -180,9 +180,9 @@ func (r *rebuilds) run(ctx context.Context, job *rebuildJob, targets []RebuildTa
 			fresh = append(fresh, p)
 		}
 		path := filepath.Join(r.s.cfg.DataDir, file)
-		res, err := runner.Rebuild(ctx, path+projections.ScratchSuffix, func(p projections.RebuildProgress) {
+		res, err := runner.Rebuild(ctx, path+projections.ScratchSuffix, projections.RebuildOptions{MaxRate: maxRate, Progress: func(p projections.RebuildProgress) {
 			job.update(func(v *api.RebuildJob) { v.File, v.Phase, v.Done, v.Total = file, string(p.Phase), p.Done, p.Total })
-		}, fresh...)
+		}}, fresh...)
 		if err != nil {
 			return fmt.Errorf("%s: %w", file, err)
 		}
