@@ -25,16 +25,39 @@ import (
 const benchUsage = `Usage: accountd bench [flags]
 
 Drives a running accountd over keep-alive connections and prints throughput and latency
-percentiles. By default each connection sends its next GET when the previous answer
+percentiles. By default each connection sends its next request when the previous answer
 arrives (closed loop: the throughput the server can sustain); with --rate requests are due
 on a fixed schedule and latency counts from when each was due (what a latency objective at
-that rate means). Without --path it first creates a property and an account (admin and
-login-service tokens from --data/tokens) and reads that account's status. The generator
-shares the machine with the server, so on a small machine it lowers what it measures.
+that rate means). The generator shares the machine with the server, so on a small machine
+it lowers what it measures.
+
+Workloads (--workload):
+  status  GET one account's status (the default). Without --path it first creates a
+          property and an account (admin and login-service tokens from --data/tokens).
+  logins  POST /v1/logins only, on a pool of --accounts staff accounts it sets up first.
+  mixed   what a login front end sends: each login is followed by --reads-per-login
+          GET /v1/accounts/{id}/status reads of the account it concerns.
+
+The pool (logins, mixed): properties of 25 staff each, every account registered and
+activated with the link in the activation mail, which the bench reads from the .eml files
+in --data/outbox (so the server must run on this machine with file mail, not SMTP), plus
+1 to 4 "victim" accounts that it locks on purpose. Each sign-in is drawn from a front-desk
+mix:
+  85%  right password;
+   8%  a typo (invalid_credentials), then the right password (a second login);
+   3%  an e-mail address that does not exist (answered like a wrong password);
+   4%  an attacker hammering a victim with wrong passwords (denied, account_locked).
+A staff account is used by one sign-in at a time and always from the same address, device
+and browser, so its failures never reach the lockout threshold and the shared-account
+detector has nothing to see. Unknown e-mails come from ever-new addresses and the attacker
+from a few, so no address collects the distinct failing e-mails that make the
+credential-stuffing detector throttle it. A 429 (too_many_attempts) is counted as
+"throttled", not treated as a failure of the bench.
 
 Examples:
   accountd bench --data ./data
   accountd bench --data ./data --connections 64 --rate 30000 --duration 20s
+  accountd bench --data ./data --workload mixed --accounts 200 --connections 16 --duration 20s
   accountd bench --url http://127.0.0.1:8080 --token "$TOKEN" --path /v1/accounts/ID/status -c 64 -d 30s
 
 Flags (environment equivalent in brackets):
@@ -43,10 +66,12 @@ Flags (environment equivalent in brackets):
 const envBenchToken = envPrefix + "BENCH_TOKEN"
 
 type benchFlags struct {
-	url, token, path, data string
-	connections            int
-	duration, warmup       time.Duration
-	maxRequests, rate      int
+	url, token, path, data  string
+	connections             int
+	duration, warmup        time.Duration
+	maxRequests, rate       int
+	workload                string
+	accounts, readsPerLogin int
 }
 
 func runBench(args, environ []string, stdout, stderr io.Writer) error {
@@ -64,6 +89,9 @@ func runBench(args, environ []string, stdout, stderr io.Writer) error {
 	fs.DurationVar(&f.warmup, "warmup", time.Second, "unmeasured run time before the measurement")
 	fs.IntVar(&f.maxRequests, "max-requests", 5_000_000, "stop after this many measured requests")
 	fs.IntVar(&f.rate, "rate", 0, "requests per second in all, on a fixed schedule (0: as fast as answers come)")
+	fs.StringVar(&f.workload, "workload", "status", "what to send: status, logins or mixed (see above)")
+	fs.IntVar(&f.accounts, "accounts", 200, "staff accounts to set up for the logins and mixed workloads")
+	fs.IntVar(&f.readsPerLogin, "reads-per-login", 4, "status reads after each login in the mixed workload")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), benchUsage)
 		fs.VisitAll(func(fl *flag.Flag) {
@@ -80,6 +108,14 @@ func runBench(args, environ []string, stdout, stderr io.Writer) error {
 	}
 	if f.connections < 1 || f.connections > 4096 || f.duration <= 0 || f.duration > time.Hour {
 		return usageError{errors.New("want 1..4096 connections and a duration up to 1h")}
+	}
+	switch f.workload {
+	case "status", "logins", "mixed":
+	default:
+		return usageError{fmt.Errorf("--workload %q: want status, logins or mixed", f.workload)}
+	}
+	if f.workload != "status" && (f.accounts < 1 || f.accounts > benchMaxAccounts || f.readsPerLogin < 0 || f.readsPerLogin > 100) {
+		return usageError{fmt.Errorf("want 1..%d --accounts and 0..100 --reads-per-login", benchMaxAccounts)}
 	}
 	base := strings.TrimRight(f.url, "/")
 	tokens := map[api.Role]string{}
@@ -107,6 +143,13 @@ func runBench(args, environ []string, stdout, stderr io.Writer) error {
 		MaxIdleConnsPerHost: f.connections, MaxConnsPerHost: f.connections, DisableCompression: true,
 		DialContext: (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 	}}
+	target, err := url.Parse(base)
+	if err != nil || target.Scheme != "http" || target.Host == "" {
+		return usageError{fmt.Errorf("--url %q: want http://host:port (the generator speaks plain HTTP/1.1)", f.url)}
+	}
+	if f.workload != "status" {
+		return benchLogins(f, client, target, tokens, stdout)
+	}
 	if f.path == "" {
 		id, err := benchAccount(client, base, tokens)
 		if err != nil {
@@ -114,19 +157,17 @@ func runBench(args, environ []string, stdout, stderr io.Writer) error {
 		}
 		f.path = "/v1/accounts/" + id + "/status"
 	}
-	target, err := url.Parse(base)
-	if err != nil || target.Scheme != "http" || target.Host == "" {
-		return usageError{fmt.Errorf("--url %q: want http://host:port (the generator speaks plain HTTP/1.1)", f.url)}
-	}
 	pace := "closed loop"
 	if f.rate > 0 {
 		pace = fmt.Sprintf("open loop at %d req/s", f.rate)
 	}
 	fmt.Fprintf(stdout, "GET %s%s with %d connections, %s, %s warm-up, %s measured\n", base, f.path, f.connections, pace, f.warmup, f.duration)
+	request := fixedScript("GET " + f.path + " HTTP/1.1\r\nHost: " + target.Host + "\r\nAuthorization: Bearer " + f.token + "\r\nAccept: application/json\r\n\r\n")
+	script := func(int) benchScript { return request }
 	if f.warmup > 0 {
-		load(target, f.path, f.token, f.connections, f.warmup, f.maxRequests, f.rate)
+		load(target, 1, f.connections, f.warmup, f.maxRequests, f.rate, script)
 	}
-	r := load(target, f.path, f.token, f.connections, f.duration, f.maxRequests, f.rate)
+	r := load(target, 1, f.connections, f.duration, f.maxRequests, f.rate, script)[0]
 	r.print(stdout)
 	if r.ok == 0 {
 		return errors.New("no request succeeded")
@@ -195,15 +236,39 @@ type loadResult struct {
 	latencies          []time.Duration
 }
 
-// load runs one worker per connection for d. Each worker holds one keep-alive connection
-// and speaks HTTP/1.1 itself: net/http's client costs several times the server's work per
+// benchRequest is one request of a workload: the kind it is counted under (an index into
+// load's results), its bytes, and whether the script reads the answer's body.
+type benchRequest struct {
+	kind     int
+	raw      []byte
+	wantBody bool
+}
+
+// benchScript chooses one worker's requests, one after the other: next gives the request to
+// send, done hands back its answer (status 0 and the error when the transport failed), and
+// close is called when the worker stops, even between a next and its done.
+type benchScript interface {
+	next() benchRequest
+	done(status int, body []byte, err error)
+	close()
+}
+
+// fixedScript sends the same request again and again.
+type fixedScript []byte
+
+func (s fixedScript) next() benchRequest    { return benchRequest{raw: s} }
+func (fixedScript) done(int, []byte, error) {}
+func (fixedScript) close()                  {}
+
+// load runs one worker per connection for d, each with the script newScript gives it, and
+// returns one result per request kind. Each worker holds one keep-alive connection and
+// speaks HTTP/1.1 itself: net/http's client costs several times the server's work per
 // request, and on a small machine the generator would measure mostly itself. With rate 0
 // each worker sends its next request when the previous answer arrives (closed loop). With a
 // rate, requests are due on a fixed schedule and latency counts from when a request was
 // due, not when it could be sent, so a stalled server is not hidden (coordinated omission).
-func load(target *url.URL, path, token string, connections int, d time.Duration, maxRequests, rate int) loadResult {
-	request := []byte("GET " + path + " HTTP/1.1\r\nHost: " + target.Host + "\r\nAuthorization: Bearer " + token + "\r\nAccept: application/json\r\n\r\n")
-	results := make([]loadResult, connections)
+func load(target *url.URL, kinds, connections int, d time.Duration, maxRequests, rate int, newScript func(worker int) benchScript) []loadResult {
+	results := make([][]loadResult, connections)
 	perWorker := max(maxRequests/connections, 1)
 	var interval time.Duration
 	if rate > 0 {
@@ -216,10 +281,16 @@ func load(target *url.URL, path, token string, connections int, d time.Duration,
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := &results[i]
-			r.latencies = make([]time.Duration, 0, min(perWorker, 1<<16))
+			rs := make([]loadResult, kinds)
+			results[i] = rs
+			for k := range rs {
+				rs[k].latencies = make([]time.Duration, 0, min(perWorker, 1<<16))
+			}
+			script := newScript(i)
+			defer script.close()
 			var conn net.Conn
 			var br *bufio.Reader
+			var body []byte
 			// Spread the workers' schedules over one interval.
 			due := start.Add(interval * time.Duration(i) / time.Duration(connections))
 			for n := 0; n < perWorker; n++ {
@@ -234,16 +305,26 @@ func load(target *url.URL, path, token string, connections int, d time.Duration,
 				if !due.Before(deadline) {
 					break
 				}
+				req := script.next()
+				if interval == 0 {
+					due = time.Now() // closed loop: time the request, not the script's choice
+				}
+				r := &rs[req.kind]
 				if conn == nil {
 					c, err := net.DialTimeout("tcp", target.Host, 5*time.Second)
 					if err != nil {
 						r.failed++
+						script.done(0, nil, err)
 						due = due.Add(interval)
 						continue
 					}
 					conn, br = c, bufio.NewReaderSize(c, 16<<10)
 				}
-				status, err := roundTrip(conn, br, request)
+				var bodyp *[]byte
+				if req.wantBody {
+					bodyp = &body
+				}
+				status, err := roundTrip(conn, br, req.raw, bodyp)
 				if err != nil {
 					r.failed++
 					conn.Close()
@@ -256,6 +337,11 @@ func load(target *url.URL, path, token string, connections int, d time.Duration,
 						r.non2xx++
 					}
 				}
+				var got []byte
+				if req.wantBody && err == nil {
+					got = body
+				}
+				script.done(status, got, err)
 				due = due.Add(interval)
 			}
 			if conn != nil {
@@ -264,19 +350,25 @@ func load(target *url.URL, path, token string, connections int, d time.Duration,
 		}()
 	}
 	wg.Wait()
-	total := loadResult{elapsed: time.Since(start)}
-	for _, r := range results {
-		total.ok += r.ok
-		total.failed += r.failed
-		total.non2xx += r.non2xx
-		total.latencies = append(total.latencies, r.latencies...)
+	elapsed := time.Since(start)
+	total := make([]loadResult, kinds)
+	for k := range total {
+		total[k].elapsed = elapsed
+		for _, rs := range results {
+			r := rs[k]
+			total[k].ok += r.ok
+			total[k].failed += r.failed
+			total[k].non2xx += r.non2xx
+			total[k].latencies = append(total[k].latencies, r.latencies...)
+		}
 	}
 	return total
 }
 
 // roundTrip writes one request and reads one response with a Content-Length body, which is
-// all accountd sends for small JSON answers.
-func roundTrip(conn net.Conn, br *bufio.Reader, request []byte) (int, error) {
+// all accountd sends for small JSON answers. With body non-nil the answer's body is read
+// into it (reusing its storage); otherwise it is skipped.
+func roundTrip(conn net.Conn, br *bufio.Reader, request []byte, body *[]byte) (int, error) {
 	if err := conn.SetDeadline(time.Now().Add(10 * time.Second)); err != nil {
 		return 0, err
 	}
@@ -312,14 +404,25 @@ func roundTrip(conn net.Conn, br *bufio.Reader, request []byte) (int, error) {
 	if length < 0 {
 		return 0, errors.New("response without Content-Length")
 	}
-	_, err = br.Discard(length)
+	if body == nil {
+		_, err = br.Discard(length)
+		return status, err
+	}
+	if cap(*body) < length {
+		*body = make([]byte, length)
+	}
+	*body = (*body)[:length]
+	_, err = io.ReadFull(br, *body)
 	return status, err
 }
 
-func (r loadResult) print(w io.Writer) {
+func (r loadResult) print(w io.Writer) { r.printAs(w, "") }
+
+// printAs prints the result with each line prefixed by label (the request kind).
+func (r loadResult) printAs(w io.Writer, label string) {
 	n := r.ok + r.non2xx
-	fmt.Fprintf(w, "requests %d in %.2fs: %.0f req/s (2xx %d, other status %d, transport errors %d)\n",
-		n, r.elapsed.Seconds(), float64(n)/r.elapsed.Seconds(), r.ok, r.non2xx, r.failed)
+	fmt.Fprintf(w, "%srequests %d in %.2fs: %.0f req/s (2xx %d, other status %d, transport errors %d)\n",
+		label, n, r.elapsed.Seconds(), float64(n)/r.elapsed.Seconds(), r.ok, r.non2xx, r.failed)
 	if len(r.latencies) == 0 {
 		return
 	}
@@ -327,5 +430,5 @@ func (r loadResult) print(w io.Writer) {
 	pct := func(p float64) time.Duration {
 		return r.latencies[min(int(p*float64(len(r.latencies))), len(r.latencies)-1)]
 	}
-	fmt.Fprintf(w, "latency p50 %v  p90 %v  p99 %v  p99.9 %v  max %v\n", pct(0.50), pct(0.90), pct(0.99), pct(0.999), r.latencies[len(r.latencies)-1])
+	fmt.Fprintf(w, "%slatency p50 %v  p90 %v  p99 %v  p99.9 %v  max %v\n", label, pct(0.50), pct(0.90), pct(0.99), pct(0.999), r.latencies[len(r.latencies)-1])
 }

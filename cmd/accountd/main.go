@@ -19,7 +19,7 @@ Usage:
 
 Commands:
   serve    run the HTTP API (embedded SQLite; no other setup needed)
-  bench    load-test the account status read of a running server
+  bench    load-test a running server: status reads, front-desk sign-ins, or both
   evidence export or verify a PCI DSS evidence bundle (accountd help evidence)
   verify   walk the event log's hash chain and report the first broken position
   sweep    disable accounts inactive beyond the policy (PCI 8.2.6), once
