@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -20,6 +21,7 @@ import (
 
 	"accountd/commands"
 	"accountd/eventstore"
+	"accountd/http/serve"
 	"accountd/projections"
 	"accountd/projections/compliance"
 )
@@ -157,13 +159,52 @@ func runEvidenceExport(args, environ []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	m, err := exportBundle(context.Background(), store, filepath.Join(sf.data, "readmodels.db"), q, o.out, o.accessLog, time.Now)
+	readDB, done, err := evidenceReadModels(sf.data)
+	if err != nil {
+		return err
+	}
+	defer done()
+	m, err := exportBundle(context.Background(), store, readDB, q, o.out, o.accessLog, time.Now)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "wrote %s: property %s, %s to %s, log position %d, chain hash %s\n",
 		o.out, q.PropertyID, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339), m.Log.Position, m.Log.ChainHash)
 	return nil
+}
+
+// evidenceReadModels returns the read-model database the export may bring up to date. The
+// export catches the compliance projection up before reading it, which writes: into
+// --data/readmodels.db when no server holds the directory (its lock is taken meanwhile), and
+// otherwise (a node on a shared PostgreSQL log) into a private snapshot of it, because the
+// running server's runner owns that file's projections.
+func evidenceReadModels(data string) (path string, done func(), err error) {
+	live := filepath.Join(data, "readmodels.db")
+	release, err := serve.LockDataDir(data)
+	if err == nil {
+		return live, func() { release() }, nil
+	}
+	if !errors.Is(err, serve.ErrDataDirInUse) {
+		return "", nil, err
+	}
+	dir, err := os.MkdirTemp("", "accountd-evidence-")
+	if err != nil {
+		return "", nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	snap := filepath.Join(dir, "readmodels.db")
+	db, err := sql.Open("sqlite3", "file:"+live+"?mode=ro")
+	if err == nil {
+		// VACUUM INTO copies one consistent snapshot, committed WAL content included, and
+		// works on a read-only connection: the server's file is never written.
+		_, err = db.Exec(`VACUUM INTO ?`, snap)
+		db.Close()
+	}
+	if err != nil {
+		cleanup()
+		return "", nil, fmt.Errorf("snapshot of the running server's read models %s: %w", live, err)
+	}
+	return snap, cleanup, nil
 }
 
 func exportQuery(o exportOptions) (compliance.Query, error) {

@@ -21,6 +21,9 @@ import (
 	"accountd/commands/credentials"
 	"accountd/domain"
 	"accountd/eventstore/sqlite"
+	"accountd/http/serve"
+	"accountd/projections"
+	"accountd/projections/compliance"
 )
 
 // writeHistory writes a year of history through commands.Service on a SQLite log in data:
@@ -299,6 +302,56 @@ func TestSweepCommand(t *testing.T) {
 		code, out, errs := runCLI("sweep", "--data", data, "--argon2-memory-kib", "64", "--argon2-iterations", "1", "--sync", "normal", "--log-level", "error")
 		if code != 0 || !strings.Contains(out, want) {
 			t.Fatalf("run %d: exit %d, want %q\n%s%s", i, code, want, out, errs)
+		}
+	}
+}
+
+// A node on a shared log keeps running while an auditor exports: the export brings a private
+// snapshot of the node's read models up to date, never the node's own file, and the bundle
+// is the same as with the node stopped.
+func TestEvidenceExportBesideARunningServer(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeHistory(t, data)
+	readDB := filepath.Join(data, "readmodels.db")
+	stopped := filepath.Join(dir, "stopped.zip")
+	if code, out, errs := runCLI("evidence", "export", "--data", data, "--property", "lac", "--from", "2025-01-01", "--to", "2026-01-01", "--out", stopped); code != 0 {
+		t.Fatalf("export: exit %d\n%s%s", code, out, errs)
+	}
+	// Behind the first export's catch-up: as a server's file may be.
+	db, err := projections.OpenDB(readDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE checkpoints SET position = position - 5 WHERE name = ?`, compliance.Name); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	before, err := os.ReadFile(readDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	release, err := serve.LockDataDir(data) // the running server
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	running := filepath.Join(dir, "running.zip")
+	if code, out, errs := runCLI("evidence", "export", "--data", data, "--property", "lac", "--from", "2025-01-01", "--to", "2026-01-01", "--out", running); code != 0 {
+		t.Fatalf("export beside a running server: exit %d\n%s%s", code, out, errs)
+	}
+	after, err := os.ReadFile(readDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, after) {
+		t.Fatal("the export wrote into the running server's read models")
+	}
+	a, b := readZip(t, stopped), readZip(t, running)
+	for _, name := range []string{fileRotationCSV, fileAccessCSV, filePolicies} {
+		if !bytes.Equal(a[name], b[name]) {
+			t.Errorf("%s differs between the exports", name)
 		}
 	}
 }

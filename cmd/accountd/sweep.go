@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,6 +23,9 @@ func runSweep(args, environ []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := serve.New(ctx, cfg)
+	if errors.Is(err, serve.ErrDataDirInUse) {
+		return fmt.Errorf("%w: the server running on %s sweeps every hour by itself; to sweep now, stop it, or point --data at another directory (with a shared PostgreSQL or KurrentDB log)", err, cfg.DataDir)
+	}
 	if err != nil {
 		return err
 	}
