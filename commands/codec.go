@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	fastjson "github.com/goccy/go-json"
 	"github.com/google/uuid"
 
 	"accountd/domain"
@@ -77,7 +78,7 @@ func Decode(r eventstore.RecordedEvent) (Decoded, error) {
 	}
 	var m domain.Metadata
 	if len(r.Metadata) > 0 {
-		if err := json.Unmarshal(r.Metadata, &m); err != nil {
+		if err := fastjson.Unmarshal(r.Metadata, &m); err != nil {
 			return Decoded{}, fmt.Errorf("%s@%d: metadata: %w", r.Stream, r.Revision, err)
 		}
 	}

@@ -5,6 +5,11 @@ import (
 	"fmt"
 	"reflect"
 	"time"
+
+	// Decoding only: events are written by encoding/json, whose output the hash chain
+	// covers; reading them back is the largest cost of a rebuild, and go-json decodes the
+	// same JSON into the same values about twice as fast.
+	fastjson "github.com/goccy/go-json"
 )
 
 // registry maps each versioned event type name to its payload type. An older version that
@@ -62,7 +67,7 @@ func DecodePayload(eventType string, data []byte) (Payload, error) {
 		return nil, refuse(CodeUnknownEventType, "unknown event type %q", eventType)
 	}
 	ptr := reflect.New(t)
-	if err := json.Unmarshal(data, ptr.Interface()); err != nil {
+	if err := fastjson.Unmarshal(data, ptr.Interface()); err != nil {
 		return nil, fmt.Errorf("decode %s: %w", eventType, err)
 	}
 	return ptr.Elem().Interface().(Payload), nil

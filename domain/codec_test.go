@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"encoding/json"
 	"reflect"
 	"testing"
 	"time"
@@ -68,5 +69,32 @@ func TestDecodeRefusesUnknownTypeWithStableCode(t *testing.T) {
 	}
 	if _, err := DecodePayload(LoginFailed{}.EventType(), []byte(`{"failed_attempts": "six"}`)); err == nil {
 		t.Fatal("malformed body accepted")
+	}
+}
+
+// DecodePayload reads with go-json, while events are written by encoding/json. Whatever the
+// stored JSON looks like (every type's own output, fields from a later version, nulls,
+// escapes, reordered keys), both decoders must produce the same value, or a rebuild would
+// fold a history differently from the command side's first decision.
+func TestFastDecoderAgreesWithEncodingJSON(t *testing.T) {
+	raw := []struct{ typ, body string }{
+		{"login_failed.v1", `{"reason":"invalid_credentials","failed_attempts":3,"origin":{"ip":"1.2.3.4","user_agent":"a\u00e9\"b"},"added_in_v2":{"x":[1,2]}}`},
+		{"login_failed.v1", `{"failed_attempts":null,"origin":null,"reason":"invalid_credentials"}`},
+		{"account_registered.v1", `{"policy":{"max_age":"90d","min_length":12},"email":"\u00e9@h\u00f4tel.example","account_id":"a1"}`},
+		{"session_started.v1", `{"session_id":"s","expires_at":"2026-05-01T08:30:00.123456789+02:00","idle_after":"6h0m0s"}`},
+		{"mfa_enrolment_started.v1", `{"encrypted_secret":"AAEC/w=="}`},
+	}
+	for _, r := range raw {
+		fast, err := DecodePayload(r.typ, []byte(r.body))
+		if err != nil {
+			t.Fatalf("%s %s: %v", r.typ, r.body, err)
+		}
+		std := reflect.New(registry[r.typ])
+		if err := json.Unmarshal([]byte(r.body), std.Interface()); err != nil {
+			t.Fatalf("encoding/json %s: %v", r.body, err)
+		}
+		if !reflect.DeepEqual(fast, std.Elem().Interface()) {
+			t.Errorf("%s %s:\n go-json       %#v\n encoding/json %#v", r.typ, r.body, fast, std.Elem().Interface())
+		}
 	}
 }
