@@ -170,6 +170,9 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) error {
 // demoMail runs the outbox once over the whole history, at the real clock.
 func demoMail(ctx context.Context, cfg serve.Config) (int, error) {
 	cfg.Clock = time.Now
+	// The demo's year of mail is its show: no horizon (a real node skips mail older than
+	// --mail-max-age).
+	cfg.Mail.MaxAge = -1
 	srv, err := serve.New(ctx, cfg)
 	if err != nil {
 		return 0, err

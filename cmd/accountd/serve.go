@@ -57,6 +57,7 @@ type serveFlags struct {
 	smtpAddr, smtpUser, smtpPass string
 	smtpStartTLS                 bool
 	mailFrom                     string
+	mailMaxAge                   time.Duration
 	logFormat, logLevel          string
 	maxBody                      int64
 	shutdownTimeout              time.Duration
@@ -87,6 +88,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.StringVar(&f.smtpPass, "smtp-password", "", "SMTP password (prefer the environment variable)")
 	fs.BoolVar(&f.smtpStartTLS, "smtp-starttls", true, "require STARTTLS")
 	fs.StringVar(&f.mailFrom, "mail-from", "accountd <no-reply@localhost>", "sender of the e-mails")
+	fs.DurationVar(&f.mailMaxAge, "mail-max-age", 72*time.Hour, "do not mail about events older than this (a new or restored node would otherwise mail the whole past); negative: no bound")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Int64Var(&f.maxBody, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body accepted")
@@ -214,7 +216,7 @@ func parseServe(args, environ []string, stderr io.Writer) (serve.Config, error) 
 			*k.dst = key
 		}
 	}
-	cfg.Mail = serve.MailConfig{From: f.mailFrom, SMTPAddr: f.smtpAddr, SMTPUsername: f.smtpUser, SMTPPassword: f.smtpPass, SMTPStartTLS: f.smtpStartTLS}
+	cfg.Mail = serve.MailConfig{From: f.mailFrom, SMTPAddr: f.smtpAddr, SMTPUsername: f.smtpUser, SMTPPassword: f.smtpPass, SMTPStartTLS: f.smtpStartTLS, MaxAge: f.mailMaxAge}
 	return cfg, nil
 }
 

@@ -43,3 +43,16 @@ func (s *Server) registerRunnerMetrics() error {
 		"main": s.runner, "security": s.securityRunner,
 	}))
 }
+
+// registerOutboxMetrics exposes the mails the outbox skipped as older than its horizon: a
+// rise after a restore or a new node's start is expected, at any other time it means the
+// outbox fell more than the horizon behind.
+func (s *Server) registerOutboxMetrics() error {
+	if s.metrics == nil {
+		return nil
+	}
+	return s.metrics.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "accountd_outbox_stale_mails_total",
+		Help: "Mails not sent because their event was older than --mail-max-age.",
+	}, func() float64 { return float64(s.outbox.Stale()) }))
+}

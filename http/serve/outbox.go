@@ -29,6 +29,6 @@ func newOutbox(s *Server) (*outbox.Outbox, error) {
 	}
 	return outbox.New(outbox.Config{
 		Store: s.store, DB: s.readDB, Links: s.links, Mailer: mailer, PublicURL: s.cfg.PublicURL, From: mc.From,
-		Logger: s.log, MaxAttempts: mc.MaxAttempts, Clock: s.cfg.Clock,
+		Logger: s.log, MaxAttempts: mc.MaxAttempts, Clock: s.cfg.Clock, MaxAge: mc.MaxAge,
 	})
 }

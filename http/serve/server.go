@@ -95,6 +95,9 @@ type MailConfig struct {
 	// MaxAttempts is how many failed sends a mail gets before it is dead-lettered (0: the
 	// outbox's default).
 	MaxAttempts int
+	// MaxAge: events older than this are not mailed about (0: outbox.DefaultMaxAge, 72 h;
+	// negative: no bound), so a new or restored node does not mail the past.
+	MaxAge time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -266,6 +269,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	if s.outbox, err = newOutbox(s); err != nil {
+		return nil, err
+	}
+	if err := s.registerOutboxMetrics(); err != nil {
 		return nil, err
 	}
 	s.rebuilds = &rebuilds{s: s}

@@ -62,6 +62,10 @@ const (
 	DefaultMaxAttempts     = 8
 	DefaultRetryBackoff    = time.Second
 	DefaultRetryBackoffMax = time.Minute
+	// DefaultMaxAge is how old an event may be and still be mailed about. Links live 24
+	// hours (R2), so a link mail older than that is useless; a notice three days late is
+	// still worth sending after a long outage, a year-old one is noise.
+	DefaultMaxAge = 72 * time.Hour
 	readBatch              = 256
 )
 
@@ -84,9 +88,13 @@ type Config struct {
 	// MaxAttempts is how many failed sends a message gets before it is dead-lettered
 	// (default 8).
 	MaxAttempts int
-	// Clock stamps sent_at, attempts and dead letters; nothing else reads it (default
-	// time.Now).
+	// Clock stamps sent_at, attempts and dead letters and judges MaxAge (default time.Now).
 	Clock func() time.Time
+	// MaxAge bounds how old (in domain time) an event may be for its mail to be sent
+	// (0: DefaultMaxAge; negative: no bound). An outbox starting without a checkpoint, on a
+	// new node of a shared log or a node restored without its read models, would otherwise
+	// send every mail the log ever called for; older mail is skipped and counted instead.
+	MaxAge time.Duration
 	// RetryBackoff is the wait after a first failed send, doubled after each further
 	// failure up to RetryBackoffMax (defaults 1 s and 1 min: eight attempts span about two
 	// minutes).
@@ -115,7 +123,11 @@ type Outbox struct {
 	publicURL string
 	pos       atomic.Uint64
 	mu        sync.Mutex // one batch at a time, whoever calls
+	stale     atomic.Uint64
 }
+
+// Stale counts the mails skipped since start because their event was older than MaxAge.
+func (o *Outbox) Stale() uint64 { return o.stale.Load() }
 
 // New prepares the outbox's tables and reads its checkpoint.
 func New(cfg Config) (*Outbox, error) {
@@ -140,6 +152,9 @@ func New(cfg Config) (*Outbox, error) {
 	}
 	if cfg.RetryBackoff <= 0 {
 		cfg.RetryBackoff = DefaultRetryBackoff
+	}
+	if cfg.MaxAge == 0 {
+		cfg.MaxAge = DefaultMaxAge
 	}
 	if cfg.RetryBackoffMax < cfg.RetryBackoff {
 		cfg.RetryBackoffMax = max(cfg.RetryBackoff, DefaultRetryBackoffMax)
@@ -358,6 +373,13 @@ func (o *Outbox) process(ctx context.Context, recs []eventstore.RecordedEvent) e
 		msgs, err = unsent(ctx, tx, msgs)
 		if err != nil {
 			return err
+		}
+		if len(msgs) > 0 && o.cfg.MaxAge > 0 && o.cfg.Clock().Sub(d.Event.At) > o.cfg.MaxAge {
+			if o.stale.Add(uint64(len(msgs))) == uint64(len(msgs)) {
+				o.log.Warn("outbox: skipping mail for events older than the mail horizon (a new or restored node does not mail the past); further skips are counted, not logged",
+					"position", rec.Position, "event_at", d.Event.At, "max_age", o.cfg.MaxAge)
+			}
+			msgs = nil
 		}
 		if len(msgs) == 0 {
 			p.pos = rec.Position

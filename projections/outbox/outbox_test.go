@@ -42,6 +42,8 @@ type testClock struct {
 
 func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
 
+func (c *testClock) Advance(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.now = c.now.Add(d) }
+
 // env is a log, a command service and a read-model database sharing one link key.
 type env struct {
 	ctx   context.Context
@@ -876,4 +878,44 @@ func (d *sqlDB) dump(t *testing.T) string {
 		rows.Close()
 	}
 	return b.String()
+}
+
+// A node restored without its read models (or a new node on a shared log) starts with no
+// checkpoint: it mails what happened within the horizon and skips, counting them, the mails
+// of older events, whose links have long expired; a negative MaxAge sends everything.
+func TestMailOlderThanTheHorizonIsSkipped(t *testing.T) {
+	cases := []struct {
+		name     string
+		maxAge   time.Duration
+		wantSent []string
+		stale    uint64
+	}{
+		{"default horizon (72 h)", 0, []string{"luca@hotel-lac.example"}, 1},
+		{"a tighter horizon", time.Hour, nil, 2},
+		{"no horizon", -1, []string{"anna@hotel-lac.example", "luca@hotel-lac.example"}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.register(t, "anna@hotel-lac.example", "")
+			e.clock.Advance(4 * 24 * time.Hour)
+			e.register(t, "luca@hotel-lac.example", "")
+			e.clock.Advance(2 * time.Hour)
+			sent := &recorder{}
+			o := e.outbox(t, openDB(t, filepath.Join(t.TempDir(), "read.db")), sent, func(c *outbox.Config) { c.MaxAge = tc.maxAge })
+			if err := o.CatchUp(e.ctx); err != nil {
+				t.Fatal(err)
+			}
+			var to []string
+			for _, m := range sent.messages() {
+				to = append(to, m.To...)
+			}
+			if !slices.Equal(to, tc.wantSent) || o.Stale() != tc.stale {
+				t.Fatalf("sent to %v with %d stale, want %v and %d", to, o.Stale(), tc.wantSent, tc.stale)
+			}
+			if head, _ := e.store.HeadPosition(e.ctx); o.Position() != head {
+				t.Fatalf("checkpoint %d, want the head %d: skipped mail must not be retried", o.Position(), head)
+			}
+		})
+	}
 }
