@@ -3,11 +3,15 @@ package projections
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"sync"
 	"time"
+
+	// The stored state is this projection's own format, written and read only here: go-json
+	// halves the cost of encoding every touched account once per batch, the largest part of
+	// applying a rebuild's batch, and of loading them all at start.
+	json "github.com/goccy/go-json"
 
 	"accountd/commands"
 	"accountd/domain"

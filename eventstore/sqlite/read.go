@@ -63,7 +63,8 @@ func (r *readStatements) close() error {
 // ReadStream implements eventstore.Store. A limit below one means no limit.
 func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.RecordedEvent, error) {
 	durable := int64(s.durable.Load())
-	events, err := s.query(ctx, s.reads.stream, limit, stream, clampInt64(from), durable)
+	// Most reads are a cached aggregate's short tail.
+	events, err := s.query(ctx, s.reads.stream, limit, 16, stream, clampInt64(from), durable)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read stream %q from %d: %w", stream, from, s.readErr(err))
 	}
@@ -83,7 +84,18 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 
 // ReadAll implements eventstore.Store. A limit below one means no limit.
 func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventstore.RecordedEvent, error) {
-	events, err := s.query(ctx, s.reads.all, limit, clampInt64(after), int64(s.durable.Load()))
+	durable := s.durable.Load()
+	// Positions are dense, so the read returns exactly min(limit, durable-after) events:
+	// sized once, a rebuild's 32,768-event batches are not copied over and over as they grow.
+	// An unbounded read of a large log still starts from at most 65,536.
+	expect := 0
+	if durable > after {
+		expect = int(min(durable-after, 1<<16))
+	}
+	if limit > 0 {
+		expect = min(expect, limit)
+	}
+	events, err := s.query(ctx, s.reads.all, limit, expect, clampInt64(after), int64(durable))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read all after %d: %w", after, s.readErr(err))
 	}
@@ -101,8 +113,9 @@ func (s *Store) HeadPosition(ctx context.Context) (uint64, error) {
 	return s.durable.Load(), nil
 }
 
-// query returns the first limit rows (all of them if limit < 1).
-func (s *Store) query(ctx context.Context, stmt *sql.Stmt, limit int, args ...any) ([]eventstore.RecordedEvent, error) {
+// query returns the first limit rows (all of them if limit < 1), in a slice sized for
+// expect rows.
+func (s *Store) query(ctx context.Context, stmt *sql.Stmt, limit, expect int, args ...any) ([]eventstore.RecordedEvent, error) {
 	if s.closed() {
 		return nil, eventstore.ErrClosed
 	}
@@ -114,7 +127,7 @@ func (s *Store) query(ctx context.Context, stmt *sql.Stmt, limit int, args ...an
 	if limit < 1 {
 		limit = math.MaxInt
 	}
-	events := make([]eventstore.RecordedEvent, 0, min(limit, 16)) // most reads are a cached aggregate's short tail
+	events := make([]eventstore.RecordedEvent, 0, min(limit, expect))
 	var row eventRow
 	for len(events) < limit && rows.Next() {
 		e, err := row.scan(rows)

@@ -66,7 +66,7 @@ const (
 	// hours (R2), so a link mail older than that is useless; a notice three days late is
 	// still worth sending after a long outage, a year-old one is noise.
 	DefaultMaxAge = 72 * time.Hour
-	readBatch              = 256
+	readBatch     = 256
 )
 
 // Config wires an outbox.
