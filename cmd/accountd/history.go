@@ -19,8 +19,8 @@ const historyUsage = `Usage: accountd history --account ID [--at TIME] [flags]
 Prints an account's timeline from the event log: each event with its time, actor, origin
 and the account's status right after it. With --at, prints the account's state and status
 as they were at that instant instead. Secrets never appear. Status is evaluated under the
-policy in force now, as the server recorded it in the log (the default policy when none was
-recorded). The log is the one serve uses: SQLite in --data, or --store postgres or kurrentdb
+policy in force at each instant, as the server recorded it in the log (the default policy
+before the first record). The log is the one serve uses: SQLite in --data, or --store postgres or kurrentdb
 at --store-url. With the SQLite log the server must be stopped (events.db is opened
 exclusively); a PostgreSQL or KurrentDB log can be read while servers run.
 
@@ -62,7 +62,7 @@ func runHistory(args, environ []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer store.Close()
-	r := &history.Reader{Store: store, Policy: policies.Current}
+	r := &history.Reader{Store: store, Policy: policies.At}
 	if !when.IsZero() {
 		st, err := r.StateAt(ctx, *account, when)
 		if err != nil {

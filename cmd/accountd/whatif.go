@@ -78,7 +78,7 @@ func runWhatIf(args, environ []string, stdout, stderr io.Writer) error {
 	if err := p.Validate(); err != nil {
 		return usageError{err}
 	}
-	r := &history.Reader{Store: store, Policy: policies.Current}
+	r := &history.Reader{Store: store, Policy: policies.At}
 	rep, err := r.WhatIf(ctx, history.WhatIfRequest{Policy: p, AccountIDs: ids, PropertyID: *property, From: fromT.UTC(), To: toT.UTC()})
 	if err != nil {
 		return err

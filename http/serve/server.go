@@ -278,7 +278,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.api, err = api.New(api.Config{
 		Service: s.service, Status: s.status, Runner: readiness{s.runner, s.securityRunner}, Tokens: tokens, Logger: s.log.With("component", "http"),
 		MaxBodyBytes: cfg.MaxBodyBytes, StatusWait: cfg.StatusWait,
-		Security:   api.Security{Timeline: tline, History: &history.Reader{Store: s.store, Policy: s.service.Policy}, Throttles: s.throttles},
+		Security:   api.Security{Timeline: tline, History: &history.Reader{Store: s.store, Policy: s.evidence.policies.At}, Throttles: s.throttles},
 		Compliance: &api.Compliance{DB: s.readDB, Policies: s.evidence.policies, Store: s.store, Clock: cfg.Clock},
 		Metrics:    s.metrics,
 		Rebuilds:   s.rebuilds,

@@ -23,8 +23,10 @@ import (
 
 // Reader folds streams from the log.
 type Reader struct {
-	Store  eventstore.Store
-	Policy func() domain.Policy
+	Store eventstore.Store
+	// Policy is the policy in force at an instant (commands.PolicyHistory.At): history is
+	// judged by the rules of its time, not today's.
+	Policy func(at time.Time) domain.Policy
 }
 
 // Stable error codes of this package (the API maps them to 400/404).
@@ -152,14 +154,12 @@ type HistoryPage struct {
 
 // Events returns the account's events with revision greater than after (after < 0: from
 // the first), at most limit. The status after each event is evaluated at that event's time
-// with the properties as they were then, under the policy in force now (the policy stream's
-// history is not replayed: thresholds that changed since are evaluated as they are today).
+// with the properties as they were then, under the policy in force then.
 func (r *Reader) Events(ctx context.Context, accountID string, after int64, limit int) (HistoryPage, error) {
 	l, err := r.loadAccount(ctx, accountID)
 	if err != nil {
 		return HistoryPage{}, err
 	}
-	p := r.Policy()
 	page := HistoryPage{AccountID: accountID, Entries: []Entry{}}
 	var a domain.Account
 	for _, d := range l.events {
@@ -172,7 +172,7 @@ func (r *Reader) Events(ctx context.Context, accountID string, after int64, limi
 			page.NextAfter = &next
 			break
 		}
-		st := domain.EvaluateStatus(a, l.propertiesAt(d.Event.At), d.Event.At, p)
+		st := domain.EvaluateStatus(a, l.propertiesAt(d.Event.At), d.Event.At, r.Policy(d.Event.At))
 		e := Entry{Revision: d.Recorded.Revision, Position: d.Recorded.Position, EventID: d.Recorded.ID.String(), Type: d.Recorded.Type,
 			At: d.Event.At, CommandID: d.Meta.CommandID, Status: st.Status, Reasons: st.Reasons}
 		e.Data, e.Actor, e.Origin = fields(d.Event.Data, accountID)
@@ -235,7 +235,7 @@ func (r *Reader) StateAt(ctx context.Context, accountID string, at time.Time) (S
 	if rev < 0 {
 		return State{}, &Error{Code: CodeAccountNotFound, Message: "the account did not exist yet at " + at.Format(time.RFC3339)}
 	}
-	p := r.Policy()
+	p := r.Policy(at)
 	open := 0
 	for _, s := range a.Sessions {
 		if at.Before(s.ExpiresAt) {

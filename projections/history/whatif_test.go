@@ -44,7 +44,7 @@ func TestWhatIfComparesLockouts(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	r := &Reader{Store: store, Policy: func() domain.Policy { return recorded }}
+	r := &Reader{Store: store, Policy: func(time.Time) domain.Policy { return recorded }}
 	tests := []struct {
 		threshold int
 		want      string
