@@ -25,3 +25,18 @@ type Projection interface {
 	// publish in-memory state: a failed commit must leave memory as it was.
 	Apply(ctx context.Context, tx *sql.Tx, events []commands.Decoded) (publish func(), err error)
 }
+
+// Versioned is a projection whose tables' meaning can change between releases. The runner
+// records the version beside the checkpoint; when a release brings another version, it
+// drops the projection's tables and checkpoint and replays the log into the new ones, so an
+// upgrade never reads old rows with new meaning. A projection without Version is version 0.
+type Versioned interface {
+	Version() int
+}
+
+func versionOf(p Projection) int {
+	if v, ok := p.(Versioned); ok {
+		return v.Version()
+	}
+	return 0
+}

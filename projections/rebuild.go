@@ -332,6 +332,14 @@ func swapTables(ctx context.Context, db *sql.DB, scratchPath string, ps []Projec
 			ON CONFLICT(name) DO UPDATE SET position = excluded.position`, p.Name(), head); err != nil {
 			return fmt.Errorf("projections: rebuild: checkpoint of %s: %w", p.Name(), err)
 		}
+		// The tables are now the version of the code that rebuilt them (Versioned).
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS main.projection_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)`); err != nil {
+			return fmt.Errorf("projections: rebuild: versions table: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO main.projection_versions(name, version) VALUES(?, ?)
+			ON CONFLICT(name) DO UPDATE SET version = excluded.version`, p.Name(), versionOf(p)); err != nil {
+			return fmt.Errorf("projections: rebuild: version of %s: %w", p.Name(), err)
+		}
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("projections: rebuild: commit swap: %w", err)

@@ -65,6 +65,9 @@ func NewRunner(ctx context.Context, store eventstore.Store, db *sql.DB, logger *
 }
 
 func (r *Runner) prepare(ctx context.Context, p Projection) error {
+	if err := r.checkVersion(ctx, p); err != nil {
+		return err
+	}
 	for _, stmt := range p.Schema() {
 		if _, err := r.db.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("projections: %s schema: %w", p.Name(), err)
@@ -72,6 +75,56 @@ func (r *Runner) prepare(ctx context.Context, p Projection) error {
 	}
 	if err := p.Load(ctx, r.db); err != nil {
 		return fmt.Errorf("projections: %s load: %w", p.Name(), err)
+	}
+	return nil
+}
+
+// checkVersion drops a projection's tables and checkpoint when they were written by another
+// version of it (Versioned), and records the version the tables will now hold.
+func (r *Runner) checkVersion(ctx context.Context, p Projection) error {
+	if _, err := r.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS projection_versions (name TEXT PRIMARY KEY, version INTEGER NOT NULL)`); err != nil {
+		return fmt.Errorf("projections: versions table: %w", err)
+	}
+	want := versionOf(p)
+	var have int
+	err := r.db.QueryRowContext(ctx, `SELECT version FROM projection_versions WHERE name = ?`, p.Name()).Scan(&have)
+	recorded := err == nil
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		have = 0 // tables from before versions were recorded, or none yet
+	case err != nil:
+		return fmt.Errorf("projections: version of %s: %w", p.Name(), err)
+	}
+	if have == want && !recorded {
+		_, err := r.db.ExecContext(ctx, `INSERT INTO projection_versions(name, version) VALUES(?, ?)`, p.Name(), want)
+		return err
+	}
+	if have != want {
+		pos, err := r.checkpoint(ctx, p.Name())
+		if err != nil {
+			return err
+		}
+		if pos > 0 {
+			r.log.Warn("projection tables are from another version: rebuilding them from the log", "projection", p.Name(), "tables_version", have, "version", want, "was_at", pos)
+		}
+		tx, err := r.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		defer tx.Rollback()
+		for _, t := range p.Tables() {
+			if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS `+t); err != nil {
+				return fmt.Errorf("projections: drop %s: %w", t, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM checkpoints WHERE name = ?`, p.Name()); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO projection_versions(name, version) VALUES(?, ?)
+			ON CONFLICT(name) DO UPDATE SET version = excluded.version`, p.Name(), want); err != nil {
+			return err
+		}
+		return tx.Commit()
 	}
 	return nil
 }
