@@ -27,8 +27,8 @@ type AccessRow struct {
 }
 
 // AccessLog calls fn with each record in [From, To] in log order. With a property, only
-// the records of its current members are listed; without one, attempts on unknown
-// addresses (which belong to no property) are listed too.
+// the records of accounts that were its members at some moment of the period are listed;
+// without one, attempts on unknown addresses (which belong to no property) are listed too.
 func AccessLog(ctx context.Context, db *sql.DB, q Query, fn func(AccessRow) error) error {
 	if err := q.Validate(false); err != nil {
 		return err
@@ -36,8 +36,9 @@ func AccessLog(ctx context.Context, db *sql.DB, q Query, fn func(AccessRow) erro
 	rows, err := db.QueryContext(ctx, `SELECT position, at, event, outcome, actor, account_id, subject, detail, ip, user_agent, device_id
 		FROM compliance_access
 		WHERE at >= ? AND at <= ?
-		  AND (? = '' OR account_id IN (SELECT account_id FROM compliance_members WHERE property_id = ?))
-		ORDER BY at, position`, nanos(q.From), nanos(q.To), q.PropertyID, q.PropertyID)
+		  AND (? = '' OR account_id IN (SELECT account_id FROM compliance_member_periods
+			WHERE property_id = ? AND since_at <= ? AND (until_at = 0 OR until_at >= ?)))
+		ORDER BY at, position`, nanos(q.From), nanos(q.To), q.PropertyID, q.PropertyID, nanos(q.To), nanos(q.From))
 	if err != nil {
 		return err
 	}

@@ -305,3 +305,75 @@ func TestQueryValidation(t *testing.T) {
 		})
 	}
 }
+
+// A past period is reported as it was: Anna was disabled through the end of 2025 and
+// re-enabled in 2026; Bruno left the hotel in 2026 and Carla arrived then. The 2025 report
+// lists Anna as disabled and Bruno as a member; the 2026 one lists Anna active, no Bruno, and
+// Carla. The access log of 2025 still has Bruno's failed sign-in.
+func TestReportsShowMembersAndDisablesOfTheirTime(t *testing.T) {
+	s := newSim(t)
+	support := domain.Actor{Kind: domain.ActorSupport, Reference: "REQ-9"}
+	anna, bruno := s.register("anna@lac.example"), s.register("bruno@lac.example")
+	s.at(30)
+	if _, err := s.svc.Login(s.ctx, commands.Meta{}, commands.LoginAttempt{Email: "bruno@lac.example", Password: "not his", Origin: domain.Origin{IP: "192.0.2.9"}}); err != nil {
+		t.Fatal(err)
+	}
+	s.at(200)
+	if _, err := s.svc.Disable(s.ctx, commands.Meta{}, anna, domain.DisableAccount{Kind: domain.DisableManual, Actor: support}); err != nil {
+		t.Fatal(err)
+	}
+	s.at(380)
+	if _, err := s.svc.Enable(s.ctx, commands.Meta{}, anna, domain.EnableAccount{Kind: domain.DisableManual, Actor: support}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.svc.RemoveMember(s.ctx, commands.Meta{}, "lac", bruno, support); err != nil {
+		t.Fatal(err)
+	}
+	s.at(400)
+	s.register("carla@lac.example")
+	s.at(500)
+	s.catchUp()
+
+	y2025 := compliance.Query{PropertyID: "lac", From: s.t0, To: s.t0.Add(364 * day)}
+	y2026 := compliance.Query{PropertyID: "lac", From: s.t0.Add(390 * day), To: s.t0.Add(499 * day)}
+	cases := []struct {
+		name   string
+		q      compliance.Query
+		want   map[string]string // e-mail -> disabled column
+		absent []string
+	}{
+		{"2025", y2025, map[string]string{"anna@lac.example": domain.DisableManual, "bruno@lac.example": ""}, []string{"carla@lac.example"}},
+		{"2026", y2026, map[string]string{"anna@lac.example": "", "carla@lac.example": ""}, []string{"bruno@lac.example"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			rows := s.rotation(tc.q)
+			for email, disabled := range tc.want {
+				r, ok := rows[email]
+				if !ok {
+					t.Fatalf("%s missing from the report: %v", email, rows)
+				}
+				if r.Disabled != disabled || (disabled != "") != (r.Verdict == compliance.VerdictDisabled) {
+					t.Errorf("%s: disabled %q, verdict %s; want disabled %q", email, r.Disabled, r.Verdict, disabled)
+				}
+			}
+			for _, email := range tc.absent {
+				if _, ok := rows[email]; ok {
+					t.Errorf("%s listed, was not a member in the period", email)
+				}
+			}
+		})
+	}
+	var brunoFailures int
+	if err := compliance.AccessLog(s.ctx, s.db, y2025, func(r compliance.AccessRow) error {
+		if r.AccountID == bruno && r.Outcome == "failure" {
+			brunoFailures++
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if brunoFailures != 1 {
+		t.Fatalf("Bruno's failed sign-in of 2025 in the hotel's access log: %d, want 1", brunoFailures)
+	}
+}

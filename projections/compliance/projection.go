@@ -30,8 +30,13 @@ func New() *Projection { return &Projection{} }
 func (*Projection) Name() string { return Name }
 
 func (*Projection) Tables() []string {
-	return []string{"compliance_accounts", "compliance_members", "compliance_password_changes", "compliance_access"}
+	return []string{"compliance_accounts", "compliance_members", "compliance_password_changes", "compliance_access",
+		"compliance_member_periods", "compliance_disabled_periods"}
 }
+
+// Version 2 added the membership and disable periods, so a past period is reported with the
+// members and disables of its time, not today's.
+func (*Projection) Version() int { return 2 }
 
 // Times are Unix nanoseconds (0: never) so range predicates and ordering are integer
 // comparisons on an index.
@@ -79,6 +84,23 @@ func (*Projection) Schema() []string {
 		)`,
 		`CREATE INDEX IF NOT EXISTS compliance_access_at ON compliance_access(at)`,
 		`CREATE INDEX IF NOT EXISTS compliance_access_account ON compliance_access(account_id, at)`,
+		// Who belonged to a property when: until_at 0 is "still a member".
+		`CREATE TABLE IF NOT EXISTS compliance_member_periods (
+			property_id TEXT NOT NULL,
+			account_id  TEXT NOT NULL,
+			since_at    INTEGER NOT NULL,
+			until_at    INTEGER NOT NULL DEFAULT 0,
+			PRIMARY KEY (property_id, account_id, since_at)
+		) WITHOUT ROWID`,
+		// When an account was disabled, by kind ("deleted" for a deletion): until_at 0 is
+		// "still disabled".
+		`CREATE TABLE IF NOT EXISTS compliance_disabled_periods (
+			account_id TEXT NOT NULL,
+			kind       TEXT NOT NULL,
+			since_at   INTEGER NOT NULL,
+			until_at   INTEGER NOT NULL DEFAULT 0,
+			PRIMARY KEY (account_id, kind, since_at)
+		) WITHOUT ROWID`,
 	}
 }
 
@@ -171,7 +193,7 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 	case domain.AccountRegistered:
 		r.email, r.registeredAt, r.lastActiveAt, r.dirty = e.Email, at, at, true
 		if e.PropertyID != "" {
-			if err := addMember(ctx, tx, e.PropertyID, r.id); err != nil {
+			if err := addMember(ctx, tx, e.PropertyID, r.id, at); err != nil {
 				return err
 			}
 		}
@@ -180,9 +202,12 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 		}
 		return insertAccess(ctx, tx, pos, at, r.id, r.email, "password_set", outcomeSuccess, "cause "+domain.PasswordSetAtRegistration, "registration", domain.Origin{})
 	case domain.LinkedToProperty:
-		return addMember(ctx, tx, e.PropertyID, r.id)
+		return addMember(ctx, tx, e.PropertyID, r.id, at)
 	case domain.UnlinkedFromProperty:
-		_, err := tx.ExecContext(ctx, `DELETE FROM compliance_members WHERE property_id = ? AND account_id = ?`, e.PropertyID, r.id)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM compliance_members WHERE property_id = ? AND account_id = ?`, e.PropertyID, r.id); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE compliance_member_periods SET until_at = ? WHERE property_id = ? AND account_id = ? AND until_at = 0`, at, e.PropertyID, r.id)
 		return err
 	case domain.LoginSucceeded:
 		r.lastActiveAt, r.dirty = at, true
@@ -212,6 +237,9 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 	case domain.MFAReset:
 		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "second factor removed; enrolment due at next login", actorText(e.Actor), domain.Origin{})
 	case domain.AccountDisabled:
+		if err := openPeriod(ctx, tx, r.id, e.Kind, at); err != nil {
+			return err
+		}
 		if !slices.Contains(r.disabledKinds, e.Kind) {
 			r.disabledKinds = append(r.disabledKinds, e.Kind)
 			slices.Sort(r.disabledKinds)
@@ -221,6 +249,9 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 		}
 		r.dirty = true
 	case domain.AccountEnabled:
+		if err := closePeriods(ctx, tx, r.id, e.Kind, at); err != nil {
+			return err
+		}
 		if e.Kind == "" {
 			r.disabledKinds = nil
 		} else {
@@ -235,14 +266,40 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 		r.dirty = true
 	case domain.AccountDeleted:
 		r.deletedAt, r.dirty = at, true
+		return openPeriod(ctx, tx, r.id, kindDeleted, at)
 	case domain.AccountRestored:
 		r.deletedAt, r.dirty = 0, true
+		return closePeriods(ctx, tx, r.id, kindDeleted, at)
 	}
 	return nil
 }
 
-func addMember(ctx context.Context, tx *sql.Tx, propertyID, accountID string) error {
-	_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO compliance_members(property_id, account_id) VALUES(?, ?)`, propertyID, accountID)
+// kindDeleted records a deletion among the disable periods: the report names it "deleted".
+const kindDeleted = "deleted"
+
+func addMember(ctx context.Context, tx *sql.Tx, propertyID, accountID string, at int64) error {
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO compliance_members(property_id, account_id) VALUES(?, ?)`, propertyID, accountID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO compliance_member_periods(property_id, account_id, since_at)
+		SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM compliance_member_periods WHERE property_id = ? AND account_id = ? AND until_at = 0)`,
+		propertyID, accountID, at, propertyID, accountID)
+	return err
+}
+
+// openPeriod starts a disable period of a kind unless one is already open.
+func openPeriod(ctx context.Context, tx *sql.Tx, accountID, kind string, at int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO compliance_disabled_periods(account_id, kind, since_at)
+		SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM compliance_disabled_periods WHERE account_id = ? AND kind = ? AND until_at = 0)`,
+		accountID, kind, at, accountID, kind)
+	return err
+}
+
+// closePeriods ends the open disable periods of a kind ("": every kind but a deletion, as
+// AccountEnabled without a kind lifts every disable).
+func closePeriods(ctx context.Context, tx *sql.Tx, accountID, kind string, at int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE compliance_disabled_periods SET until_at = ?
+		WHERE account_id = ? AND until_at = 0 AND (kind = ? OR (? = '' AND kind <> ?))`, at, accountID, kind, kind, kindDeleted)
 	return err
 }
 

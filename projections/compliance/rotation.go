@@ -7,6 +7,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -105,13 +106,18 @@ func Rotation(ctx context.Context, db *sql.DB, policies *commands.PolicyHistory,
 	if err := q.Validate(true); err != nil {
 		return err
 	}
-	rows, err := db.QueryContext(ctx, `SELECT a.account_id, a.email, a.registered_at, a.disabled_kinds, a.disabled_since, a.deleted_at,
+	// The property's members at any moment of the period, and the disables in force at its
+	// end: the period is reported as it was, whatever happened since.
+	rows, err := db.QueryContext(ctx, `SELECT a.account_id, a.email, a.registered_at,
+			(SELECT group_concat(kind, ',') FROM (SELECT DISTINCT kind FROM compliance_disabled_periods d
+				WHERE d.account_id = a.account_id AND d.since_at <= ?1 AND (d.until_at = 0 OR d.until_at > ?1) ORDER BY kind)),
 			c.at, c.cause, c.actor, c.history_depth
-		FROM compliance_members m
+		FROM (SELECT DISTINCT account_id FROM compliance_member_periods
+			WHERE property_id = ?2 AND since_at <= ?1 AND (until_at = 0 OR until_at >= ?3)) m
 		JOIN compliance_accounts a ON a.account_id = m.account_id
-		LEFT JOIN compliance_password_changes c ON c.account_id = a.account_id AND c.at <= ?
-		WHERE m.property_id = ? AND a.registered_at <= ?
-		ORDER BY a.account_id, c.at, c.position`, nanos(q.To), q.PropertyID, nanos(q.To))
+		LEFT JOIN compliance_password_changes c ON c.account_id = a.account_id AND c.at <= ?1
+		WHERE a.registered_at <= ?1
+		ORDER BY a.account_id, c.at, c.position`, nanos(q.To), q.PropertyID, nanos(q.From))
 	if err != nil {
 		return err
 	}
@@ -134,10 +140,9 @@ func Rotation(ctx context.Context, db *sql.DB, policies *commands.PolicyHistory,
 	for rows.Next() {
 		var (
 			id, email, kinds, cause, actor sql.NullString
-			reg, disSince, delAt, at       sql.NullInt64
-			hd                             sql.NullInt64
+			reg, at, hd                    sql.NullInt64
 		)
-		if err := rows.Scan(&id, &email, &reg, &kinds, &disSince, &delAt, &at, &cause, &actor, &hd); err != nil {
+		if err := rows.Scan(&id, &email, &reg, &kinds, &at, &cause, &actor, &hd); err != nil {
 			return err
 		}
 		if cur == nil || cur.AccountID != id.String {
@@ -145,10 +150,9 @@ func Rotation(ctx context.Context, db *sql.DB, policies *commands.PolicyHistory,
 				return err
 			}
 			cur = &RotationRow{AccountID: id.String, Email: email.String, RegisteredAt: fromNanos(reg.Int64)}
-			switch {
-			case delAt.Int64 != 0 && delAt.Int64 <= nanos(q.To):
-				cur.Disabled = "deleted"
-			case disSince.Int64 != 0 && disSince.Int64 <= nanos(q.To):
+			if kinds.String != "" && slices.Contains(strings.Split(kinds.String, ","), kindDeleted) {
+				cur.Disabled = kindDeleted
+			} else {
 				cur.Disabled = kinds.String
 			}
 			depth = -1
