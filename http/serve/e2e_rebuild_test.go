@@ -2,6 +2,7 @@ package serve_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -126,6 +127,18 @@ func TestOnlineRebuildWhileServing(t *testing.T) {
 	for k, v := range before {
 		if after[k] != v {
 			t.Errorf("%s changed across a rebuild:\nbefore %s\nafter  %s", k, v, after[k])
+		}
+	}
+	resp, err := http.Get(e.ts.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	metrics := string(raw)
+	for _, want := range []string{`accountd_rebuilds_total{result="succeeded"} 2`, "accountd_rebuild_pause_seconds_count 4"} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("/metrics lacks %q", want)
 		}
 	}
 	list := e.must(e.get("/v1/admin/rebuilds", api.RoleAdmin), http.StatusOK)

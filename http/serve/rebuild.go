@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"accountd/http/api"
 	"accountd/projections"
@@ -93,6 +94,30 @@ type rebuilds struct {
 	mu   sync.Mutex
 	jobs []*rebuildJob // oldest first, at most keepRebuilds
 	busy bool
+	// finished counts rebuilds by outcome and paused observes how long each file's
+	// rebuilt projections stopped following the log (nil without metrics).
+	finished *prometheus.CounterVec
+	paused   prometheus.Observer
+}
+
+// registerMetrics exposes the online rebuilds in reg.
+func (r *rebuilds) registerMetrics(reg prometheus.Registerer) error {
+	r.finished = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "accountd_rebuilds_total",
+		Help: "Online rebuilds of read models, by result (succeeded, failed).",
+	}, []string{"result"})
+	pause := prometheus.NewHistogram(prometheus.HistogramOpts{
+		Name:    "accountd_rebuild_pause_seconds",
+		Help:    "How long the rebuilt projections of one read-model file stopped following the log for the swap.",
+		Buckets: []float64{.01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	})
+	r.paused = pause
+	for _, c := range []prometheus.Collector{r.finished, pause} {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // keepRebuilds bounds the finished rebuilds the server remembers.
@@ -156,6 +181,13 @@ func (r *rebuilds) Start(req api.RebuildRequest) (api.RebuildJob, error) {
 		if err != nil {
 			r.s.log.Error("online rebuild failed; the read models are as they were", "rebuild", job.view.ID, "error", err)
 		}
+		if r.finished != nil {
+			result := api.RebuildSucceeded
+			if err != nil {
+				result = api.RebuildFailed
+			}
+			r.finished.WithLabelValues(result).Inc()
+		}
 		r.mu.Lock()
 		r.busy = false
 		r.mu.Unlock()
@@ -185,6 +217,9 @@ func (r *rebuilds) run(ctx context.Context, job *rebuildJob, targets []RebuildTa
 		}}, fresh...)
 		if err != nil {
 			return fmt.Errorf("%s: %w", file, err)
+		}
+		if r.paused != nil {
+			r.paused.Observe(res.Paused.Seconds())
 		}
 		job.update(func(v *api.RebuildJob) {
 			v.Results = append(v.Results, api.RebuildResult{File: file, Projections: res.Projections, Head: res.Head,

@@ -275,6 +275,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.rebuilds = &rebuilds{s: s}
+	if s.metrics != nil {
+		if err := s.rebuilds.registerMetrics(s.metrics); err != nil {
+			return nil, err
+		}
+	}
 	if s.api, err = api.New(api.Config{
 		Service: s.service, Status: s.status, Runner: readiness{s.runner, s.securityRunner}, Tokens: tokens, Logger: s.log.With("component", "http"),
 		MaxBodyBytes: cfg.MaxBodyBytes, StatusWait: cfg.StatusWait,
