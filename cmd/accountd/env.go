@@ -71,3 +71,17 @@ type listFlag []string
 
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+// toolEnv lists the environment variables of the other subcommands' flags. One shell often
+// serves every subcommand, so serve must not call them unknown; TestToolEnvIsComplete keeps
+// the list equal to what the subcommands' --help says they read.
+var toolEnv = []string{
+	"ACCOUNTD_ACCOUNT", "ACCOUNTD_ACCOUNTS", "ACCOUNTD_AT", "ACCOUNTD_C", "ACCOUNTD_CONNECTIONS",
+	"ACCOUNTD_D", "ACCOUNTD_DURATION", "ACCOUNTD_FROM", "ACCOUNTD_LOCKOUT_DURATION",
+	"ACCOUNTD_LOCKOUT_THRESHOLD", "ACCOUNTD_LOG_EVERY", "ACCOUNTD_MAX_RATE",
+	"ACCOUNTD_MAX_REQUESTS", "ACCOUNTD_MONTHS", "ACCOUNTD_OUT", "ACCOUNTD_PATH",
+	"ACCOUNTD_PROJECTION", "ACCOUNTD_PROPERTIES", "ACCOUNTD_PROPERTY", "ACCOUNTD_RATE",
+	"ACCOUNTD_READS_PER_LOGIN", "ACCOUNTD_SEED", "ACCOUNTD_SERVER",
+	"ACCOUNTD_TO", "ACCOUNTD_TOKEN", "ACCOUNTD_URL", "ACCOUNTD_WARMUP", "ACCOUNTD_WORKLOAD",
+	"ACCOUNTD_ACCESS_LOG",
+}

@@ -135,7 +135,7 @@ func parseServe(args, environ []string, stderr io.Writer) (serve.Config, error) 
 	if err != nil {
 		return serve.Config{}, usageError{err}
 	}
-	for _, k := range unknownEnv(fs, env, envTokens, envMFAKey, envLinkKey, envBenchToken) {
+	for _, k := range unknownEnv(fs, env, append([]string{envTokens, envMFAKey, envLinkKey, envBenchToken}, toolEnv...)...) {
 		logger.Warn("ignoring unknown environment variable", "name", k)
 	}
 	cfg := serve.Config{DataDir: f.data, Addr: f.addr, PublicURL: strings.TrimRight(f.publicURL, "/"), Logger: logger,
