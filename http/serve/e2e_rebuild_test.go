@@ -74,6 +74,10 @@ func TestOnlineRebuildWhileServing(t *testing.T) {
 		from, to := e.clock.Now().Add(-time.Hour).Format(time.RFC3339), e.clock.Now().Add(time.Hour).Format(time.RFC3339)
 		return string(e.must(e.get("/v1/compliance/access-log?from="+from+"&to="+to, api.RoleAuditor), http.StatusOK).raw)
 	}
+	// The report waits for the compliance projection to reach the head: damage after that.
+	if !strings.Contains(accessLog(), ids[0]) {
+		t.Fatal("Elena's sign-ins are missing before the damage")
+	}
 	db, err := projections.OpenDB(filepath.Join(e.data, "readmodels.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -129,6 +133,20 @@ func TestOnlineRebuildWhileServing(t *testing.T) {
 			t.Errorf("%s changed across a rebuild:\nbefore %s\nafter  %s", k, v, after[k])
 		}
 	}
+	// The rebuilt detectors took over: Giulia's account shared after the rebuild is caught.
+	e.clock.Advance(time.Hour)
+	e.login("giulia@lago.example", goodPassword, "ip", "192.0.2.10", "device_id", "front-desk-pc")
+	e.clock.Advance(2 * time.Minute)
+	e.login("giulia@lago.example", goodPassword, "ip", "198.51.100.23", "device_id", "someones-phone")
+	e.eventually("a detection by the rebuilt detectors", func() bool {
+		for _, entry := range entries(e.timeline("account_id=" + ids[2])) {
+			if entry["rule"] == "shared_account" {
+				return true
+			}
+		}
+		return false
+	})
+
 	resp, err := http.Get(e.ts.URL + "/metrics")
 	if err != nil {
 		t.Fatal(err)
