@@ -38,8 +38,9 @@ The whole hash chain is verified first; a broken log is not exported.
 verify re-checks every file against the manifest and, with --data, the manifest's chain hash
 against the log at that position. It names every mismatch and exits 1 if there is any.
 
-DATE is RFC 3339 or YYYY-MM-DD (midnight UTC). The server must be stopped (the log is opened
-exclusively).
+DATE is RFC 3339 or YYYY-MM-DD (midnight UTC). With the SQLite log the server must be stopped
+(events.db is opened exclusively); beside a node on a shared PostgreSQL log, export works on
+a private snapshot of the node's read models.
 
 Flags (environment equivalent in brackets):
 `

@@ -25,7 +25,7 @@ Commands:
   sweep    disable accounts inactive beyond the policy (PCI 8.2.6), once
   history  print an account's timeline, or its state at an instant, from the log
   what-if  replay recorded sign-ins under a candidate policy and compare lockouts
-  rebuild  rebuild read models from the log into a fresh file and swap it in (server stopped)
+  rebuild  rebuild read models from the log and swap them in (online through a running server)
   demo     write a realistic demo history through the command side (server stopped)
   help     show help for a command: accountd help serve
 

@@ -19,7 +19,8 @@ const verifyUsage = `Usage: accountd verify [flags]
 
 Walks the whole hash chain of the event log in --data and reports the first position whose
 stored hash does not match the event (PCI DSS 10.3.2 / 10.3.4). Exit status 0: intact;
-1: broken or unreadable. The server must be stopped (the log is opened exclusively).
+1: broken or unreadable. With the SQLite log the server must be stopped (events.db is opened
+exclusively); a PostgreSQL log can be verified while servers run.
 
 Example:
   accountd verify --data /var/lib/accountd
