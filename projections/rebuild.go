@@ -354,6 +354,12 @@ func swapTables(ctx context.Context, db *sql.DB, scratchPath string, ps []Projec
 // and one in flight, a few tens of MB.
 const rebuildBatch = 32768
 
+// rebuildReaders read the log at once (readLog), holding at most rebuildWindow batches.
+const (
+	rebuildReaders = 2
+	rebuildWindow  = 4
+)
+
 // replay applies the log from its start to ps, as Runner.CatchUp would, with two
 // differences that matter on a large log: each batch is read and decoded once for all of
 // ps (CatchUp reads the whole log once per projection), and reading and decoding the next
@@ -390,22 +396,8 @@ func replay(ctx context.Context, store eventstore.Store, db *sql.DB, ps []Projec
 	raw := make(chan []eventstore.RecordedEvent, 2)
 	go func() {
 		defer close(raw)
-		var after uint64
-		for {
-			recs, err := store.ReadAll(ctx, after, batchSize)
-			if err != nil {
-				send(batch{err: err})
-				return
-			}
-			if len(recs) == 0 {
-				return
-			}
-			after = recs[len(recs)-1].Position
-			select {
-			case raw <- recs:
-			case <-ctx.Done():
-				return
-			}
+		if err := readLog(ctx, store, head, batchSize, rebuildReaders, rebuildWindow, raw); err != nil && ctx.Err() == nil {
+			send(batch{err: err})
 		}
 	}()
 	go func() {
