@@ -18,7 +18,6 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
 	"accountd/eventstore/sqlite"
 	"accountd/http/serve"
@@ -45,25 +44,8 @@ func writeHistory(t *testing.T, data string) {
 	clock := func() time.Time { return now }
 	pol := domain.DefaultPolicy()
 	pol.MFARequired = false
-	if _, err := commands.ChangePolicy(ctx, store, clock, pol, domain.Actor{Kind: domain.ActorSystem}); err != nil {
-		t.Fatal(err)
-	}
-	policies, err := commands.LoadPolicyHistory(ctx, store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, _ := credentials.NewHasher(credentials.Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
-	key := bytes.Repeat([]byte{3}, 32)
-	mfa, _ := credentials.NewMFA(key, "test")
-	links, _ := credentials.NewLinkKey(key)
-	svc, err := commands.NewService(commands.Config{Store: store, Clock: clock, Policy: policies.Current, Hasher: h, MFA: mfa, Links: links})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, policies := serviceUnderPolicy(t, store, clock, pol)
 	m := commands.Meta{}
-	if _, err := svc.Property(ctx, m, "lac", domain.CreateProperty{PropertyID: "lac", Name: "Hôtel du Lac", PrimaryContactEmail: "direction@lac.example"}); err != nil {
-		t.Fatal(err)
-	}
 	pw := func(i int) string { return fmt.Sprintf("Correct horse battery %d", 100+i) }
 	ids := map[string]string{}
 	gen := map[string]int{}

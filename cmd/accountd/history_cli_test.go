@@ -17,7 +17,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
 	"accountd/eventstore"
 	"accountd/eventstore/postgres"
@@ -46,25 +45,8 @@ func writeLockoutLog(t *testing.T, store eventstore.Store) (accountID string, lo
 	ctx := context.Background()
 	now := lockoutT0
 	clock := func() time.Time { return now }
-	if _, err := commands.ChangePolicy(ctx, store, clock, lockoutPolicy(), domain.Actor{Kind: domain.ActorSystem, Note: "configuration at server start"}); err != nil {
-		t.Fatal(err)
-	}
-	policies, err := commands.LoadPolicyHistory(ctx, store)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, _ := credentials.NewHasher(credentials.Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
-	key := bytes.Repeat([]byte{5}, 32)
-	mfa, _ := credentials.NewMFA(key, "test")
-	links, _ := credentials.NewLinkKey(key)
-	svc, err := commands.NewService(commands.Config{Store: store, Clock: clock, Policy: policies.Current, Hasher: h, MFA: mfa, Links: links})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc, _ := serviceUnderPolicy(t, store, clock, lockoutPolicy())
 	m := commands.Meta{}
-	if _, err := svc.Property(ctx, m, "lac", domain.CreateProperty{PropertyID: "lac", Name: "Hôtel du Lac", PrimaryContactEmail: "direction@lac.example"}); err != nil {
-		t.Fatal(err)
-	}
 	reg, err := svc.Register(ctx, m, commands.Registration{Email: "anna@lac.example", Password: "Correct horse battery 42", PropertyID: "lac"})
 	if err != nil {
 		t.Fatal(err)

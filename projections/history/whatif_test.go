@@ -2,12 +2,10 @@ package history
 
 import (
 	"context"
-	"crypto/rand"
 	"testing"
 	"time"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
 	"accountd/eventstore/memory"
 )
@@ -16,18 +14,10 @@ func TestWhatIfComparesLockouts(t *testing.T) {
 	ctx := context.Background()
 	now := time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	key := make([]byte, 32)
-	rand.Read(key)
-	mfa, _ := credentials.NewMFA(key, "t")
-	links, _ := credentials.NewLinkKey(key)
-	hasher, _ := credentials.NewHasher(credentials.Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
 	recorded := domain.DefaultPolicy()
 	recorded.MFARequired = false
 	store := memory.New()
-	svc, err := commands.NewService(commands.Config{Store: store, Clock: clock, Policy: func() domain.Policy { return recorded }, Hasher: hasher, MFA: mfa, Links: links})
-	if err != nil {
-		t.Fatal(err)
-	}
+	svc := newTestService(t, store, clock, func() domain.Policy { return recorded })
 	const pw = "Correct horse battery 42"
 	reg, err := svc.Register(ctx, commands.Meta{}, commands.Registration{Email: "h@lago.example", Password: pw})
 	if err != nil {
