@@ -152,10 +152,12 @@ func (r *Runner) Rebuild(ctx context.Context, scratchPath string, opts RebuildOp
 			p := rebuilt[slices.IndexFunc(rebuilt, func(p Projection) bool { return p.Name() == st.name })]
 			if a, ok := st.p.(Adopter); ok {
 				if err := a.Adopt(p); err != nil {
-					// The tables are already swapped: this instance must not apply on top of
-					// them with stale memory. Replacing it is always safe.
-					r.log.Error("rebuild: adopting the rebuilt state failed; replacing the instance", "projection", st.name, "error", err)
-					st.p = p
+					// The tables are already swapped and others hold this instance: it must
+					// not go on with stale memory, so it reloads from the rebuilt tables.
+					r.log.Error("rebuild: adopting the rebuilt state failed; reloading it from the tables", "projection", st.name, "error", err)
+					if err := st.p.Load(context.WithoutCancel(ctx), r.db); err != nil {
+						r.log.Error("rebuild: reloading failed; the projection's memory may be stale until restart", "projection", st.name, "error", err)
+					}
 				}
 			} else {
 				st.p = p
@@ -196,6 +198,11 @@ func rebuild(ctx context.Context, store eventstore.Store, db *sql.DB, scratchPat
 		return res, err
 	}
 	defer sc.discard()
+	// Catch up with what was appended during the replay before pausing anything, so the
+	// pause covers only what arrives in the meantime.
+	if err := sc.runner.CatchUp(ctx); err != nil {
+		return res, err
+	}
 	paused := time.Now()
 	if live != nil {
 		resume := live.pause()
