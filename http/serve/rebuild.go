@@ -155,8 +155,8 @@ func (r *rebuilds) Start(req api.RebuildRequest) (api.RebuildJob, error) {
 		return api.RebuildJob{}, projections.ErrRebuildRunning
 	}
 	ctx, ok := r.s.backgroundContext()
-	if !ok {
-		return api.RebuildJob{}, errors.New("the server is not running its background work")
+	if !ok || ctx.Err() != nil {
+		return api.RebuildJob{}, errors.New("the server is not running its background work (not started, or shutting down)")
 	}
 	job := &rebuildJob{view: api.RebuildJob{ID: uuid.NewString(), State: api.RebuildRunning, StartedAt: time.Now().UTC(), MaxRate: req.MaxRate}}
 	for _, t := range targets {
