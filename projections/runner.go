@@ -29,6 +29,11 @@ type Runner struct {
 	order  []string
 	// rebuilding is held by Rebuild: one rebuild at a time.
 	rebuilding sync.Mutex
+	// Readiness (CaughtUp): the head when it was first asked, whether the projections have
+	// reached it since, and how far behind they may then fall.
+	readyAsked, ready bool
+	readyHead         uint64
+	readyLag          uint64
 }
 
 type projectionState struct {
@@ -46,7 +51,7 @@ func NewRunner(ctx context.Context, store eventstore.Store, db *sql.DB, logger *
 	if logger == nil {
 		logger = slog.Default()
 	}
-	r := &Runner{store: store, db: db, log: logger, batch: 1024, states: map[string]*projectionState{}}
+	r := &Runner{store: store, db: db, log: logger, batch: 1024, states: map[string]*projectionState{}, readyLag: DefaultReadyLag}
 	for _, p := range ps {
 		if _, dup := r.states[p.Name()]; dup {
 			return nil, fmt.Errorf("projections: %s registered twice", p.Name())
@@ -290,18 +295,45 @@ func (r *Runner) WaitFor(ctx context.Context, name string, position uint64) erro
 	}
 }
 
-// CaughtUp reports whether every projection has applied the log's head.
+// DefaultReadyLag is how far behind the log's head (in events) a projection may fall, once it
+// has caught up, before CaughtUp says no again.
+const DefaultReadyLag = 10_000
+
+// CaughtUp reports whether the projections are ready to answer: every one has applied the
+// head the log had when readiness was first asked (start-up), and none has since fallen
+// more than the ready lag behind. Without the lag, a projection a few milliseconds behind
+// a busy log, or paused for a rebuild's swap, would take the node out of its load balancer.
 func (r *Runner) CaughtUp(ctx context.Context) (bool, error) {
 	head, err := r.store.HeadPosition(ctx)
 	if err != nil {
 		return false, err
 	}
+	r.mu.Lock()
+	if !r.readyAsked {
+		r.readyAsked, r.readyHead = true, head
+	}
+	target := r.readyHead
+	if r.ready {
+		target = head - min(head, r.readyLag)
+	}
+	r.mu.Unlock()
 	for _, name := range r.order {
-		if r.Position(name) < head {
+		if r.Position(name) < target {
 			return false, nil
 		}
 	}
+	r.mu.Lock()
+	r.ready = true
+	r.mu.Unlock()
 	return true, nil
+}
+
+// SetReadyLag sets how far behind the head a caught-up projection may fall and still be
+// ready (default DefaultReadyLag; 0: never behind).
+func (r *Runner) SetReadyLag(events uint64) {
+	r.mu.Lock()
+	r.readyLag = events
+	r.mu.Unlock()
 }
 
 // Reset drops a projection's tables and checkpoint and empties its memory, so the next
