@@ -66,21 +66,7 @@ func dumpAll(t *testing.T, db *sql.DB) string {
 	var b strings.Builder
 	for _, tbl := range tables {
 		fmt.Fprintf(&b, "== %s\n", tbl)
-		rows, err := db.Query(`SELECT * FROM ` + tbl + ` ORDER BY 1, 2`)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rows.Next() {
-			rows.Scan(ptrs...)
-			fmt.Fprintf(&b, "%v\n", vals)
-		}
-		rows.Close()
+		dumpRows(t, db, &b, `SELECT * FROM `+tbl+` ORDER BY 1, 2`)
 	}
 	return b.String()
 }

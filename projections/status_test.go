@@ -109,23 +109,29 @@ func dump(t *testing.T, db *sql.DB) string {
 	t.Helper()
 	var b strings.Builder
 	for _, q := range []string{`SELECT account_id, email, position, state FROM status_accounts ORDER BY account_id`, `SELECT property_id, position, state FROM status_properties ORDER BY property_id`} {
-		rows, err := db.Query(q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cols, _ := rows.Columns()
-		vals := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rows.Next() {
-			rows.Scan(ptrs...)
-			fmt.Fprintf(&b, "%v\n", vals)
-		}
-		rows.Close()
+		dumpRows(t, db, &b, q)
 	}
 	return b.String()
+}
+
+// dumpRows prints every row a query returns, one line each.
+func dumpRows(t *testing.T, db *sql.DB, b *strings.Builder, query string) {
+	t.Helper()
+	rows, err := db.Query(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	cols, _ := rows.Columns()
+	vals := make([]any, len(cols))
+	ptrs := make([]any, len(cols))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	for rows.Next() {
+		rows.Scan(ptrs...)
+		fmt.Fprintf(b, "%v\n", vals)
+	}
 }
 
 func TestStatusProjectionAnswersFromTheLog(t *testing.T) {
