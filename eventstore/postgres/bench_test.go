@@ -14,6 +14,7 @@ import (
 	"accountd/commands/credentials"
 	"accountd/domain"
 	"accountd/eventstore"
+	"accountd/eventstore/eventstoretest"
 	"accountd/eventstore/sqlite"
 
 	"github.com/google/uuid"
@@ -48,41 +49,10 @@ func BenchmarkAppend(b *testing.B) {
 	for _, name := range []string{"sqlite", "postgres"} {
 		for _, writers := range []int{1, 64} {
 			b.Run(fmt.Sprintf("%s/%dwriters", name, writers), func(b *testing.B) {
-				benchmarkAppend(b, backends(b)[name](b), writers)
+				eventstoretest.BenchmarkAppend(b, backends(b)[name](b), writers, uuid.New)
 			})
 		}
 	}
-}
-
-// benchmarkAppend models the command side: each writer appends one event at a time to its
-// own stream with an exact expected revision and waits for the ack before the next.
-func benchmarkAppend(b *testing.B, s eventstore.Store, writers int) {
-	data := []byte(`{"amount":{"units":12345,"currency":"EUR"},"reference":"bench"}`)
-	metadata := []byte(`{"correlation":"9f1c2a7e-2d4b-4c1e-9a55-0b1f6f1f0d11"}`)
-	var claimed atomic.Int64
-	var wg sync.WaitGroup
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	for w := range writers {
-		wg.Go(func() {
-			stream := fmt.Sprintf("acct-%d", w)
-			expected := eventstore.NoStream
-			for claimed.Add(1) <= int64(b.N) {
-				res, err := s.Append(context.Background(), stream, expected,
-					eventstore.EventData{ID: uuid.New(), Type: "Deposited", Data: data, Metadata: metadata})
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				expected = eventstore.Exact(res.NextRevision)
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
 }
 
 // BenchmarkLogin is whole login decisions (read the account's stream, verify the password

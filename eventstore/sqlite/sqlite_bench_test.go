@@ -1,14 +1,10 @@
 package sqlite
 
 import (
-	"fmt"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"accountd/eventstore"
+	"accountd/eventstore/eventstoretest"
 
 	"github.com/google/uuid"
 )
@@ -37,31 +33,5 @@ func benchmarkAppend(b *testing.B, writers int, durability Synchronous, newID fu
 		b.Fatal(err)
 	}
 	defer s.Close()
-	data := []byte(`{"amount":{"units":12345,"currency":"EUR"},"reference":"bench"}`)
-	metadata := []byte(`{"correlation":"9f1c2a7e-2d4b-4c1e-9a55-0b1f6f1f0d11"}`)
-
-	var claimed atomic.Int64
-	var wg sync.WaitGroup
-	b.ReportAllocs()
-	b.ResetTimer()
-	start := time.Now()
-	for w := range writers {
-		wg.Go(func() {
-			stream := fmt.Sprintf("acct-%d", w)
-			expected := eventstore.NoStream
-			for claimed.Add(1) <= int64(b.N) {
-				res, err := s.Append(b.Context(), stream, expected,
-					eventstore.EventData{ID: newID(), Type: "Deposited", Data: data, Metadata: metadata})
-				if err != nil {
-					b.Error(err)
-					return
-				}
-				expected = eventstore.Exact(res.NextRevision)
-			}
-		})
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+	eventstoretest.BenchmarkAppend(b, s, writers, newID)
 }
