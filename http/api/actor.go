@@ -3,6 +3,7 @@ package api
 import (
 	"strings"
 
+	"accountd/commands"
 	"accountd/domain"
 )
 
@@ -33,4 +34,15 @@ func (f actorFields) optionalActor(x *exchange) (domain.Actor, error) {
 		return domain.Actor{Kind: domain.ActorSystem, Note: "admin API request " + x.id}, nil
 	}
 	return f.actor("")
+}
+
+// actorCommand reads a write request whose body names only its actor (actorFields).
+func (x *exchange) actorCommand() (commands.Meta, domain.Actor, error) {
+	var req actorFields
+	var actor domain.Actor
+	m, err := x.command(&req, func() (err error) {
+		actor, err = req.actor("")
+		return err
+	})
+	return m, actor, err
 }

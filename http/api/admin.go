@@ -13,15 +13,7 @@ import (
 // properties.
 
 func (a *API) adminUnlock(x *exchange) error {
-	var req actorFields
-	if err := x.decode(&req); err != nil {
-		return err
-	}
-	actor, err := req.actor("")
-	if err != nil {
-		return err
-	}
-	m, err := x.meta()
+	m, actor, err := x.actorCommand()
 	if err != nil {
 		return err
 	}
@@ -114,15 +106,7 @@ func (a *API) adminDelete(x *exchange) error {
 }
 
 func (a *API) adminResetMFA(x *exchange) error {
-	var req actorFields
-	if err := x.decode(&req); err != nil {
-		return err
-	}
-	actor, err := req.actor("")
-	if err != nil {
-		return err
-	}
-	m, err := x.meta()
+	m, actor, err := x.actorCommand()
 	if err != nil {
 		return err
 	}
