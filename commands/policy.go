@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"errors"
 	"fmt"
@@ -70,7 +71,7 @@ func (h *PolicyHistory) Refresh(ctx context.Context, store eventstore.Store) err
 			return fmt.Errorf("commands: read policy stream: %w", err)
 		}
 		for _, rec := range recs {
-			d, err := Decode(rec)
+			d, err := eventlog.Decode(rec)
 			if err != nil {
 				return fmt.Errorf("commands: %w", err)
 			}
@@ -167,7 +168,7 @@ func ChangePolicy(ctx context.Context, store eventstore.Store, clock Clock, p do
 			expected = eventstore.Exact(h.next - 1)
 		}
 		meta := domain.Metadata{CommandID: "policy-change/" + uuid.NewString()}
-		data, err := Encode(domain.PolicyStream, meta, []domain.Event{{At: clock().UTC(), Data: domain.PolicyChanged{Policy: p, Actor: actor}}})
+		data, err := eventlog.Encode(domain.PolicyStream, meta, []domain.Event{{At: clock().UTC(), Data: domain.PolicyChanged{Policy: p, Actor: actor}}})
 		if err != nil {
 			return false, err
 		}

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"errors"
 	"fmt"
@@ -122,7 +123,7 @@ func (r *Repository[S]) Update(ctx context.Context, stream string, meta domain.M
 		if len(events) == 0 {
 			return Result[S]{State: entry.state, Revision: entry.revision}, decideErr
 		}
-		data, err := Encode(stream, meta, events)
+		data, err := eventlog.Encode(stream, meta, events)
 		if err != nil {
 			return Result[S]{}, err
 		}
@@ -182,7 +183,7 @@ func (r *Repository[S]) load(ctx context.Context, stream string) (*aggregateEntr
 			entry = entry.clone()
 		}
 		for _, rec := range recs {
-			dec, err := Decode(rec)
+			dec, err := eventlog.Decode(rec)
 			if err != nil {
 				return nil, fmt.Errorf("commands: %w", err)
 			}

@@ -1,6 +1,7 @@
 package commands
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"errors"
 	"fmt"
@@ -73,7 +74,7 @@ type Meta struct {
 func (m Meta) metadata(suffix string) domain.Metadata {
 	id := m.CommandID
 	if id == "" {
-		id = NewCommandID()
+		id = eventlog.NewCommandID()
 	}
 	if suffix != "" {
 		// One command touching several streams keeps one ID per stream.

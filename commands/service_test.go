@@ -1,6 +1,7 @@
 package commands_test
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"crypto/rand"
 	"sync"
@@ -277,14 +278,14 @@ func TestMembershipIsKeptOnBothSides(t *testing.T) {
 }
 
 func TestEventIDsAreDeterministicAndTimeOrderedForV7Commands(t *testing.T) {
-	a, b := commands.NewCommandID(), commands.NewCommandID()
-	if commands.EventID(a, "s", 0) != commands.EventID(a, "s", 0) {
+	a, b := eventlog.NewCommandID(), eventlog.NewCommandID()
+	if eventlog.EventID(a, "s", 0) != eventlog.EventID(a, "s", 0) {
 		t.Fatal("a retried command must get the same event IDs")
 	}
-	if commands.EventID(a, "s", 0) == commands.EventID(a, "s", 1) || commands.EventID(a, "s", 0) == commands.EventID(a+"/email", "s", 0) {
+	if eventlog.EventID(a, "s", 0) == eventlog.EventID(a, "s", 1) || eventlog.EventID(a, "s", 0) == eventlog.EventID(a+"/email", "s", 0) {
 		t.Fatal("distinct events of a command must get distinct IDs")
 	}
-	ea, eb := commands.EventID(a, "s", 0), commands.EventID(b, "s", 0)
+	ea, eb := eventlog.EventID(a, "s", 0), eventlog.EventID(b, "s", 0)
 	ca := uuid.MustParse(a)
 	if ea.Version() != 7 || string(ea[:6]) != string(ca[:6]) {
 		t.Fatalf("event ID %s does not carry the time of command %s", ea, a)
@@ -292,7 +293,7 @@ func TestEventIDsAreDeterministicAndTimeOrderedForV7Commands(t *testing.T) {
 	if string(ea[:6]) > string(eb[:6]) {
 		t.Fatalf("later command's event sorts first: %s then %s", ea, eb)
 	}
-	if id := commands.EventID("idem:logins:key-1", "s", 0); id.Version() != 5 {
+	if id := eventlog.EventID("idem:logins:key-1", "s", 0); id.Version() != 5 {
 		t.Fatalf("a non-UUIDv7 command ID keeps a name-based ID, got version %d", id.Version())
 	}
 }

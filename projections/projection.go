@@ -4,10 +4,9 @@
 package projections
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"database/sql"
-
-	"accountd/commands"
 )
 
 // Projection is one read model.
@@ -23,7 +22,7 @@ type Projection interface {
 	// Apply writes the effect of events inside tx, which the runner commits together with the
 	// checkpoint. It returns a function the runner calls only after the commit succeeded, to
 	// publish in-memory state: a failed commit must leave memory as it was.
-	Apply(ctx context.Context, tx *sql.Tx, events []commands.Decoded) (publish func(), err error)
+	Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Decoded) (publish func(), err error)
 }
 
 // Versioned is a projection whose tables' meaning can change between releases. The runner

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"database/sql"
 	"errors"
@@ -12,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"accountd/commands"
 	"accountd/eventstore"
 )
 
@@ -378,7 +378,7 @@ func replay(ctx context.Context, store eventstore.Store, db *sql.DB, ps []Projec
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	type batch struct {
-		events []commands.Decoded
+		events []eventlog.Decoded
 		err    error
 	}
 	batches := make(chan batch, 2)
@@ -477,8 +477,8 @@ func pacer(rate int) func(ctx context.Context, n int) error {
 }
 
 // decodeAll decodes a batch, its two halves in parallel.
-func decodeAll(recs []eventstore.RecordedEvent) ([]commands.Decoded, error) {
-	out := make([]commands.Decoded, len(recs))
+func decodeAll(recs []eventstore.RecordedEvent) ([]eventlog.Decoded, error) {
+	out := make([]eventlog.Decoded, len(recs))
 	errs := make([]error, 2)
 	mid := len(recs) / 2
 	var wg sync.WaitGroup
@@ -487,7 +487,7 @@ func decodeAll(recs []eventstore.RecordedEvent) ([]commands.Decoded, error) {
 		go func() {
 			defer wg.Done()
 			for i := r[0]; i < r[1]; i++ {
-				d, err := commands.Decode(recs[i])
+				d, err := eventlog.Decode(recs[i])
 				if err != nil {
 					errs[half] = fmt.Errorf("projections: rebuild at position %d: %w", recs[i].Position, err)
 					return
@@ -502,7 +502,7 @@ func decodeAll(recs []eventstore.RecordedEvent) ([]commands.Decoded, error) {
 
 // applyRebuildBatch is Runner.applyBatch for a rebuild: the events and the checkpoint in one
 // transaction, in-memory state published only after the commit.
-func applyRebuildBatch(ctx context.Context, db *sql.DB, p Projection, events []commands.Decoded) error {
+func applyRebuildBatch(ctx context.Context, db *sql.DB, p Projection, events []eventlog.Decoded) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("projections: rebuild %s: begin: %w", p.Name(), err)

@@ -1,6 +1,7 @@
 package projections_test
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"crypto/rand"
 	"database/sql"
@@ -199,7 +200,7 @@ func TestRebuildCreatesAMissingDatabase(t *testing.T) {
 }
 
 // benchmarkLog appends N login-heavy events (default 200,000; ACCOUNTD_REBUILD_EVENTS)
-// directly through commands.Encode: per account a registration, then logins (nine successes
+// directly through eventlog.Encode: per account a registration, then logins (nine successes
 // for one failure), 100 events per account. Accounts take turns, ten events at a time, so a
 // batch of the log touches many accounts as a real log does, not one account's history.
 func benchmarkLog(b *testing.B) (*sqlite.Store, string) {
@@ -237,7 +238,7 @@ func benchmarkLog(b *testing.B) (*sqlite.Store, string) {
 				}
 			}
 			stream := domain.AccountStream(id)
-			recs, err := commands.Encode(stream, domain.Metadata{CommandID: fmt.Sprintf("bench-%s-%d", id, turn)}, evs)
+			recs, err := eventlog.Encode(stream, domain.Metadata{CommandID: fmt.Sprintf("bench-%s-%d", id, turn)}, evs)
 			if err != nil {
 				b.Fatal(err)
 			}

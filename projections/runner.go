@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"database/sql"
 	"errors"
@@ -11,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"accountd/commands"
 	"accountd/eventstore"
 )
 
@@ -216,12 +216,12 @@ func (r *Runner) applyBatch(ctx context.Context, st *projectionState, recs []eve
 	defer st.apply.Unlock()
 	name := st.name
 	from := r.Position(name)
-	decoded := make([]commands.Decoded, 0, len(recs))
+	decoded := make([]eventlog.Decoded, 0, len(recs))
 	for _, rec := range recs {
 		if rec.Position <= from {
 			continue // already applied: idempotent on overlap
 		}
-		d, err := commands.Decode(rec)
+		d, err := eventlog.Decode(rec)
 		if err != nil {
 			return fmt.Errorf("projections: %s at position %d: %w", name, rec.Position, err)
 		}

@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"database/sql"
 	"fmt"
@@ -13,7 +14,6 @@ import (
 	// applying a rebuild's batch, and of loading them all at start.
 	json "github.com/goccy/go-json"
 
-	"accountd/commands"
 	"accountd/domain"
 )
 
@@ -111,7 +111,7 @@ func (s *Status) Load(ctx context.Context, db *sql.DB) error {
 	return nil
 }
 
-func (s *Status) Apply(ctx context.Context, tx *sql.Tx, events []commands.Decoded) (func(), error) {
+func (s *Status) Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Decoded) (func(), error) {
 	s.mu.RLock()
 	accounts := map[string]accountRecord{}
 	properties := map[string]propertyRecord{}

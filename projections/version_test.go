@@ -1,12 +1,12 @@
 package projections_test
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"database/sql"
 	"path/filepath"
 	"testing"
 
-	"accountd/commands"
 	"accountd/projections"
 )
 
@@ -21,7 +21,7 @@ func (c counting) Schema() []string {
 	return []string{`CREATE TABLE IF NOT EXISTS counting (id INTEGER PRIMARY KEY CHECK (id = 1), n INTEGER NOT NULL)`}
 }
 func (c counting) Load(context.Context, *sql.DB) error { return nil }
-func (c counting) Apply(ctx context.Context, tx *sql.Tx, events []commands.Decoded) (func(), error) {
+func (c counting) Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Decoded) (func(), error) {
 	step := 1
 	if c.version == 2 {
 		step = 10

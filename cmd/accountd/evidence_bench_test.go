@@ -1,6 +1,7 @@
 package main
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"fmt"
 	"log/slog"
@@ -22,7 +23,7 @@ import (
 // TestGenerateEvidenceBenchData writes the export benchmark's data set: N accounts of one
 // property over two years (registration, a password change every 80 days, one in ten
 // lapsing to 120 days once, a successful login every 14 days and a failed one every 30),
-// appended directly through commands.Encode, then runs the compliance projection. The
+// appended directly through eventlog.Encode, then runs the compliance projection. The
 // export itself is then timed on the built binary (see the report). Skipped unless
 // ACCOUNTD_BENCH_DATA names the data directory to create.
 func TestGenerateEvidenceBenchData(t *testing.T) {
@@ -77,7 +78,7 @@ func TestGenerateEvidenceBenchData(t *testing.T) {
 					evs = append(evs, domain.Event{At: reg.Add(time.Duration(d)*dayD + 2*time.Hour), Data: domain.LoginFailed{Origin: domain.Origin{IP: "203.0.113.66", UserAgent: "bench"}, Reason: domain.ReasonInvalidCredentials, FailedAttempts: 1}})
 				}
 				stream := domain.AccountStream(id)
-				recs, err := commands.Encode(stream, domain.Metadata{CommandID: "bench-" + id}, evs)
+				recs, err := eventlog.Encode(stream, domain.Metadata{CommandID: "bench-" + id}, evs)
 				if err == nil {
 					_, err = store.Append(ctx, stream, eventstore.NoStream, recs...)
 				}

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -921,7 +922,7 @@ func (r *runner) checkAudit(a ExpectAudit) error {
 	if rec == nil {
 		return r.failure("%s's timeline holds no suspicious-activity record", a.Person)
 	}
-	dec, err := commands.Decode(*rec)
+	dec, err := eventlog.Decode(*rec)
 	if err != nil {
 		return err
 	}
@@ -966,7 +967,7 @@ func (r *runner) decoded(stream string, from uint64) ([]domain.Event, error) {
 	}
 	out := make([]domain.Event, 0, len(recs))
 	for _, rec := range recs {
-		d, err := commands.Decode(rec)
+		d, err := eventlog.Decode(rec)
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"accountd/eventstore/eventlog"
 	"bytes"
 	"crypto/rand"
 	"encoding/hex"
@@ -109,7 +110,7 @@ func (x *exchange) meta() (commands.Meta, error) {
 	key := x.r.Header.Get("Idempotency-Key")
 	switch {
 	case key == "":
-		m.CommandID = commands.NewCommandID()
+		m.CommandID = eventlog.NewCommandID()
 	case len(key) > 200 || strings.ContainsAny(key, "\r\n\x00"):
 		return m, invalidRequest("Idempotency-Key must be at most 200 printable characters")
 	default:

@@ -5,6 +5,7 @@
 package compliance
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"database/sql"
 	"errors"
@@ -13,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"accountd/commands"
 	"accountd/domain"
 	"accountd/projections"
 )
@@ -118,7 +118,7 @@ type accountRow struct {
 }
 
 // Apply folds the batch. Account rows touched by the batch are read once and written once.
-func (p *Projection) Apply(ctx context.Context, tx *sql.Tx, events []commands.Decoded) (func(), error) {
+func (p *Projection) Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Decoded) (func(), error) {
 	rows := map[string]*accountRow{}
 	get := func(id string) (*accountRow, error) {
 		if r, ok := rows[id]; ok {
@@ -186,7 +186,7 @@ const (
 	outcomeSuccess = "success"
 )
 
-func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow, d commands.Decoded, at int64, pos uint64) error {
+func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow, d eventlog.Decoded, at int64, pos uint64) error {
 	// The user identification of 10.2.2: the address the attempt or change was made under.
 	holder := r.email
 	switch e := d.Event.Data.(type) {

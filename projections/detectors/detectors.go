@@ -25,6 +25,7 @@
 package detectors
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"database/sql"
 	"encoding/json"
@@ -291,7 +292,7 @@ func (b *batch) prop(id string) *propertyWindow {
 // Apply updates the windows and acts. An action that fails for a reason other than the
 // domain refusing it fails the batch: the runner retries it from the checkpoint, and the
 // deterministic command IDs make the retried actions no-ops where they already happened.
-func (d *Detectors) Apply(ctx context.Context, tx *sql.Tx, events []commands.Decoded) (func(), error) {
+func (d *Detectors) Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Decoded) (func(), error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	b := &batch{d: d, ctx: ctx, now: d.cfg.Clock().UTC(), accounts: map[string]*accountWindow{}, ips: map[string]*ipWindow{}, props: map[string]*propertyWindow{}}
@@ -376,7 +377,7 @@ func (b *batch) persist(tx *sql.Tx) error {
 	return nil
 }
 
-func (b *batch) apply(ev *commands.Decoded) error {
+func (b *batch) apply(ev *eventlog.Decoded) error {
 	stream := ev.Recorded.Stream
 	at := ev.Event.At
 	id := ev.Recorded.ID.String()

@@ -1,6 +1,7 @@
 package detectors_test
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"database/sql"
 	"fmt"
@@ -63,10 +64,10 @@ type step struct {
 	data   domain.Payload
 }
 
-func decoded(steps []step) []commands.Decoded {
-	out := make([]commands.Decoded, len(steps))
+func decoded(steps []step) []eventlog.Decoded {
+	out := make([]eventlog.Decoded, len(steps))
 	for i, s := range steps {
-		out[i] = commands.Decoded{
+		out[i] = eventlog.Decoded{
 			Event:    domain.Event{At: t0.Add(s.after), Data: s.data},
 			Recorded: eventstore.RecordedEvent{ID: uuid.NewSHA1(uuid.NameSpaceOID, fmt.Appendf(nil, "%d", i)), Stream: s.stream, Position: uint64(i + 1)},
 		}
@@ -102,7 +103,7 @@ func newDetectors(t *testing.T, db *sql.DB, rec *recorder, policy domain.Detecto
 }
 
 // applyEach applies events one per transaction, as a runner following a slow log would.
-func applyEach(t *testing.T, db *sql.DB, d *detectors.Detectors, evs []commands.Decoded) {
+func applyEach(t *testing.T, db *sql.DB, d *detectors.Detectors, evs []eventlog.Decoded) {
 	t.Helper()
 	for i := range evs {
 		tx, err := db.Begin()

@@ -1,6 +1,7 @@
 package detectors_test
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	crand "crypto/rand"
 	"fmt"
@@ -227,7 +228,7 @@ func TestProjectionLagUnderLoad(t *testing.T) {
 				if _, ok := data.(domain.UnknownEmailLoginFailed); ok {
 					stream = domain.UnknownEmailStream("h" + acct)
 				}
-				evs, err := commands.Encode(stream, domain.Metadata{CommandID: uuid.NewString()}, []domain.Event{{At: time.Now().UTC(), Data: data}})
+				evs, err := eventlog.Encode(stream, domain.Metadata{CommandID: uuid.NewString()}, []domain.Event{{At: time.Now().UTC(), Data: data}})
 				if err != nil {
 					t.Error(err)
 					return

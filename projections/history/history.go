@@ -8,6 +8,7 @@
 package history
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"errors"
 	"fmt"
@@ -16,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"accountd/commands"
 	"accountd/domain"
 	"accountd/eventstore"
 )
@@ -44,8 +44,8 @@ type Error struct {
 func (e *Error) Error() string { return e.Code + ": " + e.Message }
 
 // readStream returns every decoded event of a stream (none when it does not exist).
-func (r *Reader) readStream(ctx context.Context, stream string) ([]commands.Decoded, error) {
-	var out []commands.Decoded
+func (r *Reader) readStream(ctx context.Context, stream string) ([]eventlog.Decoded, error) {
+	var out []eventlog.Decoded
 	var from uint64
 	const page = 1024
 	for {
@@ -57,7 +57,7 @@ func (r *Reader) readStream(ctx context.Context, stream string) ([]commands.Deco
 			return nil, err
 		}
 		for _, rec := range recs {
-			d, err := commands.Decode(rec)
+			d, err := eventlog.Decode(rec)
 			if err != nil {
 				return nil, err
 			}
@@ -72,8 +72,8 @@ func (r *Reader) readStream(ctx context.Context, stream string) ([]commands.Deco
 
 // accountLog is an account's stream with the streams of every property it ever belonged to.
 type accountLog struct {
-	events     []commands.Decoded
-	properties map[string][]commands.Decoded
+	events     []eventlog.Decoded
+	properties map[string][]eventlog.Decoded
 }
 
 func (r *Reader) loadAccount(ctx context.Context, accountID string) (*accountLog, error) {
@@ -84,7 +84,7 @@ func (r *Reader) loadAccount(ctx context.Context, accountID string) (*accountLog
 	if len(evs) == 0 {
 		return nil, &Error{Code: CodeAccountNotFound, Message: "account does not exist"}
 	}
-	l := &accountLog{events: evs, properties: map[string][]commands.Decoded{}}
+	l := &accountLog{events: evs, properties: map[string][]eventlog.Decoded{}}
 	for _, d := range evs {
 		var pid string
 		switch e := d.Event.Data.(type) {

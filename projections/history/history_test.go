@@ -1,6 +1,7 @@
 package history
 
 import (
+	"accountd/eventstore/eventlog"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -37,7 +38,7 @@ func TestHistoryNeverShowsSecrets(t *testing.T) {
 	for i, p := range samples {
 		evs = append(evs, domain.Event{At: at.Add(time.Duration(i) * time.Second), Data: p})
 	}
-	data, err := commands.Encode("account-a", domain.Metadata{CommandID: "c"}, evs)
+	data, err := eventlog.Encode("account-a", domain.Metadata{CommandID: "c"}, evs)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,11 +1,11 @@
 package history
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"strings"
 	"time"
 
-	"accountd/commands"
 	"accountd/domain"
 )
 
@@ -223,7 +223,7 @@ const (
 )
 
 // loginVerdict finds the sign-in in a command's events and what it tells of the credentials.
-func loginVerdict(group []commands.Decoded) (*domain.Origin, verdict) {
+func loginVerdict(group []eventlog.Decoded) (*domain.Origin, verdict) {
 	for _, d := range group {
 		switch e := d.Event.Data.(type) {
 		case domain.LoginSucceeded:
@@ -242,7 +242,7 @@ func loginVerdict(group []commands.Decoded) (*domain.Origin, verdict) {
 	return nil, verdictUnknown
 }
 
-func recordedAllowed(group []commands.Decoded) bool {
+func recordedAllowed(group []eventlog.Decoded) bool {
 	for _, d := range group {
 		if _, ok := d.Event.Data.(domain.LoginSucceeded); ok {
 			return true

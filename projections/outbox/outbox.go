@@ -33,6 +33,7 @@
 package outbox
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -48,7 +49,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"accountd/commands"
 	"accountd/commands/credentials"
 	"accountd/domain"
 	"accountd/eventstore"
@@ -332,7 +332,7 @@ func (o *Outbox) process(ctx context.Context, recs []eventstore.RecordedEvent) e
 			p.pos = rec.Position
 			continue
 		}
-		d, err := commands.Decode(rec)
+		d, err := eventlog.Decode(rec)
 		if err != nil {
 			// Undecodable: retrying cannot help. Record it and move on.
 			if err := p.commit(ctx); err != nil {
@@ -606,7 +606,7 @@ func (e *poisonError) letter(rec eventstore.RecordedEvent) DeadLetter {
 
 // compose turns a mail event into its messages (none when no mail is due), reading the
 // address tables inside tx, which already holds the event's own state change.
-func (o *Outbox) compose(ctx context.Context, tx *sql.Tx, d commands.Decoded) ([]Message, error) {
+func (o *Outbox) compose(ctx context.Context, tx *sql.Tx, d eventlog.Decoded) ([]Message, error) {
 	rec := d.Recorded
 	base := Message{ID: rec.ID.String(), CreatedAt: d.Event.At.UTC(), From: o.cfg.From}
 	switch e := d.Event.Data.(type) {
@@ -826,7 +826,7 @@ func saveCheckpoint(ctx context.Context, tx *sql.Tx, pos uint64) error {
 
 // applyState mirrors in the address tables what mail needs to know. Every change is
 // idempotent, so replaying an event already applied leaves the tables as they were.
-func applyState(ctx context.Context, tx *sql.Tx, d commands.Decoded) error {
+func applyState(ctx context.Context, tx *sql.Tx, d eventlog.Decoded) error {
 	accountID, _ := strings.CutPrefix(d.Recorded.Stream, "account-")
 	exec := func(q string, args ...any) error {
 		_, err := tx.ExecContext(ctx, q, args...)

@@ -1,6 +1,7 @@
 package outbox_test
 
 import (
+	"accountd/eventstore/eventlog"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -809,7 +810,7 @@ func TestUnaddressableEventIsDeadLettered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs, err := commands.Encode(domain.AccountStream("ghost"), domain.Metadata{CommandID: "c1"}, []domain.Event{
+	evs, err := eventlog.Encode(domain.AccountStream("ghost"), domain.Metadata{CommandID: "c1"}, []domain.Event{
 		{At: e.clock.Now(), Data: domain.PasswordResetRequested{TokenHash: link.Hash, Nonce: link.Nonce, ExpiresAt: e.clock.Now().Add(24 * time.Hour)}},
 	})
 	if err != nil {

@@ -5,6 +5,7 @@
 package timeline
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -14,7 +15,6 @@ import (
 	"strings"
 	"time"
 
-	"accountd/commands"
 	"accountd/domain"
 	"accountd/projections"
 )
@@ -67,7 +67,7 @@ func (t *Timeline) Load(_ context.Context, db *sql.DB) error {
 
 // Apply records detections and follows memberships (to file an account's detection under
 // the properties it belonged to at that moment).
-func (t *Timeline) Apply(ctx context.Context, tx *sql.Tx, events []commands.Decoded) (func(), error) {
+func (t *Timeline) Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Decoded) (func(), error) {
 	for i := range events {
 		d := &events[i]
 		stream := d.Recorded.Stream
@@ -126,7 +126,7 @@ func members(ctx context.Context, tx *sql.Tx, accountID string) ([]string, error
 	return out, rows.Err()
 }
 
-func insert(ctx context.Context, tx *sql.Tx, e Entry, d *commands.Decoded) error {
+func insert(ctx context.Context, tx *sql.Tx, e Entry, d *eventlog.Decoded) error {
 	e.ID, e.Position, e.At = d.Recorded.ID.String(), d.Recorded.Position, d.Event.At
 	if e.Notified == nil {
 		e.Notified = []string{}

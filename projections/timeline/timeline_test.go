@@ -1,6 +1,7 @@
 package timeline_test
 
 import (
+	"accountd/eventstore/eventlog"
 	"context"
 	"fmt"
 	"path/filepath"
@@ -9,7 +10,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"accountd/commands"
 	"accountd/domain"
 	"accountd/eventstore"
 	"accountd/projections"
@@ -40,9 +40,9 @@ func TestSearchFiltersPagesAndReplaysIdempotently(t *testing.T) {
 		{"address-203.0.113.9", domain.AddressThrottled{IP: "203.0.113.9", Until: t0.Add(time.Hour), Rule: domain.RuleCredentialStuffing, Evidence: domain.Evidence{Addresses: []string{"203.0.113.9"}}}},
 		{"detections-property-lac", domain.PropertyAttackDetected{PropertyID: "lac", Rule: domain.RulePasswordSpraying, Action: domain.ActionRecordedForReview}},
 	}
-	var evs []commands.Decoded
+	var evs []eventlog.Decoded
 	for i, p := range payloads {
-		evs = append(evs, commands.Decoded{Event: domain.Event{At: t0.Add(time.Duration(i) * time.Minute), Data: p.data},
+		evs = append(evs, eventlog.Decoded{Event: domain.Event{At: t0.Add(time.Duration(i) * time.Minute), Data: p.data},
 			Recorded: eventstore.RecordedEvent{ID: uuid.New(), Stream: p.stream, Position: uint64(i + 1)}})
 	}
 	for range 2 { // the second pass is a replay over rows already written

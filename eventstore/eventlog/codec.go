@@ -1,13 +1,12 @@
-// Package commands is the write side: it loads an aggregate's stream, folds it, lets the
-// domain decide, and appends the decision at the exact revision it was made on, retrying a
-// bounded number of times when another writer got there first.
-package commands
+// Package eventlog is how both sides read and write the log: the codec between domain events
+// and stored ones (with the deterministic event IDs that make a re-sent command a no-op).
+// The write side (commands) and the read side (projections) sit on it and never on each other.
+package eventlog
 
 import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	fastjson "github.com/goccy/go-json"
 	"github.com/google/uuid"
@@ -88,6 +87,3 @@ func Decode(r eventstore.RecordedEvent) (Decoded, error) {
 	}
 	return Decoded{Event: domain.Event{At: at.UTC(), Data: p}, Meta: m, Recorded: r}, nil
 }
-
-// Clock is the injected source of "now"; time rules never read the machine's clock directly.
-type Clock func() time.Time
