@@ -34,12 +34,12 @@ type jetStreamPublisher struct {
 	marshaler  wmnats.NATSMarshaler
 	subject    string
 	stream     string
-	duplicates atomic.Uint64 // re-sends JetStream recognised and dropped
+	duplicates *atomic.Uint64 // re-sends JetStream recognised and dropped (the stream's counter)
 	reconnects atomic.Uint64
 }
 
-func openJetStream(ctx context.Context, name string, d Destination) (*jetStreamPublisher, error) {
-	p := &jetStreamPublisher{subject: d.Subject}
+func openJetStream(ctx context.Context, name string, d Destination, duplicates *atomic.Uint64) (*jetStreamPublisher, error) {
+	p := &jetStreamPublisher{subject: d.Subject, duplicates: duplicates}
 	nc, err := nats.Connect(d.URL, nats.Name("accountd stream "+name), nats.MaxReconnects(-1),
 		nats.ReconnectWait(250*time.Millisecond), nats.ReconnectBufSize(-1), nats.Timeout(3*time.Second),
 		nats.DisconnectErrHandler(func(*nats.Conn, error) { p.reconnects.Add(1) }))
@@ -164,9 +164,6 @@ func (p *jetStreamPublisher) PublishPrefix(msgs []*message.Message) (int, error)
 	}
 	return len(futures), nil
 }
-
-// Duplicates counts the re-sends JetStream recognised by their ID and did not store again.
-func (p *jetStreamPublisher) Duplicates() uint64 { return p.duplicates.Load() }
 
 func (p *jetStreamPublisher) Close() error {
 	p.nc.Close()

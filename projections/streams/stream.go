@@ -153,10 +153,10 @@ type Stream struct {
 	consecutive int
 	lastError   string
 	lastErrorAt time.Time
-	duplicates  uint64 // from publishers that were closed
 
-	published atomic.Uint64
-	failures  atomic.Uint64
+	published  atomic.Uint64
+	failures   atomic.Uint64
+	duplicates atomic.Uint64 // re-sends JetStream recognised by their ID and dropped
 }
 
 func newStream(set *Set, cfg Config, position uint64) (*Stream, error) {
@@ -164,7 +164,9 @@ func newStream(set *Set, cfg Config, position uint64) (*Stream, error) {
 		position: position, changed: make(chan struct{})}
 	switch cfg.Destination.Kind {
 	case KindJetStream:
-		s.open = func(ctx context.Context) (publisher, error) { return openJetStream(ctx, cfg.Name, cfg.Destination) }
+		s.open = func(ctx context.Context) (publisher, error) {
+			return openJetStream(ctx, cfg.Name, cfg.Destination, &s.duplicates)
+		}
 	case KindAMQP:
 		s.open = func(context.Context) (publisher, error) { return openAMQP(cfg.Destination) }
 	case KindWebhook:
@@ -283,11 +285,6 @@ func (s *Stream) publish(msg *message.Message) ([]*message.Message, error) {
 func (s *Stream) closePublisher() {
 	if s.pub == nil {
 		return
-	}
-	if d, ok := s.pub.(interface{ Duplicates() uint64 }); ok {
-		s.mu.Lock()
-		s.duplicates += d.Duplicates()
-		s.mu.Unlock()
 	}
 	s.pub.Close()
 	s.pub = nil
@@ -496,7 +493,7 @@ func (s *Stream) status(head uint64) Status {
 	defer s.mu.Unlock()
 	st := Status{Name: s.cfg.Name, Kind: s.cfg.Destination.Kind, Destination: s.cfg.Destination.String(), Filter: s.cfg.Filter.String(),
 		Position: s.position, Published: s.published.Load(), Failures: s.failures.Load(), ConsecutiveFailures: s.consecutive,
-		Paused: s.paused, PausedSince: s.pausedSince, LastError: s.lastError, LastErrorAt: s.lastErrorAt, DuplicatesDropped: s.duplicates}
+		Paused: s.paused, PausedSince: s.pausedSince, LastError: s.lastError, LastErrorAt: s.lastErrorAt, DuplicatesDropped: s.duplicates.Load()}
 	if head > s.position {
 		st.Lag = head - s.position
 	}
