@@ -17,7 +17,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"accountd/eventstore"
 	"accountd/projections/streams"
 )
 
@@ -246,6 +245,3 @@ func TestJetStreamServerKilledMidPublishLosesNothing(t *testing.T) {
 	allOnceInOrder(t, f.store, storedEnvelopes(t, js, stream, subject))
 	t.Logf("killed at position %d; duplicates JetStream dropped after the restart: %d", killedAt, status().DuplicatesDropped)
 }
-
-// keep eventstore imported for helpers shared with other files.
-var _ eventstore.Store
