@@ -27,6 +27,7 @@ Commands:
   what-if  replay recorded sign-ins under a candidate policy and compare lockouts
   rebuild  rebuild read models from the log and swap them in (online through a running server)
   demo     write a realistic demo history through the command side (server stopped)
+  streams  reset a log stream to replay from a position (accountd streams reset NAME --from N)
   help     show help for a command: accountd help serve
 
 Examples:
@@ -69,6 +70,8 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		err = runRebuild(rest, environ, stdout, stderr)
 	case "demo":
 		err = runDemo(rest, environ, stdout, stderr)
+	case "streams":
+		err = runStreams(rest, environ, stdout, stderr)
 	case "help", "-h", "--help", "-help":
 		if len(rest) > 0 && rest[0] != "help" {
 			return run([]string{rest[0], "--help"}, environ, stdout, stderr)

@@ -40,6 +40,9 @@ Examples:
   accountd serve --smtp-addr smtp.example.com:587 --smtp-username accountd --mail-from no-reply@example.com
   accountd serve --sync normal --log-format json --log-level debug
   accountd serve --store postgres --store-url 'postgres://accountd@db.example/accountd'
+  accountd serve --stream 'siem=nats://127.0.0.1:4222?subject=accountd.events' \
+                 --stream-filter siem=category:authentication,account_change
+  ACCOUNTD_STREAM_SECRET='hooks=...' accountd serve --stream hooks=https://helpdesk.example/accountd
 
 Flags (environment equivalent in brackets):
 `
@@ -64,6 +67,7 @@ type serveFlags struct {
 	metrics                      bool
 	outbox                       bool
 	detect                       domain.DetectorPolicy
+	streams                      streamFlags
 }
 
 func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
@@ -96,6 +100,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.BoolVar(&f.metrics, "metrics", true, "serve Prometheus metrics at /metrics, without a token, on the API's listener")
 	fs.BoolVar(&f.outbox, "outbox", true, "send mail from this node; with several nodes on one shared log, leave it on for exactly one")
 	registerDetectorFlags(fs, &f.detect)
+	f.streams.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
 		fs.VisitAll(func(fl *flag.Flag) {
@@ -215,6 +220,9 @@ func parseServe(args, environ []string, stderr io.Writer) (serve.Config, error) 
 			}
 			*k.dst = key
 		}
+	}
+	if cfg.Streams, err = f.streams.configs(); err != nil {
+		return cfg, usageError{err}
 	}
 	cfg.Mail = serve.MailConfig{From: f.mailFrom, SMTPAddr: f.smtpAddr, SMTPUsername: f.smtpUser, SMTPPassword: f.smtpPass, SMTPStartTLS: f.smtpStartTLS, MaxAge: f.mailMaxAge}
 	return cfg, nil

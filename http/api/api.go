@@ -46,6 +46,8 @@ type Config struct {
 	Metrics *prometheus.Registry
 	// Rebuilds rebuilds read models while the server serves (nil: the routes say not_ready).
 	Rebuilds Rebuilds
+	// Streams are the log streams (nil: none configured, GET /v1/admin/streams lists none).
+	Streams Streams
 }
 
 // DefaultMaxBodyBytes is far above any legitimate request and far below anything that
@@ -68,6 +70,7 @@ type API struct {
 	security   Security
 	compliance *Compliance
 	rebuilds   Rebuilds
+	streams    Streams
 	metrics    *httpMetrics
 }
 
@@ -91,7 +94,7 @@ func New(c Config) (*API, error) {
 	a := &API{
 		svc: c.Service, status: c.Status, runner: c.Runner, auth: newAuthenticator(c.Tokens), log: c.Logger,
 		maxBody: c.MaxBodyBytes, statusWait: c.StatusWait, newID: c.NewID, security: c.Security,
-		compliance: c.Compliance, rebuilds: c.Rebuilds,
+		compliance: c.Compliance, rebuilds: c.Rebuilds, streams: c.Streams,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -123,6 +126,7 @@ func New(c Config) (*API, error) {
 	a.RegisterSecurityRoutes(r)
 	a.RegisterComplianceRoutes(r)
 	a.RegisterOperationsRoutes(r)
+	a.RegisterStreamRoutes(r)
 	return a, nil
 }
 

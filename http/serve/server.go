@@ -32,6 +32,7 @@ import (
 	"accountd/projections/detectors"
 	"accountd/projections/history"
 	"accountd/projections/outbox"
+	"accountd/projections/streams"
 	"accountd/projections/timeline"
 )
 
@@ -82,6 +83,9 @@ type Config struct {
 	ShutdownTimeout   time.Duration
 	// DisableMetrics turns off /metrics and the instrumentation behind it (metrics.go).
 	DisableMetrics bool
+	// Streams send the log to NATS JetStream, RabbitMQ or webhooks, each from its checkpoint
+	// in DataDir/streams.db (streams.go).
+	Streams []streams.Config
 }
 
 // MailConfig selects how the outbox delivers: SMTP when SMTPAddr is set, otherwise one
@@ -167,6 +171,9 @@ type Server struct {
 	metrics   *prometheus.Registry
 	throttles *commands.Throttles
 	rebuilds  *rebuilds
+	// streams send the log out; their checkpoints live in their own file, never rebuilt.
+	streams   *streams.Set
+	streamsDB *sql.DB
 	unlock    func() error // releases the data directory's lock
 
 	// background is the context of the background work, set by Start.
@@ -274,6 +281,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := s.registerOutboxMetrics(); err != nil {
 		return nil, err
 	}
+	if err := s.openStreams(ctx); err != nil {
+		return nil, err
+	}
 	s.rebuilds = &rebuilds{s: s}
 	if s.metrics != nil {
 		if err := s.rebuilds.registerMetrics(s.metrics); err != nil {
@@ -287,6 +297,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Compliance: &api.Compliance{DB: s.readDB, Policies: s.evidence.policies, Store: s.store, Clock: cfg.Clock},
 		Metrics:    s.metrics,
 		Rebuilds:   s.rebuilds,
+		Streams:    s.streamsAPI(),
 	}); err != nil {
 		return nil, err
 	}
@@ -375,6 +386,9 @@ func (s *Server) Start(ctx context.Context) {
 		}
 		s.run(ctx, "security", s.securityRunner)
 		s.run(ctx, "inactivity-sweep", sweeper{s})
+		if s.streams != nil {
+			s.run(ctx, "streams", s.streams)
+		}
 	})
 }
 
@@ -480,6 +494,9 @@ func (s *Server) closeResources() error {
 	}
 	if s.securityDB != nil {
 		errs = append(errs, s.securityDB.Close())
+	}
+	if s.streamsDB != nil {
+		errs = append(errs, s.streamsDB.Close())
 	}
 	if s.store != nil {
 		errs = append(errs, s.store.Close())

@@ -15,6 +15,9 @@ import (
 
 var streamName = regexp.MustCompile(`^[A-Za-z0-9_\-]{1,64}$`)
 
+// ValidName reports whether name can name a stream: letters, digits, - and _, at most 64.
+func ValidName(name string) bool { return streamName.MatchString(name) }
+
 // Set is every configured stream of a server.
 type Set struct {
 	store  eventstore.Store

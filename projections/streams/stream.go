@@ -171,7 +171,7 @@ func newStream(set *Set, cfg Config, position uint64) (*Stream, error) {
 		s.open = func(context.Context) (publisher, error) { return openAMQP(cfg.Destination) }
 	case KindWebhook:
 		s.open = func(context.Context) (publisher, error) {
-			return newWebhook(cfg.Destination, cfg.Secret, set.clock), nil
+			return newWebhook(cfg.Destination, cfg.Secret), nil
 		}
 	default:
 		return nil, fmt.Errorf("streams: %s: unknown destination kind %q", cfg.Name, cfg.Destination.Kind)

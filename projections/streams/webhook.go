@@ -79,11 +79,12 @@ type webhookPublisher struct {
 	url    string
 	secret []byte
 	client *http.Client
-	clock  func() time.Time
 }
 
-func newWebhook(d Destination, secret []byte, clock func() time.Time) *webhookPublisher {
-	return &webhookPublisher{url: d.URL, secret: secret, clock: clock, client: &http.Client{
+// newWebhook signs with the machine's clock, not the injected domain clock: the receiver
+// judges the signature's age against its own wall clock.
+func newWebhook(d Destination, secret []byte) *webhookPublisher {
+	return &webhookPublisher{url: d.URL, secret: secret, client: &http.Client{
 		Timeout:       webhookTimeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}}
@@ -105,7 +106,7 @@ func (w *webhookPublisher) post(ctx context.Context, m *message.Message) error {
 	}
 	req.Header.Set("Content-Type", ContentType)
 	req.Header.Set("User-Agent", "accountd-streams")
-	req.Header.Set(SignatureHeader, Sign(w.secret, w.clock(), m.Payload))
+	req.Header.Set(SignatureHeader, Sign(w.secret, time.Now(), m.Payload))
 	resp, err := w.client.Do(req)
 	if err != nil {
 		return fmt.Errorf("webhook: %w", err)

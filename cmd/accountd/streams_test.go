@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"accountd/projections/streams"
+)
+
+func TestStreamFlags(t *testing.T) {
+	const nats = "siem=nats://127.0.0.1:4222?subject=accountd.events&stream=AUTH"
+	const hook = "hooks=https://helpdesk.example/accountd"
+	tests := []struct {
+		name  string
+		args  []string
+		env   []string
+		check func(t *testing.T, cs []streams.Config)
+		err   string
+	}{
+		{name: "none", check: func(t *testing.T, cs []streams.Config) {
+			if len(cs) != 0 {
+				t.Errorf("streams by default: %+v", cs)
+			}
+		}},
+		{name: "flags", args: []string{"--stream", nats, "--stream", hook, "--stream-secret", "hooks=0123456789abcdef0123",
+			"--stream-filter", "siem=category:authentication,account_change", "--stream-filter", "siem=property:lac", "--stream-pause-after", "3", "--stream-probe-interval", "5s"},
+			check: func(t *testing.T, cs []streams.Config) {
+				if len(cs) != 2 || cs[0].Name != "siem" || cs[0].Destination.Kind != streams.KindJetStream || cs[0].Destination.JetStream != "AUTH" ||
+					cs[0].Filter.String() != "category:authentication,account_change property:lac" || cs[0].PauseAfter != 3 || cs[0].ProbeEvery != 5*time.Second ||
+					cs[1].Destination.Kind != streams.KindWebhook || string(cs[1].Secret) != "0123456789abcdef0123" {
+					t.Errorf("streams: %+v", cs)
+				}
+			}},
+		{name: "environment, several entries in one variable", env: []string{"ACCOUNTD_STREAM=" + nats + " " + hook, "ACCOUNTD_STREAM_SECRET=hooks=0123456789abcdef0123", "ACCOUNTD_STREAM_FILTER=hooks=type:account_locked.v1"},
+			check: func(t *testing.T, cs []streams.Config) {
+				if len(cs) != 2 || len(cs[1].Filter.Types) != 1 || len(cs[1].Secret) == 0 {
+					t.Errorf("streams from the environment: %+v", cs)
+				}
+			}},
+		{name: "webhook without secret", args: []string{"--stream", hook}, err: "needs --stream-secret hooks=SECRET"},
+		{name: "secret for nats", args: []string{"--stream", nats, "--stream-secret", "siem=0123456789abcdef0123"}, err: "only webhooks are signed"},
+		{name: "plain http elsewhere", args: []string{"--stream", "x=http://helpdesk.example/", "--stream-secret", "x=0123456789abcdef0123"}, err: "loopback"},
+		{name: "filter for no stream", args: []string{"--stream", nats, "--stream-filter", "other=category:policy"}, err: "no --stream other=URL"},
+		{name: "bad filter", args: []string{"--stream", nats, "--stream-filter", "siem=category:logins"}, err: "--stream-filter siem"},
+		{name: "twice", args: []string{"--stream", nats, "--stream", nats}, err: "given twice"},
+		{name: "no name", args: []string{"--stream", "nats://127.0.0.1:4222?subject=a"}, err: "want NAME=URL"},
+		{name: "bad name", args: []string{"--stream", "a b=nats://127.0.0.1:4222?subject=a"}, err: "want NAME=URL"},
+		{name: "password stays out of errors", args: []string{"--stream", "q=amqp://guest:hunter2@127.0.0.1:5672/"}, err: "exchange"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			cfg, err := parseServe(tc.args, tc.env, &stderr)
+			if tc.err != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.err) {
+					t.Fatalf("error %v, want one containing %q", err, tc.err)
+				}
+				if strings.Contains(err.Error(), "hunter2") {
+					t.Fatalf("the error shows a password: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc.check(t, cfg.Streams)
+		})
+	}
+}
