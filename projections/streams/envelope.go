@@ -31,7 +31,7 @@ type Envelope struct {
 	Time            time.Time    `json:"time"`
 	DataContentType string       `json:"datacontenttype"`
 	Position        string       `json:"position"`
-	StreamRevision  string       `json:"streamrevision"`
+	StreamRevision  string       `json:"streamrevision,omitempty"`
 	Data            EnvelopeData `json:"data"`
 }
 

@@ -124,11 +124,18 @@ func logins(t testing.TB, store eventstore.Store, n int, at time.Time) {
 // the test ends.
 func openSet(t *testing.T, store eventstore.Store, dir string, now func() time.Time, configs ...streams.Config) *streams.Set {
 	t.Helper()
+	return openSetWith(t, store, dir, streams.Options{Clock: now}, configs...)
+}
+
+// openSetWith is openSet with more options (the store, database and source are the test's).
+func openSetWith(t *testing.T, store eventstore.Store, dir string, opts streams.Options, configs ...streams.Config) *streams.Set {
+	t.Helper()
 	db, err := projections.OpenDB(filepath.Join(dir, "streams.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	set, err := streams.Open(context.Background(), streams.Options{Store: store, DB: db, Source: "https://login.test", Clock: now}, configs...)
+	opts.Store, opts.DB, opts.Source = store, db, "https://login.test"
+	set, err := streams.Open(context.Background(), opts, configs...)
 	if err != nil {
 		db.Close()
 		t.Fatal(err)

@@ -26,8 +26,10 @@ type Set struct {
 	log    *slog.Logger
 	clock  func() time.Time
 	dead   deadLetters
-	byName map[string]*Stream
-	order  []*Stream
+	// checkpoints are the log's signed checkpoints, sent by every stream (nil: none).
+	checkpoints SignedCheckpoints
+	byName      map[string]*Stream
+	order       []*Stream
 }
 
 const checkpointSchema = `CREATE TABLE IF NOT EXISTS stream_checkpoints (
@@ -49,7 +51,7 @@ func Open(ctx context.Context, opts Options, configs ...Config) (*Set, error) {
 		return nil, err
 	}
 	set := &Set{store: opts.Store, db: opts.DB, source: opts.Source, log: opts.Logger.With("component", "streams"), clock: opts.Clock,
-		dead: deadLetters{db: opts.DB, clock: opts.Clock}, byName: map[string]*Stream{}}
+		dead: deadLetters{db: opts.DB, clock: opts.Clock}, checkpoints: opts.Checkpoints, byName: map[string]*Stream{}}
 	if set.source == "" {
 		set.source = "urn:accountd"
 	}

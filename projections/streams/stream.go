@@ -123,6 +123,8 @@ type Options struct {
 	Source string
 	Logger *slog.Logger
 	Clock  func() time.Time
+	// Checkpoints, when set, are the log's signed checkpoints every stream carries too.
+	Checkpoints SignedCheckpoints
 }
 
 // publisher is a destination: a watermill publisher that also says how many of a batch's
@@ -142,6 +144,8 @@ type Stream struct {
 	deliver   message.HandlerFunc
 	open      func(ctx context.Context) (publisher, error)
 	pub       publisher // used by the run goroutine only
+	// checkpointSent is the size of the last signed checkpoint delivered (run goroutine).
+	checkpointSent uint64
 
 	mu          sync.Mutex
 	position    uint64
@@ -416,14 +420,22 @@ func (s *Stream) handle(ctx context.Context, recs []eventstore.RecordedEvent) er
 	}
 	last := recs[len(recs)-1].Position
 	if len(envs) == 0 {
-		return s.save(ctx, gen, last)
+		if err := s.save(ctx, gen, last); err != nil {
+			return err
+		}
+		s.sendCheckpoint(ctx)
+		return nil
 	}
 	b := &batch{envs: envs}
 	carrier := message.NewMessage(envs[0].UUID, nil)
 	carrier.SetContext(context.WithValue(ctx, batchKey{}, b))
 	_, err := s.deliver(carrier)
 	if err == nil {
-		return s.save(ctx, gen, last)
+		if err := s.save(ctx, gen, last); err != nil {
+			return err
+		}
+		s.sendCheckpoint(ctx)
+		return nil
 	}
 	// Everything before the first envelope not acknowledged is done.
 	if done := positions[b.done] - 1; done > from {
