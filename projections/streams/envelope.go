@@ -53,7 +53,7 @@ func (e Envelope) PositionValue() (uint64, error) { return strconv.ParseUint(e.P
 
 // newEnvelope builds the envelope of a decoded event.
 func newEnvelope(d eventlog.Decoded, facts accountFacts, source string) (Envelope, error) {
-	event, err := redact(d.Recorded.Data)
+	event, err := redactEvent(d.Recorded.Type, d.Recorded.Data)
 	if err != nil {
 		return Envelope{}, err
 	}
