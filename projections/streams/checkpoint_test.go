@@ -24,7 +24,7 @@ func TestSignedCheckpointsGoOutAfterTheEventsTheyCover(t *testing.T) {
 	head, _ := f.store.HeadPosition(t.Context())
 	signer := &signedHead{}
 	signer.size.Store(head)
-	secret := []byte("a webhook secret of 32 bytes....")
+	secret := hookSecret
 	rcv, srv := newReceiver(t, secret)
 	set := openSetWith(t, f.store, t.TempDir(), streams.Options{Checkpoints: signer}, webhookConfig("siem", srv.URL, secret))
 	caughtUp(t, set, "siem", f.store)

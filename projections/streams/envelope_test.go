@@ -53,7 +53,7 @@ func TestEveryEventTypeHasACategory(t *testing.T) {
 func TestEnvelopesMapToOCSF(t *testing.T) {
 	f := newLog(t)
 	ids := f.story(t)
-	secret := []byte("a webhook secret of 32 bytes....")
+	secret := hookSecret
 	rcv, srv := newReceiver(t, secret)
 	set := openSet(t, f.store, t.TempDir(), time.Now, webhookConfig("siem", srv.URL, secret))
 	caughtUp(t, set, "siem", f.store)
@@ -115,7 +115,7 @@ func TestFilterSendsOnlyWhatItNames(t *testing.T) {
 	f := newLog(t)
 	ids := f.story(t)
 	lac := map[string]bool{ids[0]: true, ids[2]: true, ids[4]: true} // registered with lac
-	secret := []byte("a webhook secret of 32 bytes....")
+	secret := hookSecret
 	rcv, srv := newReceiver(t, secret)
 	cfg := webhookConfig("lac-auth", srv.URL, secret)
 	for _, spec := range []string{"category:authentication,account_change", "property:lac"} {

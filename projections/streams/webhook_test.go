@@ -95,7 +95,7 @@ func webhookConfig(name, url string, secret []byte) streams.Config {
 func TestWebhookSignsEveryRequestAndRetriesRefusals(t *testing.T) {
 	f := newLog(t)
 	f.story(t)
-	secret := []byte("a webhook secret of 32 bytes....")
+	secret := hookSecret
 	rcv, srv := newReceiver(t, secret)
 	rcv.failing.Store(true)
 	set := openSet(t, f.store, t.TempDir(), time.Now, webhookConfig("siem", srv.URL+"/hook", secret))
@@ -125,7 +125,7 @@ func TestWebhookSignsEveryRequestAndRetriesRefusals(t *testing.T) {
 func TestWebhookDownPausesTheStreamAndItCatchesUpWhenBack(t *testing.T) {
 	f := newLog(t)
 	f.story(t)
-	secret := []byte("a webhook secret of 32 bytes....")
+	secret := hookSecret
 	rcv, srv := newReceiver(t, secret)
 	rcv.failing.Store(true)
 	cfg := webhookConfig("helpdesk", srv.URL, secret)
@@ -145,3 +145,6 @@ func TestWebhookDownPausesTheStreamAndItCatchesUpWhenBack(t *testing.T) {
 	envs, _ := rcv.envelopes()
 	allOnceInOrder(t, f.store, envs)
 }
+
+// hookSecret signs the test webhooks.
+var hookSecret = []byte("a webhook secret of 32 bytes....")
