@@ -2,10 +2,18 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"accountd/domain"
+	"accountd/eventstore"
+	"accountd/eventstore/eventlog"
+	"accountd/eventstore/sqlite"
 	"accountd/projections/streams"
 )
 
@@ -67,5 +75,53 @@ func TestStreamFlags(t *testing.T) {
 			}
 			tc.check(t, cfg.Streams)
 		})
+	}
+}
+
+// TestStreamsResetOffline: with no server on --data, the command writes the checkpoint the
+// stream starts from next time.
+func TestStreamsResetOffline(t *testing.T) {
+	dir := t.TempDir()
+	store, err := sqlite.Open(filepath.Join(dir, "events.db"), sqlite.WithSynchronous(sqlite.Normal))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 5 {
+		data, _ := eventlog.Encode("account-a", domain.Metadata{CommandID: fmt.Sprint("c", i)}, []domain.Event{{At: time.Now(), Data: domain.LoginFailed{Reason: "wrong_password"}}})
+		if _, err := store.Append(context.Background(), "account-a", eventstore.Any, data...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	store.Close()
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"reset", []string{"streams", "reset", "siem", "--from", "3", "--data", dir}, 0, "sends again from log position 3"},
+		{"beyond the head", []string{"streams", "reset", "siem", "--from", "7", "--data", dir}, 1, "beyond the log's head"},
+		{"no position", []string{"streams", "reset", "siem", "--data", dir}, 2, "--from"},
+		{"no name", []string{"streams", "reset", "--from", "1", "--data", dir}, 2, "exactly one stream NAME"},
+		{"bad name", []string{"streams", "reset", "a/b", "--from", "1", "--data", dir}, 1, "unknown stream"},
+		{"no verb", []string{"streams"}, 2, "accountd streams reset NAME --from POSITION"},
+		{"help", []string{"streams", "--help"}, 0, "same event IDs"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := run(tc.args, nil, &stdout, &stderr)
+			if out := stdout.String() + stderr.String(); code != tc.code || !strings.Contains(out, tc.want) {
+				t.Fatalf("exit %d (want %d), output lacks %q:\n%s", code, tc.code, tc.want, out)
+			}
+		})
+	}
+	db, err := sql.Open("sqlite3", filepath.Join(dir, "streams.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var pos int
+	if err := db.QueryRow(`SELECT position FROM stream_checkpoints WHERE name = 'siem'`).Scan(&pos); err != nil || pos != 2 {
+		t.Fatalf("checkpoint %d, %v; want 2 (the next event sent is position 3)", pos, err)
 	}
 }
