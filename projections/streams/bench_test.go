@@ -196,7 +196,7 @@ func lagUnderLoad(t *testing.T, server string) {
 	defer sub.Unsubscribe()
 
 	// Paced writers: each issues its share of appends on its own ticker.
-	const writers = 16
+	const writers = 32
 	var wg sync.WaitGroup
 	interval := time.Duration(float64(time.Second) * writers / float64(rate))
 	start := time.Now()

@@ -151,6 +151,7 @@ type Stream struct {
 	position    uint64
 	generation  uint64 // bumped by Reset: a delivery begun before it must not save
 	changed     chan struct{}
+	savedAt     time.Time // when the checkpoint was last written
 	stopFollow  context.CancelFunc
 	paused      bool
 	pausedSince time.Time
@@ -420,7 +421,9 @@ func (s *Stream) handle(ctx context.Context, recs []eventstore.RecordedEvent) er
 	}
 	last := recs[len(recs)-1].Position
 	if len(envs) == 0 {
-		if err := s.save(ctx, gen, last); err != nil {
+		// Nothing to send: the filter passed over these events. Their progress is written at
+		// most once a second; after a crash they are only filtered again.
+		if err := s.skip(ctx, gen, last); err != nil {
 			return err
 		}
 		s.sendCheckpoint(ctx)
@@ -438,7 +441,8 @@ func (s *Stream) handle(ctx context.Context, recs []eventstore.RecordedEvent) er
 		return nil
 	}
 	// Everything before the first envelope not acknowledged is done.
-	if done := positions[b.done] - 1; done > from {
+	if b.done < len(positions) && positions[b.done]-1 > from {
+		done := positions[b.done] - 1
 		if serr := s.save(context.WithoutCancel(ctx), gen, done); serr != nil {
 			return errors.Join(err, serr)
 		}
@@ -446,14 +450,27 @@ func (s *Stream) handle(ctx context.Context, recs []eventstore.RecordedEvent) er
 	return err
 }
 
+// save records that the stream is done with pos: in its checkpoint, then in memory.
 func (s *Stream) save(ctx context.Context, gen, pos uint64) error {
+	return s.advance(ctx, gen, pos, true)
+}
+
+// skip is save for progress that sent nothing, written at most once a second.
+func (s *Stream) skip(ctx context.Context, gen, pos uint64) error {
+	return s.advance(ctx, gen, pos, time.Since(s.savedAt) >= time.Second)
+}
+
+func (s *Stream) advance(ctx context.Context, gen, pos uint64, persist bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if gen != s.generation || pos <= s.position {
 		return nil
 	}
-	if err := saveCheckpoint(ctx, s.set.db, s.cfg.Name, pos, s.cfg.Destination.String(), s.set.clock()); err != nil {
-		return err
+	if persist {
+		if err := saveCheckpoint(ctx, s.set.db, s.cfg.Name, pos, s.cfg.Destination.String(), s.set.clock()); err != nil {
+			return err
+		}
+		s.savedAt = time.Now()
 	}
 	s.position = pos
 	close(s.changed)
