@@ -5,11 +5,14 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"accountd/eventstore"
 	"accountd/projections/streams"
@@ -148,3 +151,30 @@ func TestWebhookDownPausesTheStreamAndItCatchesUpWhenBack(t *testing.T) {
 
 // hookSecret signs the test webhooks.
 var hookSecret = []byte("a webhook secret of 32 bytes....")
+
+// TestUndecodableEventGoesToThePoisonQueue: an event the stream cannot read is recorded
+// as a dead letter and skipped; every other event still goes out, in order.
+func TestUndecodableEventGoesToThePoisonQueue(t *testing.T) {
+	f := newLog(t)
+	logins(t, f.store, 3, f.now)
+	bad := eventstore.EventData{ID: uuid.New(), Type: "login_failed.v1", Data: []byte(`{"failed_attempts":"many"}`)}
+	if _, err := f.store.Append(t.Context(), "account-broken", eventstore.Any, bad); err != nil {
+		t.Fatal(err)
+	}
+	logins(t, f.store, 3, f.now)
+	rcv, srv := newReceiver(t, hookSecret)
+	set := openSet(t, f.store, t.TempDir(), time.Now, webhookConfig("siem", srv.URL, hookSecret))
+	caughtUp(t, set, "siem", f.store)
+	envs, _ := rcv.envelopes()
+	if len(envs) != 6 || slices.ContainsFunc(envs, func(e streams.Envelope) bool { return e.ID == bad.ID.String() }) {
+		t.Fatalf("%d envelopes: %+v", len(envs), envs)
+	}
+	for i := 1; i < len(envs); i++ {
+		if a, b := envs[i-1].Position, envs[i].Position; len(a) > len(b) || (len(a) == len(b) && a >= b) {
+			t.Fatalf("out of order: %s then %s", a, b)
+		}
+	}
+	if l, _ := set.List(t.Context()); l[0].DeadLetters != 1 || l[0].Lag != 0 {
+		t.Fatalf("status: %+v", l[0])
+	}
+}
