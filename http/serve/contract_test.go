@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -152,6 +154,9 @@ func checkContract(method, pathAndQuery string, reqHeader http.Header, reqBody [
 	case reqErr == nil && status == http.StatusBadRequest && refusesShape(respBody):
 		return fmt.Errorf("%s %s: the document allows the request but the server refused its shape: %s", method, u.Path, respBody)
 	}
+	if bad := notSnakeCase(respBody); len(bad) > 0 {
+		return fmt.Errorf("%s %s: keys not in snake_case: %v", method, u.Path, bad)
+	}
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: status, Header: respHeader, Options: contractOptions}
 	out.SetBodyBytes(respBody)
 	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
@@ -216,6 +221,8 @@ func TestContractCatchesMismatches(t *testing.T) {
 		{"an accepted request the document refuses", "POST", property + "/billing-contacts", `{"email":"a@b.example","nickname":"x"}`, 200, `{"property_id":"p","position":1}`, false},
 		{"a refused request the document allows", "POST", property + "/billing-contacts", `{"email":"a@b.example"}`, 400, `{"error":{"code":"invalid_json","message":"json: unknown field \"email\""}}`, false},
 		{"a refused request the document refuses too", "POST", property + "/billing-contacts", `{"nickname":"x"}`, 400, `{"error":{"code":"invalid_json","message":"json: unknown field \"nickname\""}}`, true},
+		{"a Go field name in an open object", "GET", "/v1/accounts/a-1/state?at=2026-03-02T09:00:00Z", "", 200, `{"disabled":{"manual":{"Since":"2026-03-02T09:00:00Z"}}}`, false},
+		{"snake_case in an open object", "GET", "/v1/accounts/a-1/state?at=2026-03-02T09:00:00Z", "", 200, `{"disabled":{"manual":{"since":"2026-03-02T09:00:00Z"}}}`, true},
 		{"an operation the document lacks", "GET", "/v1/nowhere", "", 200, `{}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -225,4 +232,34 @@ func TestContractCatchesMismatches(t *testing.T) {
 			}
 		})
 	}
+}
+
+var snakeCase = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+
+// notSnakeCase lists the object keys of a JSON answer, at any depth, that are not
+// snake_case (a Go field name that escaped without a json tag, say).
+func notSnakeCase(raw []byte) []string {
+	var v any
+	if json.Unmarshal(raw, &v) != nil {
+		return nil
+	}
+	var bad []string
+	var walk func(path string, v any)
+	walk = func(path string, v any) {
+		switch v := v.(type) {
+		case map[string]any:
+			for k, e := range v {
+				if !snakeCase.MatchString(k) {
+					bad = append(bad, path+"/"+k)
+				}
+				walk(path+"/"+k, e)
+			}
+		case []any:
+			for i, e := range v {
+				walk(path+"/"+strconv.Itoa(i), e)
+			}
+		}
+	}
+	walk("", v)
+	return bad
 }
