@@ -40,6 +40,7 @@ func (a *API) RegisterPublicRoutes(r *mux.Router) {
 	a.handle(r, false, http.MethodPost, "/v1/accounts/{id}/mfa/deferral", "mfa.deferral", loginService, a.deferMFAEnrolment)
 	a.handle(r, false, http.MethodPost, "/v1/accounts/{id}/mfa/reset", "mfa.reset", loginService, a.resetOwnMFA)
 	a.handle(r, false, http.MethodGet, "/v1/sessions/{id}", "sessions.check", loginService, a.checkSession)
+	a.handle(r, false, http.MethodDelete, "/v1/sessions/{id}", "sessions.end", loginService, a.endSession)
 }
 
 // RegisterAdminRoutes registers the administration of properties and of other people's
