@@ -23,6 +23,7 @@ Commands:
   evidence export or verify a PCI DSS evidence bundle (accountd help evidence)
   verify   walk the event log's hash chain and report the first broken position
   sweep    disable accounts inactive beyond the policy (PCI 8.2.6), once
+  policy   print the effective policy: every setting, its default, range and source
   history  print an account's timeline, or its state at an instant, from the log
   what-if  replay recorded sign-ins under a candidate policy and compare lockouts
   rebuild  rebuild read models from the log and swap them in (online through a running server)
@@ -59,6 +60,8 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		err = runVerify(rest, environ, stdout, stderr)
 	case "sweep":
 		err = runSweep(rest, environ, stdout, stderr)
+	case "policy":
+		err = runPolicy(rest, environ, stdout, stderr)
 	case "bench":
 		err = runBench(rest, environ, stdout, stderr)
 	case "history":
