@@ -50,6 +50,8 @@ func (a *API) RegisterAdminRoutes(r *mux.Router) {
 	a.handle(r, true, http.MethodPost, "/v1/properties/{id}/members", "properties.members", adminOnly, a.addMember)
 	a.handle(r, true, http.MethodPost, "/v1/properties/{id}/user-managers", "properties.user_managers", adminOnly, a.grantUserManagement)
 	a.handle(r, true, http.MethodGet, "/v1/properties/{id}", "properties.get", adminOnly, a.getProperty)
+	a.handle(r, true, http.MethodGet, "/v1/properties", "properties.find", adminOnly, a.findProperties)
+	a.handle(r, true, http.MethodGet, "/v1/properties/{id}/members", "properties.members_list", adminOnly, a.listMembers)
 	a.handle(r, true, http.MethodDelete, "/v1/properties/{id}/members/{account_id}", "properties.members_remove", adminOnly, a.removeMember)
 	a.handle(r, true, http.MethodDelete, "/v1/properties/{id}/user-managers/{account_id}", "properties.user_managers_revoke", adminOnly, a.revokeUserManagement)
 	a.handle(r, true, http.MethodPost, "/v1/properties/{id}/billing-contacts", "properties.billing_contacts", adminOnly, a.addBillingContact)

@@ -27,28 +27,25 @@ func (a *API) accountStatus(x *exchange) error {
 		if err := a.waitFor(x, q.Get("min_position")); err != nil {
 			return err
 		}
-		if at, err = futureInstant(q.Get("at"), a.svc.Now()); err != nil {
+		if at, err = futureInstant(q, a.svc.Now()); err != nil {
 			return err
 		}
 	}
 	return a.writeStatusAt(x, x.pathVar("id"), at)
 }
 
-// futureInstant reads ?at=, the instant a status read looks ahead to ("" is now). A past
+// futureInstant reads ?at=, the instant a status read looks ahead to (zero: now). A past
 // instant is refused: the read model holds the account as it stands, and what it was is
 // the security role's GET /v1/accounts/{id}/state.
-func futureInstant(raw string, now time.Time) (time.Time, error) {
-	if raw == "" {
-		return time.Time{}, nil
-	}
-	at, err := time.Parse(time.RFC3339Nano, raw)
-	if err != nil {
-		return at, badParam(CodeInvalidTime, "at", "at must be an RFC 3339 time")
+func futureInstant(q url.Values, now time.Time) (time.Time, error) {
+	at, err := parseInstant(q, "at")
+	if err != nil || at.IsZero() {
+		return at, err
 	}
 	if at.Before(now.Add(-time.Second)) {
 		return at, badParam(CodeInvalidTime, "at", "at is in the past: a status read looks ahead; the state at a past instant is GET /v1/accounts/{id}/state")
 	}
-	return at.UTC(), nil
+	return at, nil
 }
 
 func (a *API) accountStatusByEmail(x *exchange) error {
@@ -67,7 +64,7 @@ func (a *API) accountStatusByEmail(x *exchange) error {
 	if !ok {
 		return accountNotFound()
 	}
-	at, err := futureInstant(q.Get("at"), a.svc.Now())
+	at, err := futureInstant(q, a.svc.Now())
 	if err != nil {
 		return err
 	}
