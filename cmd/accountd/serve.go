@@ -146,7 +146,7 @@ func parseServerFlags(name, usageText string, args, environ []string, stderr io.
 	if err != nil {
 		return serve.Config{}, usageError{err}
 	}
-	for _, k := range unknownEnv(fs, env, append([]string{envTokens, envMFAKey, envLinkKey, envBenchToken}, toolEnv...)...) {
+	for _, k := range unknownEnv(fs, env, append([]string{envTokens, envMFAKey, envLinkKey, envBenchToken}, otherCommandsEnv()...)...) {
 		logger.Warn("ignoring unknown environment variable", "name", k)
 	}
 	if f.publicURL == "" {
