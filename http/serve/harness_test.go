@@ -76,7 +76,7 @@ func newEnv(t *testing.T, policy *domain.Policy) *env {
 	ctx := context.Background()
 	srv, err := serve.New(ctx, serve.Config{
 		DataDir: data, Policy: policy, Sync: sqlite.Normal, Argon2: cheapArgon2(), Clock: clock.Now,
-		Logger: testLogger(t), StatusWait: 300 * time.Millisecond,
+		Logger: testLogger(t), StatusWait: 300 * time.Millisecond, TokensReload: 20 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -46,26 +46,46 @@ func (w *tokensReloader) Run(ctx context.Context) error {
 }
 
 func (w *tokensReloader) check() {
-	data, err := os.ReadFile(w.s.tokensFile)
+	changed, err := w.s.reloadTokens(&w.last)
+	switch {
+	case err != nil:
+		w.s.log.Error("tokens file not taken; keeping the clients as they were", "path", w.s.tokensFile, "error", err)
+	case changed:
+		w.s.log.Info("tokens file re-read", "path", w.s.tokensFile)
+	}
+}
+
+// ReloadTokens re-reads the tokens file now, as the server does every TokensReload. An
+// error leaves the clients as they were.
+func (s *Server) ReloadTokens() error {
+	var none [sha256.Size]byte
+	_, err := s.reloadTokens(&none)
+	return err
+}
+
+// reloadTokens takes the file unless its digest is *last, and records the digest read.
+func (s *Server) reloadTokens(last *[sha256.Size]byte) (bool, error) {
+	if s.tokensFile == "" {
+		return false, errors.New("the tokens were given in the configuration, not read from a file")
+	}
+	data, err := os.ReadFile(s.tokensFile)
 	if err != nil {
-		w.s.log.Error("tokens file unreadable; keeping the clients as they were", "path", w.s.tokensFile, "error", err)
-		return
+		return false, err
 	}
 	sum := sha256.Sum256(data)
-	if sum == w.last {
-		return
+	if sum == *last {
+		return false, nil
 	}
-	w.last = sum
+	*last = sum
 	tokens, err := api.ParseTokens(string(data))
 	if err == nil && len(tokens) == 0 {
 		err = errors.New("no token in the file")
 	}
 	if err != nil {
-		w.s.log.Error("tokens file does not parse; keeping the clients as they were", "path", w.s.tokensFile, "error", err)
-		return
+		return false, err
 	}
-	w.s.api.SetTokens(tokens)
-	w.s.log.Info("tokens file re-read", "path", w.s.tokensFile, "tokens", len(tokens))
+	s.api.SetTokens(tokens)
+	return true, nil
 }
 
 // TokenInfo is one token of the file as accountd tokens list shows it: never the secret,
