@@ -221,8 +221,9 @@ func TestContractCatchesMismatches(t *testing.T) {
 		{"an accepted request the document refuses", "POST", property + "/billing-contacts", `{"email":"a@b.example","nickname":"x"}`, 200, `{"property_id":"p","position":1}`, false},
 		{"a refused request the document allows", "POST", property + "/billing-contacts", `{"email":"a@b.example"}`, 400, `{"error":{"code":"invalid_json","message":"json: unknown field \"email\""}}`, false},
 		{"a refused request the document refuses too", "POST", property + "/billing-contacts", `{"nickname":"x"}`, 400, `{"error":{"code":"invalid_json","message":"json: unknown field \"nickname\""}}`, true},
-		{"a Go field name in an open object", "GET", "/v1/accounts/a-1/state?at=2026-03-02T09:00:00Z", "", 200, `{"disabled":{"manual":{"Since":"2026-03-02T09:00:00Z"}}}`, false},
-		{"snake_case in an open object", "GET", "/v1/accounts/a-1/state?at=2026-03-02T09:00:00Z", "", 200, `{"disabled":{"manual":{"since":"2026-03-02T09:00:00Z"}}}`, true},
+		{"a Go field name in an open object", "GET", "/v1/accounts/a-1/events", "", 200, `{"entries":[{"data":{"Since":"2026-03-02T09:00:00Z"}}]}`, false},
+		{"snake_case in an open object", "GET", "/v1/accounts/a-1/events", "", 200, `{"entries":[{"data":{"since":"2026-03-02T09:00:00Z"}}]}`, true},
+		{"a Go field name in the state at an instant", "GET", "/v1/accounts/a-1/state?at=2026-03-02T09:00:00Z", "", 200, `{"disabled":{"manual":{"Since":"2026-03-02T09:00:00Z"}}}`, false},
 		{"an operation the document lacks", "GET", "/v1/nowhere", "", 200, `{}`, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
