@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"accountd/http/api"
+	"accountd/projections"
 )
 
 // Client calls one server with one token. The zero HTTP client is http.DefaultClient.
@@ -289,14 +290,8 @@ type PropertyQuery struct {
 	After                         ReadAfter
 }
 
-// PropertySummary is one property of a list.
-type PropertySummary struct {
-	PropertyID          string `json:"property_id"`
-	Name                string `json:"name"`
-	PrimaryContactEmail string `json:"primary_contact_email"`
-	Members             int    `json:"members"`
-	Subscription        string `json:"subscription"`
-}
+// PropertySummary is one property of a list, as the server's read model writes it.
+type PropertySummary = projections.PropertySummary
 
 // PropertyPage is one page of properties; NextCursor is empty on the last.
 type PropertyPage struct {
@@ -317,12 +312,8 @@ func (c *Client) FindProperties(ctx context.Context, q PropertyQuery) (PropertyP
 	return out, c.do(ctx, http.MethodGet, "/v1/properties", v, nil, &out)
 }
 
-// Member is one member of a property.
-type Member struct {
-	AccountID      string `json:"account_id"`
-	Email          string `json:"email"`
-	UserManagement bool   `json:"user_management"`
-}
+// Member is one member of a property, as the server's read model writes it.
+type Member = projections.Member
 
 // MemberPage is one page of a property's members; NextCursor is empty on the last.
 type MemberPage struct {
