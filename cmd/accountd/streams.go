@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"accountd/http/api"
+	"accountd/http/client"
 	"accountd/http/serve"
 	"accountd/projections"
 	"accountd/projections/streams"
@@ -129,20 +129,21 @@ Flags (environment equivalent in brackets):
 `
 
 func runStreams(args, environ []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "reset" {
-		if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-			fmt.Fprint(stdout, streamsUsage)
-			return nil
-		}
-		fmt.Fprint(stderr, streamsUsage)
-		return usageError{errors.New("want: accountd streams reset NAME --from POSITION")}
-	}
 	fs := newToolFlags("streams reset", streamsUsage, stderr)
 	var store storeFlags
 	store.register(fs)
 	from := fs.Int64("from", -1, "first log `position` to send again (1: the whole log)")
 	server := fs.String("server", "", "reset through the server at this `URL` (default: the one running on --data, if any)")
 	token := fs.String("token", "", "admin token for --server (default: the admin token in --data/tokens)")
+	if len(args) > 0 && (args[0] == "--help" || args[0] == "-h" || args[0] == "-help" || args[0] == "help") {
+		fs.SetOutput(stdout)
+		fs.Usage()
+		return nil
+	}
+	if len(args) == 0 || args[0] != "reset" {
+		fs.Usage()
+		return usageError{errors.New("want: accountd streams reset NAME --from POSITION")}
+	}
 	pos, err := parseInterleaved(fs, args[1:], environ)
 	if err != nil {
 		return err
@@ -163,10 +164,10 @@ func runStreams(args, environ []string, stdout, stderr io.Writer) error {
 				return fmt.Errorf("%w; give one with --token", err)
 			}
 		}
-		c := adminClient{base: strings.TrimRight(*server, "/"), token: t, http: &http.Client{Timeout: 30 * time.Second}}
-		var st streams.Status
-		if err := c.do(ctx, http.MethodPost, "/v1/admin/streams/"+name+"/reset", api.StreamResetRequest{From: &position}, http.StatusOK, &st); err != nil {
-			return err
+		c := client.New(*server, t, &http.Client{Timeout: 30 * time.Second})
+		st, err := c.ResetStream(ctx, name, position)
+		if err != nil {
+			return refusedBy(c, err)
 		}
 		fmt.Fprintf(stdout, "stream %s reset online: it sends again from log position %d (lag %d events)\n", name, position, st.Lag)
 		return nil
