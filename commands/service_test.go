@@ -11,8 +11,8 @@ import (
 	"github.com/google/uuid"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/eventstore/memory"
 )

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/eventstore/sqlite"
 	"accountd/projections"

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 )
 

@@ -21,8 +21,8 @@ import (
 	"time"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/http/api"
 	"accountd/http/serve"

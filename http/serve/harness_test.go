@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/eventstore/sqlite"
 	"accountd/http/api"

@@ -22,8 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/eventstore/sqlite"
 	"accountd/http/api"

@@ -17,8 +17,8 @@ import (
 	"github.com/google/uuid"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/eventstore/sqlite"
 	"accountd/projections"

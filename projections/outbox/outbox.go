@@ -49,8 +49,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 )
 
