@@ -24,6 +24,7 @@ import (
 	"accountd/domain"
 	"accountd/domain/credentials"
 	"accountd/eventstore"
+	"accountd/eventstore/eventlog"
 	"accountd/http/api"
 	"accountd/http/serve"
 	"accountd/projections"
@@ -329,7 +330,7 @@ func (c adminClient) do(ctx context.Context, method, path string, body any, want
 // replayed detection acts under the same deterministic command ID as the first time, so it
 // writes nothing new; detections older than the act horizon never act at all.
 func newRebuildDetectors(d rebuildDeps) (projections.Projection, error) {
-	policies, err := commands.LoadPolicyHistory(d.ctx, d.store)
+	policies, err := eventlog.LoadPolicyHistory(d.ctx, d.store)
 	if err != nil {
 		return nil, err
 	}

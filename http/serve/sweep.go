@@ -9,21 +9,22 @@ import (
 	"accountd/commands"
 	"accountd/domain"
 	"accountd/eventstore"
+	"accountd/eventstore/eventlog"
 	"accountd/projections/compliance"
 )
 
 // evidenceParts are the server's PCI DSS evidence pieces: the policy history (the service
 // reads the policy in force from it) and the compliance read model.
 type evidenceParts struct {
-	policies   *commands.PolicyHistory
+	policies   *eventlog.PolicyHistory
 	projection *compliance.Projection
 }
 
 // startPolicy records the configured policy in the log when it differs from the last one
 // recorded, so the log states what was in force from this start on, and returns the history
 // the service reads its policy from.
-func (s *Server) startPolicy(ctx context.Context, configured domain.Policy) (*commands.PolicyHistory, error) {
-	h, err := commands.LoadPolicyHistory(ctx, s.store)
+func (s *Server) startPolicy(ctx context.Context, configured domain.Policy) (*eventlog.PolicyHistory, error) {
+	h, err := eventlog.LoadPolicyHistory(ctx, s.store)
 	if err != nil {
 		return nil, err
 	}
@@ -42,7 +43,7 @@ func (s *Server) startPolicy(ctx context.Context, configured domain.Policy) (*co
 }
 
 // Policies is the policy history read from the log.
-func (s *Server) Policies() *commands.PolicyHistory { return s.evidence.policies }
+func (s *Server) Policies() *eventlog.PolicyHistory { return s.evidence.policies }
 
 // sweepPoll is how often the sweeper looks at the clock. The sweep itself runs once per
 // hour of the injected clock, so a test clock that jumps a day triggers it at the next poll.
