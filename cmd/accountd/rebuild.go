@@ -360,7 +360,7 @@ func newRebuildDetectors(d rebuildDeps) (projections.Projection, error) {
 		return nil, err
 	}
 	return detectors.New(detectors.Config{Policy: d.detect, Clock: time.Now, Logger: d.log,
-		Actions: detectors.ActionsFrom(func() *commands.Service { return svc }, commands.NewThrottles(d.store, time.Now), commands.NewPropertyDetections(d.store, time.Now))})
+		Actions: commands.DetectionActions{Service: func() *commands.Service { return svc }, Throttles: commands.NewThrottles(d.store, time.Now), Properties: commands.NewPropertyDetections(d.store, time.Now)}})
 }
 
 // rebuildKey reads a key of --data/keys as serve does. The detectors' actions (disable,

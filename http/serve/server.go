@@ -302,7 +302,7 @@ func (s *Server) newDetectors() (*detectors.Detectors, error) {
 		policy = *s.cfg.Detectors
 	}
 	return detectors.New(detectors.Config{Policy: policy, Clock: s.cfg.Clock, Logger: s.log.With("component", "detectors"),
-		Actions: detectors.ActionsFrom(func() *commands.Service { return s.service }, s.throttles, commands.NewPropertyDetections(s.store, s.cfg.Clock))})
+		Actions: commands.DetectionActions{Service: func() *commands.Service { return s.service }, Throttles: s.throttles, Properties: commands.NewPropertyDetections(s.store, s.cfg.Clock)}})
 }
 
 // readiness is the main runner as the API uses it (read-your-writes waits on the status

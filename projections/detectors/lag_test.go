@@ -68,7 +68,7 @@ func TestProjectionLagUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	det, err := detectors.New(detectors.Config{Policy: domain.DefaultDetectorPolicy(),
-		Actions: detectors.ActionsFrom(func() *commands.Service { return svc }, commands.NewThrottles(store, time.Now), commands.NewPropertyDetections(store, time.Now))})
+		Actions: commands.DetectionActions{Service: func() *commands.Service { return svc }, Throttles: commands.NewThrottles(store, time.Now), Properties: commands.NewPropertyDetections(store, time.Now)}})
 	if err != nil {
 		t.Fatal(err)
 	}
