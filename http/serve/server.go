@@ -25,6 +25,7 @@ import (
 	"accountd/domain"
 	"accountd/domain/credentials"
 	"accountd/eventstore"
+	"accountd/eventstore/eventlog"
 	"accountd/eventstore/sqlite"
 	"accountd/http/api"
 	"accountd/projections"
@@ -268,7 +269,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	if s.outbox, err = newOutbox(s); err != nil {
+	if s.outbox, err = newOutbox(ctx, s); err != nil {
 		return nil, err
 	}
 	if err := s.registerOutboxMetrics(); err != nil {
@@ -387,26 +388,13 @@ func (s *Server) backgroundContext() (context.Context, bool) {
 	return *ctx, true
 }
 
-// run keeps a worker going until ctx ends: a worker that fails is restarted after a
-// growing pause rather than taking the API down with it.
+// run keeps a worker going until ctx ends: a worker that fails is restarted on the log's
+// restart schedule (eventlog.Supervise) rather than taking the API down with it.
 func (s *Server) run(ctx context.Context, name string, w worker) {
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
-		delay := 100 * time.Millisecond
-		for {
-			err := w.Run(ctx)
-			if ctx.Err() != nil {
-				return
-			}
-			s.log.Error("background worker stopped; restarting", "worker", name, "error", err, "retry_in", delay)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(delay):
-			}
-			delay = min(2*delay, 30*time.Second)
-		}
+		_ = eventlog.Supervise(ctx, s.log.With("component", "server"), name, nil, w.Run)
 	}()
 }
 
