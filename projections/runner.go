@@ -289,13 +289,22 @@ func (r *Runner) CaughtUp(ctx context.Context) (bool, error) {
 	if !r.readyAsked {
 		r.readyAsked, r.readyHead = true, head
 	}
-	target := r.readyHead
-	if r.ready {
-		target = head - min(head, r.readyLag)
-	}
+	ready, target, lag := r.ready, r.readyHead, r.readyLag
 	r.mu.Unlock()
 	for _, name := range r.order {
-		if r.Position(name) < target {
+		pos := r.Position(name)
+		if !ready {
+			if pos < target {
+				return false, nil
+			}
+			continue
+		}
+		// Lag is counted in events: positions are not gapless on every backend.
+		behind, err := eventstore.EventsBetween(ctx, r.store, pos, head, lag+1)
+		if err != nil {
+			return false, err
+		}
+		if behind > lag {
 			return false, nil
 		}
 	}
