@@ -239,6 +239,9 @@ func (r *Runner) advance(st *projectionState, pos uint64) {
 	st.changed = make(chan struct{})
 }
 
+// Names lists the runner's projections in the order they were registered.
+func (r *Runner) Names() []string { return append([]string(nil), r.order...) }
+
 // Position is the last log position a projection applied.
 func (r *Runner) Position(name string) uint64 {
 	r.mu.Lock()

@@ -22,6 +22,7 @@ import (
 	"accountd/eventstore/sqlite"
 	"accountd/http/api"
 	"accountd/http/serve"
+	"accountd/projections"
 )
 
 // The end-to-end tests drive the real server (serve.New: SQLite log, read models, runner,
@@ -266,4 +267,27 @@ func countType(recs []eventstore.RecordedEvent, typ string) int {
 	return n
 }
 
-func waitABit() { time.Sleep(20 * time.Millisecond) }
+// settled waits until every projection of both runners has applied the log's head as it is
+// now: what must have happened by then has, so an assertion that nothing else did means it.
+func (e *env) settled() {
+	e.t.Helper()
+	settle(e.t, e.srv)
+}
+
+func settle(t *testing.T, srv *serve.Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	head, err := srv.Store().HeadPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runners := map[string]*projections.Runner{"projections": srv.Runner(), "security": srv.SecurityRunner()}
+	for label, r := range runners {
+		for _, name := range r.Names() {
+			if err := r.WaitFor(ctx, name, head); err != nil {
+				t.Fatalf("%s runner: %v", label, err)
+			}
+		}
+	}
+}

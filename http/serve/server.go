@@ -169,6 +169,8 @@ type Server struct {
 	throttles *commands.Throttles
 	rebuilds  *rebuilds
 	unlock    func() error // releases the data directory's lock
+	// sweptHour is the hour of the server's clock (Unix seconds) the sweeper last swept.
+	sweptHour atomic.Int64
 
 	// background is the context of the background work, set by Start.
 	background atomic.Pointer[context.Context]

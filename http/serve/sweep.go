@@ -98,6 +98,7 @@ func (w sweeper) Run(ctx context.Context) error {
 				res, err = compliance.SweepInactive(ctx, w.s.readDB, w.s.service)
 				if err == nil {
 					last = hour
+					w.s.sweptHour.Store(hour.Unix())
 					if res.Disabled > 0 {
 						w.s.log.Info("inactivity sweep", "examined", res.Examined, "disabled", res.Disabled)
 					}
