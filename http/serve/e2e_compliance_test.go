@@ -101,8 +101,7 @@ func TestComplianceEvidence(t *testing.T) {
 // The sweep runs inside the server, once per hour of the injected clock: moving the clock
 // past the inactivity limit is enough for an idle account to be disabled, once.
 func TestScheduledInactivitySweep(t *testing.T) {
-	t.Cleanup(serve.SetSweepPoll(10 * time.Millisecond))
-	e := newEnv(t, nil)
+	e := newEnv(t, nil, func(c *serve.Config) { c.SweepPoll = 10 * time.Millisecond })
 	id := e.activeAccount("idle@lago.example")
 	e.clock.Advance(91 * 24 * time.Hour)
 	deadline := time.Now().Add(10 * time.Second)

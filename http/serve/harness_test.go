@@ -67,7 +67,7 @@ func testPolicy(change func(*domain.Policy)) *domain.Policy {
 	return &p
 }
 
-func newEnv(t *testing.T, policy *domain.Policy) *env {
+func newEnv(t *testing.T, policy *domain.Policy, configure ...func(*serve.Config)) *env {
 	t.Helper()
 	if policy == nil {
 		policy = testPolicy(nil)
@@ -75,10 +75,14 @@ func newEnv(t *testing.T, policy *domain.Policy) *env {
 	data := t.TempDir()
 	clock := &testClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	ctx := context.Background()
-	srv, err := serve.New(ctx, serve.Config{
+	cfg := serve.Config{
 		DataDir: data, Policy: policy, Sync: sqlite.Normal, Argon2: cheapArgon2(), Clock: clock.Now,
 		Logger: testLogger(t), StatusWait: 300 * time.Millisecond,
-	})
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	srv, err := serve.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

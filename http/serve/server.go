@@ -83,6 +83,10 @@ type Config struct {
 	ShutdownTimeout   time.Duration
 	// DisableMetrics turns off /metrics and the instrumentation behind it (metrics.go).
 	DisableMetrics bool
+	// SweepPoll is how often the inactivity sweeper looks at the clock (default 1 min). The
+	// sweep itself runs once per hour of Clock, so a clock that jumps is noticed at the
+	// next look.
+	SweepPoll time.Duration
 }
 
 // MailConfig selects how the outbox delivers: SMTP when SMTPAddr is set, otherwise one
@@ -141,6 +145,7 @@ func (c Config) withDefaults() Config {
 	def(&c.WriteTimeout, 30*time.Second)
 	def(&c.IdleTimeout, 2*time.Minute)
 	def(&c.ShutdownTimeout, 20*time.Second)
+	def(&c.SweepPoll, time.Minute)
 	return c
 }
 

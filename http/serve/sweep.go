@@ -45,10 +45,6 @@ func (s *Server) startPolicy(ctx context.Context, configured domain.Policy) (*ev
 // Policies is the policy history read from the log.
 func (s *Server) Policies() *eventlog.PolicyHistory { return s.evidence.policies }
 
-// sweepPoll is how often the sweeper looks at the clock. The sweep itself runs once per
-// hour of the injected clock, so a test clock that jumps a day triggers it at the next poll.
-var sweepPoll = time.Minute
-
 // SweepInactive brings the compliance read model up to the log's head (catching up itself
 // when the server was not started, as in the CLI) and runs one inactivity sweep (PCI 8.2.6).
 func (s *Server) SweepInactive(ctx context.Context) (compliance.SweepResult, error) {
@@ -76,7 +72,7 @@ type sweeper struct{ s *Server }
 
 func (w sweeper) Run(ctx context.Context) error {
 	var last time.Time
-	t := time.NewTicker(sweepPoll)
+	t := time.NewTicker(w.s.cfg.SweepPoll)
 	defer t.Stop()
 	for {
 		hour := w.s.cfg.Clock().UTC().Truncate(time.Hour)

@@ -6,13 +6,6 @@ import (
 	"accountd/projections"
 )
 
-// SetSweepPoll shortens the sweeper's poll for a test and returns the restore function.
-func SetSweepPoll(d time.Duration) (restore func()) {
-	old := sweepPoll
-	sweepPoll = d
-	return func() { sweepPoll = old }
-}
-
 // SweptHour is the hour of the server's clock the scheduled sweep last completed.
 func (s *Server) SweptHour() time.Time { return time.Unix(s.sweptHour.Load(), 0).UTC() }
 
