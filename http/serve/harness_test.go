@@ -77,7 +77,7 @@ func newEnv(t *testing.T, policy *domain.Policy, configure ...func(*serve.Config
 	ctx := context.Background()
 	cfg := serve.Config{
 		DataDir: data, Policy: policy, Sync: sqlite.Normal, Argon2: cheapArgon2(), Clock: clock.Now,
-		Logger: testLogger(t), StatusWait: 300 * time.Millisecond,
+		Logger: testLogger(t), StatusWait: 300 * time.Millisecond, TokensReload: 20 * time.Millisecond,
 	}
 	for _, f := range configure {
 		f(&cfg)
@@ -155,17 +155,21 @@ func (r response) errCode() string {
 // role picks the bearer token ("" sends none).
 func (e *env) call(method, path string, role api.Role, body any, headers ...string) response {
 	e.t.Helper()
-	var rd io.Reader
+	var sent []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		sent = []byte(b)
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		rd = bytes.NewReader(j)
+		sent = j
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(sent)
 	}
 	req, err := http.NewRequest(method, e.ts.URL+path, rd)
 	if err != nil {
@@ -183,6 +187,9 @@ func (e *env) call(method, path string, role api.Role, body any, headers ...stri
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	if err := checkContract(method, req.URL.RequestURI(), req.Header, sent, resp.StatusCode, resp.Header, raw); err != nil {
+		e.t.Error(err)
+	}
 	out := response{status: resp.StatusCode, header: resp.Header, raw: raw}
 	if len(raw) > 0 {
 		if err := json.Unmarshal(raw, &out.body); err != nil {
