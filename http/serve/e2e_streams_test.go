@@ -40,7 +40,7 @@ func TestStreamsThroughTheServer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := newEnvWith(t, nil, func(c *serve.Config) {
+	e := newEnv(t, nil, func(c *serve.Config) {
 		c.Streams = []streams.Config{{Name: "helpdesk", Destination: dest, Secret: secret, RetryFirst: 10 * time.Millisecond}}
 	})
 	res := e.post("/v1/properties", api.RoleAdmin, map[string]string{"name": "Hôtel du Lac", "primary_contact_email": "direction@lac.example"})
