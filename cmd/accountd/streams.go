@@ -26,7 +26,6 @@ import (
 type streamFlags struct {
 	streams, filters, secrets wordsFlag
 	pauseAfter                int
-	probeEvery                time.Duration
 }
 
 func (f *streamFlags) register(fs *flag.FlagSet) {
@@ -34,7 +33,6 @@ func (f *streamFlags) register(fs *flag.FlagSet) {
 	fs.Var(&f.filters, "stream-filter", "what a stream sends, `NAME=category:C1,C2`, NAME=type:EVENT_TYPE,... or NAME=property:ID,... (repeatable; kinds combine with AND)")
 	fs.Var(&f.secrets, "stream-secret", "webhook signing secret, `NAME=SECRET` (required for webhooks; prefer the environment variable)")
 	fs.IntVar(&f.pauseAfter, "stream-pause-after", streams.DefaultPauseAfter, "consecutive failed deliveries after which a stream pauses (it probes and resumes on its own)")
-	fs.DurationVar(&f.probeEvery, "stream-probe-interval", streams.DefaultProbeEvery, "how often a paused stream tries its destination again")
 }
 
 // wordsFlag is a repeatable flag whose every value may hold several space-separated words.
@@ -51,9 +49,6 @@ func (f *streamFlags) configs() ([]streams.Config, error) {
 	if f.pauseAfter < 1 {
 		return nil, errors.New("--stream-pause-after: want at least 1")
 	}
-	if f.probeEvery < 10*time.Millisecond {
-		return nil, errors.New("--stream-probe-interval: want at least 10ms")
-	}
 	var out []streams.Config
 	index := map[string]int{}
 	for _, entry := range f.streams {
@@ -69,7 +64,7 @@ func (f *streamFlags) configs() ([]streams.Config, error) {
 			return nil, fmt.Errorf("--stream %s: %w", name, err)
 		}
 		index[name] = len(out)
-		out = append(out, streams.Config{Name: name, Destination: d, PauseAfter: f.pauseAfter, ProbeEvery: f.probeEvery})
+		out = append(out, streams.Config{Name: name, Destination: d, PauseAfter: f.pauseAfter})
 	}
 	lookup := func(flagName, entry string) (*streams.Config, string, error) {
 		name, value, ok := strings.Cut(entry, "=")

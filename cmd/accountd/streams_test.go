@@ -33,10 +33,10 @@ func TestStreamFlags(t *testing.T) {
 			}
 		}},
 		{name: "flags", args: []string{"--stream", nats, "--stream", hook, "--stream-secret", "hooks=0123456789abcdef0123",
-			"--stream-filter", "siem=category:authentication,account_change", "--stream-filter", "siem=property:lac", "--stream-pause-after", "3", "--stream-probe-interval", "5s"},
+			"--stream-filter", "siem=category:authentication,account_change", "--stream-filter", "siem=property:lac", "--stream-pause-after", "3"},
 			check: func(t *testing.T, cs []streams.Config) {
 				if len(cs) != 2 || cs[0].Name != "siem" || cs[0].Destination.Kind != streams.KindJetStream || cs[0].Destination.JetStream != "AUTH" ||
-					cs[0].Filter.String() != "category:authentication,account_change property:lac" || cs[0].PauseAfter != 3 || cs[0].ProbeEvery != 5*time.Second ||
+					cs[0].Filter.String() != "category:authentication,account_change property:lac" || cs[0].PauseAfter != 3 ||
 					cs[1].Destination.Kind != streams.KindWebhook || string(cs[1].Secret) != "0123456789abcdef0123" {
 					t.Errorf("streams: %+v", cs)
 				}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
+	"accountd/domain/credentials"
 	"accountd/domain"
 	"accountd/eventstore"
 	"accountd/eventstore/eventlog"

@@ -69,7 +69,7 @@ func jetStreamConfig(t *testing.T, name, server, subject, stream string) streams
 		t.Fatal(err)
 	}
 	return streams.Config{Name: name, Destination: d, RetryFirst: 20 * time.Millisecond, RetryMax: 100 * time.Millisecond,
-		PauseAfter: 5, ProbeEvery: 100 * time.Millisecond}
+		PauseAfter: 5}
 }
 
 // storedEnvelopes reads every message the JetStream stream holds, in stream order, and

@@ -11,7 +11,8 @@
 // over, middleware.PoisonQueue records an event that cannot be encoded and moves on); a
 // batch of envelopes is delivered by a message.Publisher under middleware.Retry with
 // exponential backoff. After PauseAfter consecutive failed attempts the stream pauses (the
-// server does not), probes its destination every ProbeEvery, and resumes on its own.
+// server does not), probes its destination on the log readers' restart schedule, and
+// resumes on its own.
 package streams
 
 import (
@@ -35,7 +36,6 @@ import (
 // Defaults of a stream's delivery.
 const (
 	DefaultPauseAfter = 10
-	DefaultProbeEvery = 30 * time.Second
 	DefaultBatch      = 512
 	defaultMaxRetries = 3
 	defaultRetryFirst = 200 * time.Millisecond
@@ -67,8 +67,6 @@ type Config struct {
 	Secret []byte
 	// PauseAfter is how many consecutive failed delivery attempts pause the stream.
 	PauseAfter int
-	// ProbeEvery is how often a paused stream tries its destination again.
-	ProbeEvery time.Duration
 	// MaxRetries, RetryFirst and RetryMax shape middleware.Retry around each delivery.
 	MaxRetries           int
 	RetryFirst, RetryMax time.Duration
@@ -79,9 +77,6 @@ type Config struct {
 func (c Config) withDefaults() Config {
 	if c.PauseAfter <= 0 {
 		c.PauseAfter = DefaultPauseAfter
-	}
-	if c.ProbeEvery <= 0 {
-		c.ProbeEvery = DefaultProbeEvery
 	}
 	if c.MaxRetries <= 0 {
 		c.MaxRetries = defaultMaxRetries
@@ -189,7 +184,7 @@ func newStream(set *Set, cfg Config, position uint64) (*Stream, error) {
 	s.deliver = middleware.Retry{
 		MaxRetries: cfg.MaxRetries, InitialInterval: cfg.RetryFirst, MaxInterval: cfg.RetryMax,
 		Multiplier: 2, RandomizationFactor: 0.2,
-		// A paused stream probes with one attempt at a time, every ProbeEvery.
+		// A paused stream probes with one attempt at a time, on the restart schedule.
 		ShouldRetry: func(middleware.RetryParams) bool { return !s.Paused() },
 	}.Middleware(s.publish)
 	return s, nil
@@ -304,7 +299,7 @@ func (s *Stream) failed(err error) {
 	if !s.paused && s.consecutive >= s.cfg.PauseAfter {
 		s.paused, s.pausedSince = true, s.set.clock()
 		s.log.Warn("stream paused: its destination keeps failing; probing it until it answers", "destination", s.cfg.Destination.String(),
-			"consecutive_failures", s.consecutive, "position", s.position, "probe_every", s.cfg.ProbeEvery, "error", err)
+			"consecutive_failures", s.consecutive, "position", s.position, "error", err)
 	}
 }
 
@@ -352,49 +347,23 @@ func (s *Stream) WaitFor(ctx context.Context, position uint64) error {
 	}
 }
 
-// run follows the log until ctx ends.
+// run follows the log until ctx ends, on the consumer every reader of the log uses: a
+// delivery that fails after middleware.Retry restarts from the checkpoint on the one restart
+// schedule (eventlog.RestartInitial doubling to RestartMax), which is also how often a
+// paused stream probes its destination. A reset ends the follow and starts it again from
+// the new position at once.
 func (s *Stream) run(ctx context.Context) {
 	defer s.closePublisher()
+	c := eventlog.Consumer{Name: "stream " + s.cfg.Name, Store: s.set.store, Batch: s.cfg.Batch,
+		Checkpoint: s.Position, Handle: s.handle, Logger: s.log}
 	for ctx.Err() == nil {
 		fctx, stop := context.WithCancel(ctx)
 		s.mu.Lock()
 		s.stopFollow = stop
-		from := s.position
 		s.mu.Unlock()
-		err := eventstore.Follow(fctx, s.set.store, from, s.cfg.Batch, s.handle)
+		c.Run(fctx) // until shutdown or a reset
 		stop()
-		if ctx.Err() != nil {
-			return
-		}
-		if fctx.Err() != nil {
-			continue // a reset: follow again from the new position
-		}
-		wait := s.cfg.RetryFirst
-		if s.Paused() {
-			wait = s.cfg.ProbeEvery
-		} else {
-			s.log.Error("stream delivery failed; retrying from its checkpoint", "error", err, "position", s.Position(), "retry_in", wait)
-		}
-		if !s.sleep(ctx, wait) {
-			return
-		}
 	}
-}
-
-// sleep waits d, or less if a reset comes; false when ctx ended.
-func (s *Stream) sleep(ctx context.Context, d time.Duration) bool {
-	fctx, stop := context.WithCancel(ctx)
-	s.mu.Lock()
-	s.stopFollow = stop
-	s.mu.Unlock()
-	defer stop()
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-fctx.Done():
-	case <-t.C:
-	}
-	return ctx.Err() == nil
 }
 
 // handle turns a slice of the log into envelopes and delivers them.

@@ -92,7 +92,7 @@ func webhookConfig(name, url string, secret []byte) streams.Config {
 		panic(err)
 	}
 	return streams.Config{Name: name, Destination: d, Secret: secret, RetryFirst: 5 * time.Millisecond, RetryMax: 20 * time.Millisecond,
-		PauseAfter: 1000, ProbeEvery: 20 * time.Millisecond}
+		PauseAfter: 1000}
 }
 
 func TestWebhookSignsEveryRequestAndRetriesRefusals(t *testing.T) {
