@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"accountd/commands"
-	"accountd/domain/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/eventstore/eventlog"
 	"accountd/eventstore/memory"
@@ -122,13 +122,13 @@ func logins(t testing.TB, store eventstore.Store, n int, at time.Time) {
 
 // openSet opens streams on their own database in a temporary directory and runs them until
 // the test ends.
-func openSet(t *testing.T, store eventstore.Store, dir string, now func() time.Time, configs ...streams.Config) *streams.Set {
+func openSet(t testing.TB, store eventstore.Store, dir string, now func() time.Time, configs ...streams.Config) *streams.Set {
 	t.Helper()
 	return openSetWith(t, store, dir, streams.Options{Clock: now}, configs...)
 }
 
 // openSetWith is openSet with more options (the store, database and source are the test's).
-func openSetWith(t *testing.T, store eventstore.Store, dir string, opts streams.Options, configs ...streams.Config) *streams.Set {
+func openSetWith(t testing.TB, store eventstore.Store, dir string, opts streams.Options, configs ...streams.Config) *streams.Set {
 	t.Helper()
 	db, err := projections.OpenDB(filepath.Join(dir, "streams.db"))
 	if err != nil {
@@ -155,7 +155,7 @@ func openSetWith(t *testing.T, store eventstore.Store, dir string, opts streams.
 }
 
 // caughtUp waits until a stream is done with the log's head.
-func caughtUp(t *testing.T, set *streams.Set, name string, store eventstore.Store) {
+func caughtUp(t testing.TB, set *streams.Set, name string, store eventstore.Store) {
 	t.Helper()
 	head, err := store.HeadPosition(context.Background())
 	if err != nil {
@@ -171,7 +171,7 @@ func caughtUp(t *testing.T, set *streams.Set, name string, store eventstore.Stor
 }
 
 // until polls cond (no fixed sleep decides anything: it only paces the polling).
-func until(t *testing.T, what string, timeout time.Duration, cond func() bool) {
+func until(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for !cond() {

@@ -21,7 +21,7 @@ import (
 )
 
 // natsURL is the JetStream server of the tests, or a skip with the reason.
-func natsURL(t *testing.T) string {
+func natsURL(t testing.TB) string {
 	t.Helper()
 	u := os.Getenv("ACCOUNTD_TEST_NATS_URL")
 	if u == "" {
@@ -43,7 +43,7 @@ func unique(prefix string) string {
 
 // jetStreamTarget names a subject and a stream of the test's own (other helpers share the
 // server) and deletes the stream when the test ends.
-func jetStreamTarget(t *testing.T, server string) (subject, stream string, js nats.JetStreamContext) {
+func jetStreamTarget(t testing.TB, server string) (subject, stream string, js nats.JetStreamContext) {
 	t.Helper()
 	nc, err := nats.Connect(server)
 	if err != nil {
@@ -62,7 +62,7 @@ func jetStreamTarget(t *testing.T, server string) (subject, stream string, js na
 	return subject, stream, js
 }
 
-func jetStreamConfig(t *testing.T, name, server, subject, stream string) streams.Config {
+func jetStreamConfig(t testing.TB, name, server, subject, stream string) streams.Config {
 	t.Helper()
 	d, err := streams.ParseDestination(fmt.Sprintf("%s?subject=%s&stream=%s", server, url.QueryEscape(subject), stream))
 	if err != nil {
