@@ -9,7 +9,7 @@ import (
 // DecideAccount turns a command into the events it causes. A refusal is an *Error; when the
 // refusal itself must be on record (a rejected link, PCI 10.2.1.4) the events come back
 // with the error and the command side appends them before returning it.
-func DecideAccount(s Account, cmd any, now time.Time, p Policy) ([]Event, error) {
+func DecideAccount(s Account, cmd AccountCommand, now time.Time, p Policy) ([]Event, error) {
 	d := decider{s: s, now: now, p: p}
 	if _, registering := cmd.(RegisterAccount); !registering && !s.Registered {
 		return nil, refuse(CodeAccountNotFound, "account does not exist")

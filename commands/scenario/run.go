@@ -283,7 +283,7 @@ func (r *runner) act(a Action) error {
 		if err != nil {
 			return err
 		}
-		var cmd any = domain.GrantUserManagement{AccountID: p.id, Actor: setup}
+		var cmd domain.PropertyCommand = domain.GrantUserManagement{AccountID: p.id, Actor: setup}
 		if a.Revoke {
 			cmd = domain.RevokeUserManagement{AccountID: p.id, Actor: setup}
 		}
@@ -419,7 +419,7 @@ func (r *runner) act(a Action) error {
 		_, err = svc.Delete(ctx, m, p.id, by)
 		return r.outcome(err)
 	case Invoice:
-		var cmd any = domain.MarkInvoiceOverdue{InvoiceID: a.Invoice}
+		var cmd domain.PropertyCommand = domain.MarkInvoiceOverdue{InvoiceID: a.Invoice}
 		if a.Paid {
 			cmd = domain.MarkInvoicePaid{InvoiceID: a.Invoice}
 		}

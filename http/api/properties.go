@@ -155,14 +155,14 @@ func (a *API) grantUserManagement(x *exchange) error {
 }
 
 func (a *API) invoiceOverdue(x *exchange) error {
-	return a.invoice(x, func(inv string) any { return domain.MarkInvoiceOverdue{InvoiceID: inv} })
+	return a.invoice(x, func(inv string) domain.PropertyCommand { return domain.MarkInvoiceOverdue{InvoiceID: inv} })
 }
 
 func (a *API) invoicePaid(x *exchange) error {
-	return a.invoice(x, func(inv string) any { return domain.MarkInvoicePaid{InvoiceID: inv} })
+	return a.invoice(x, func(inv string) domain.PropertyCommand { return domain.MarkInvoicePaid{InvoiceID: inv} })
 }
 
-func (a *API) invoice(x *exchange, cmd func(invoiceID string) any) error {
+func (a *API) invoice(x *exchange, cmd func(invoiceID string) domain.PropertyCommand) error {
 	var req struct{}
 	if err := x.decodeOptional(&req); err != nil {
 		return err

@@ -119,7 +119,7 @@ func (a *API) queryActor(x *exchange) (domain.Actor, error) {
 	return f.optionalActor(x)
 }
 
-func (a *API) propertyCommand(x *exchange, cmd any) error {
+func (a *API) propertyCommand(x *exchange, cmd domain.PropertyCommand) error {
 	m, err := x.meta()
 	if err != nil {
 		return err
