@@ -39,7 +39,7 @@ func TestPolicyHistory(t *testing.T) {
 		p       domain.Policy
 		actor   domain.Actor
 		changed bool
-		code    string
+		code    domain.Code
 	}{
 		{"first record", 0, p1, sys, true, ""},
 		{"same policy again writes nothing", time.Hour, p1, sys, false, ""},
@@ -76,7 +76,7 @@ func TestPolicyHistory(t *testing.T) {
 	}
 }
 
-func codeOf(err error) string {
+func codeOf(err error) domain.Code {
 	if err == nil {
 		return ""
 	}

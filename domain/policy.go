@@ -103,7 +103,7 @@ func (e *PolicyError) Error() string {
 }
 
 // Code is the stable error code.
-func (e *PolicyError) Code() string { return CodeInvalidPolicy }
+func (e *PolicyError) Code() Code { return CodeInvalidPolicy }
 
 // Validate checks every setting against the bounds the rulebook and PCI DSS allow.
 func (p Policy) Validate() error {

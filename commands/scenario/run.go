@@ -720,7 +720,7 @@ func (r *runner) checkError(a ExpectError) error {
 	}
 	err := r.pending.err
 	r.pending = nil
-	if got := domain.ErrorCode(err); got != a.Code {
+	if got := domain.ErrorCode(err); got != domain.Code(a.Code) {
 		return r.failure("wanted error %s\ngot    %v", a.Code, err)
 	}
 	if a.Because != nil {

@@ -29,7 +29,7 @@ type disableRequest struct {
 	PropertyID string `json:"property_id"`
 	Note       string `json:"note"`
 	// Kind is manual (default) or suspicious_activity.
-	Kind string `json:"kind"`
+	Kind domain.DisableKind `json:"kind"`
 }
 
 func (a *API) adminDisable(x *exchange) error {

@@ -275,7 +275,7 @@ func (a *API) logRequest(x *exchange) {
 		slog.Int("bytes", x.bytes),
 	}
 	if x.errCode != "" {
-		attrs = append(attrs, slog.String("error_code", x.errCode))
+		attrs = append(attrs, slog.String("error_code", string(x.errCode)))
 	}
 	if x.cause != nil {
 		attrs = append(attrs, slog.String("error", x.cause.Error()))

@@ -34,7 +34,7 @@ func TestEveryDomainCodeHasAStatus(t *testing.T) {
 		}
 		code, _ := strconv.Unquote(lit.Value)
 		n++
-		if _, ok := domainStatus[code]; !ok {
+		if _, ok := domainStatus[domain.Code(code)]; !ok {
 			t.Errorf("domain code %s (%q) has no HTTP status", vs.Names[0].Name, code)
 		}
 		return true

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"accountd/commands"
+	"accountd/domain"
 )
 
 // exchange is one request and its response. It is the http.ResponseWriter the router and
@@ -31,7 +32,7 @@ type exchange struct {
 	status  int
 	bytes   int
 	roles   roleSet
-	errCode string
+	errCode domain.Code
 	cause   error
 	// endpoint served, and the account ID the fast path matched without the router.
 	endpoint *endpoint

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"accountd/domain"
 	"accountd/projections"
 )
 
@@ -67,9 +68,9 @@ type RebuildResult struct {
 
 // Codes of the rebuild endpoints.
 const (
-	CodeUnknownProjection = "unknown_projection"
-	CodeNotRebuildable    = "not_rebuildable"
-	CodeRebuildRunning    = "rebuild_running"
+	CodeUnknownProjection domain.Code = "unknown_projection"
+	CodeNotRebuildable    domain.Code = "not_rebuildable"
+	CodeRebuildRunning    domain.Code = "rebuild_running"
 )
 
 // RegisterOperationsRoutes registers what operators drive on a running server.

@@ -26,11 +26,11 @@ import (
 
 // Codes of the security endpoints. Stable: clients branch on them.
 const (
-	CodeTooManyAttempts = "too_many_attempts"
-	CodeInvalidCursor   = "invalid_cursor"
-	CodeInvalidTime     = "invalid_time"
-	CodeInvalidLimit    = "invalid_limit"
-	CodeInvalidAddress  = "invalid_address"
+	CodeTooManyAttempts domain.Code = "too_many_attempts"
+	CodeInvalidCursor   domain.Code = "invalid_cursor"
+	CodeInvalidTime     domain.Code = "invalid_time"
+	CodeInvalidLimit    domain.Code = "invalid_limit"
+	CodeInvalidAddress  domain.Code = "invalid_address"
 )
 
 // Security gathers the dependencies of the security endpoints. Each nil part switches its
@@ -55,7 +55,7 @@ type securityParam struct {
 	Param string `json:"param"`
 }
 
-func badParam(code, param, msg string) *Error {
+func badParam(code domain.Code, param, msg string) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: code, Message: msg, Details: securityParam{Param: param}}
 }
 
@@ -159,7 +159,7 @@ func historyError(err error) error {
 	}
 	var he *history.Error
 	if errors.As(err, &he) {
-		if strings.HasSuffix(he.Code, "_not_found") {
+		if strings.HasSuffix(string(he.Code), "_not_found") {
 			return &Error{Status: http.StatusNotFound, Code: he.Code, Message: he.Message}
 		}
 		return &Error{Status: http.StatusBadRequest, Code: he.Code, Message: he.Message}
