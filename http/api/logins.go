@@ -59,23 +59,19 @@ type loginResponse struct {
 
 func (a *API) login(x *exchange) error {
 	var req loginRequest
-	if err := x.decode(&req); err != nil {
-		return err
-	}
-	if req.Password == "" {
-		return invalidRequest("field %q is required", "password")
-	}
-	if err := required("email", req.Email, "ip", req.IP); err != nil {
-		return err
-	}
-	origin, err := req.origin()
-	if err != nil {
-		return err
-	}
-	if err := a.checkThrottle(x, origin.IP); err != nil {
-		return err
-	}
-	m, err := x.meta()
+	var origin domain.Origin
+	m, err := x.command(&req, func() (err error) {
+		if req.Password == "" {
+			return invalidRequest("field %q is required", "password")
+		}
+		if err := required("email", req.Email, "ip", req.IP); err != nil {
+			return err
+		}
+		if origin, err = req.origin(); err != nil {
+			return err
+		}
+		return a.checkThrottle(x, origin.IP)
+	})
 	if err != nil {
 		return err
 	}

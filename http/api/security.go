@@ -45,10 +45,10 @@ var securityRole = []Role{RoleSecurity}
 
 // RegisterSecurityRoutes registers the security endpoints.
 func (a *API) RegisterSecurityRoutes(r *mux.Router) {
-	a.handle(r, false, http.MethodGet, "/v1/suspicious-activity", "security.timeline", securityRole, a.suspiciousActivity)
-	a.handle(r, false, http.MethodGet, "/v1/accounts/{id}/events", "security.history", securityRole, a.accountHistory)
-	a.handle(r, false, http.MethodGet, "/v1/accounts/{id}/state", "security.state_at", securityRole, a.accountStateAt)
-	a.handle(r, false, http.MethodPost, "/v1/what-if", "security.what_if", securityRole, a.whatIf)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/suspicious-activity", name: "security.timeline", roles: securityRole}, a.suspiciousActivity)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/accounts/{id}/events", name: "security.history", roles: securityRole}, a.accountHistory)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/accounts/{id}/state", name: "security.state_at", roles: securityRole}, a.accountStateAt)
+	a.handle(r, route{method: http.MethodPost, path: "/v1/what-if", name: "security.what_if", roles: securityRole}, a.whatIf)
 }
 
 type securityParam struct {

@@ -17,7 +17,7 @@ type sessionResponse struct {
 }
 
 func (a *API) checkSession(x *exchange) error {
-	m, err := x.meta()
+	m, err := x.command(nil, nil)
 	if err != nil {
 		return err
 	}

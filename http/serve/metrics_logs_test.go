@@ -87,3 +87,39 @@ func TestRequestLogCarriesCorrelation(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestLogShowsTemplateOfSecretPaths: a route that declares its path secret (a
+// session ID) logs the template, whatever the outcome; other routes log the path.
+func TestRequestLogShowsTemplateOfSecretPaths(t *testing.T) {
+	var buf lockedBuffer
+	srv, err := serve.New(context.Background(), serve.Config{
+		DataDir: t.TempDir(), Policy: testPolicy(nil), Sync: sqlite.Normal, Argon2: cheapArgon2(),
+		Logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Close() })
+	cases := []struct{ path, wantRoute, wantPath string }{
+		{"/v1/sessions/s3cret-session-id", "sessions.check", "/v1/sessions/{id}"},
+		{"/v1/accounts/acc-1/status", "accounts.status", "/v1/accounts/acc-1/status"},
+	}
+	for _, c := range cases {
+		srv.Handler().ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, c.path, nil))
+	}
+	var got []map[string]any
+	for _, line := range buf.lines() {
+		var rec map[string]any
+		if err := json.Unmarshal(line, &rec); err == nil && rec["msg"] == "request" {
+			got = append(got, rec)
+		}
+	}
+	if len(got) != len(cases) {
+		t.Fatalf("%d request lines, want %d", len(got), len(cases))
+	}
+	for i, c := range cases {
+		if got[i]["route"] != c.wantRoute || got[i]["path"] != c.wantPath {
+			t.Errorf("%s: logged route %v path %v, want %s %s", c.path, got[i]["route"], got[i]["path"], c.wantRoute, c.wantPath)
+		}
+	}
+}
