@@ -1,6 +1,7 @@
 package api
 
 import (
+	"accountd/domain/messages"
 	"accountd/eventstore/eventlog"
 	"bytes"
 	"crypto/rand"
@@ -252,7 +253,7 @@ func (x *exchange) fail(err error) {
 	if e.Status == http.StatusUnauthorized {
 		x.w.Header()["Www-Authenticate"] = bearerChallenge
 	}
-	body := errorBody{Error: errorFields{Code: e.Code, Message: e.Message, Details: e.Details}}
+	body := errorBody{Error: errorFields{Code: e.Code, Message: localMessage(e, x.lang()), Details: e.Details}}
 	if e.Status >= 500 {
 		body.Error.RequestID = x.id
 	}
@@ -277,4 +278,22 @@ func (x *exchange) command(body any, check func() error) (commands.Meta, error) 
 		}
 	}
 	return x.meta()
+}
+
+// lang is the language the client reads, from its Accept-Language header.
+func (x *exchange) lang() messages.Lang {
+	return messages.Match(x.r.Header.Get("Accept-Language"))
+}
+
+// localMessage is an error's message in the client's language. English keeps the message
+// written where the error was made, which names the exact field or value; another language
+// reads the code's message (domain/messages), as the code is what the words are about.
+func localMessage(e *Error, lang messages.Lang) string {
+	if lang == messages.English {
+		return e.Message
+	}
+	if msg, ok := messages.ErrorMessage(e.Code, lang); ok {
+		return msg
+	}
+	return e.Message
 }
