@@ -153,7 +153,7 @@ type TouchSession struct {
 
 type EndSession struct {
 	SessionID string
-	Cause     string
+	Cause     SessionEnd
 }
 
 type DeleteAccount struct {

@@ -467,7 +467,7 @@ func (d *decider) suspicious(c RecordSuspiciousActivity) ([]Event, error) {
 	return d.out, nil
 }
 
-func (d *decider) endSessions(cause string) {
+func (d *decider) endSessions(cause SessionEnd) {
 	for _, id := range sortedKeys(d.s.Sessions) {
 		d.emit(SessionEnded{SessionID: id, Cause: cause})
 	}

@@ -286,8 +286,8 @@ type SessionActive struct {
 }
 
 type SessionEnded struct {
-	SessionID string `json:"session_id"`
-	Cause     string `json:"cause"`
+	SessionID string     `json:"session_id"`
+	Cause     SessionEnd `json:"cause"`
 }
 
 type AccountDeleted struct {

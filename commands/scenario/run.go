@@ -881,10 +881,10 @@ func (r *runner) checkSession(a ExpectSession) error {
 			bad = append(bad, fmt.Sprintf("%s has not used a session since logging in: write `%s uses her session` first", a.Person, a.Person))
 		case a.Valid != nil && *a.Valid && !u.Valid:
 			bad = append(bad, fmt.Sprintf("wanted it valid; the last use was refused because %s", u.Reason))
-		case a.ClosedBecause != "" && (u.Valid || u.Reason != a.ClosedBecause):
+		case a.ClosedBecause != "" && (u.Valid || string(u.Reason) != a.ClosedBecause):
 			got := "it was valid"
 			if !u.Valid {
-				got = "it was closed because " + u.Reason
+				got = "it was closed because " + string(u.Reason)
 			}
 			bad = append(bad, fmt.Sprintf("wanted it closed because %s; %s", a.ClosedBecause, got))
 		}

@@ -46,7 +46,7 @@ var subscriptions = []string{
 	domain.SubscriptionPending, domain.SubscriptionActive, domain.SubscriptionSuspended, domain.SubscriptionCancelled,
 }
 
-var sessionEnds = []string{domain.SessionExpired, domain.SessionIdle, domain.SessionAccountBlocked, domain.SessionUnknown}
+var sessionEnds = []string{string(domain.SessionExpired), string(domain.SessionIdle), string(domain.SessionAccountBlocked), string(domain.SessionUnknown)}
 
 var detectionActions = []string{"account_disabled", "recorded_for_review"}
 
