@@ -145,8 +145,5 @@ func Reason(code string, lang Lang, disclosure domain.Disclosure) (message, reme
 	return t.message[lang], t.fix[lang]
 }
 
-// GenericMessage is the refusal everyone sees under generic disclosure.
-func GenericMessage(lang Lang) string { return genericMessage[lang] }
-
 // LastAttemptWarning is the warning that one attempt is left before the lock.
 func LastAttemptWarning(lang Lang) string { return lastAttemptWarning[lang] }

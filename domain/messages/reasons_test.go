@@ -12,11 +12,11 @@ func TestEveryReasonSpeaksThreeLanguages(t *testing.T) {
 	for _, code := range domain.ReasonCodes() {
 		for _, lang := range Langs {
 			msg, fix := Reason(code, lang, domain.DisclosureSpecific)
-			if msg == "" || fix == "" || msg == GenericMessage(lang) && code != domain.ReasonInvalidCredentials {
+			if msg == "" || fix == "" || msg == genericMessage[lang] && code != domain.ReasonInvalidCredentials {
 				t.Errorf("%s lacks %s text: %q %q", code, lang, msg, fix)
 			}
 			msg, fix = Reason(code, lang, domain.DisclosureGeneric)
-			if prompt := domain.IsPrompt(code); !prompt && (msg != GenericMessage(lang) || fix != "") {
+			if prompt := domain.IsPrompt(code); !prompt && (msg != genericMessage[lang] || fix != "") {
 				t.Errorf("%s leaks under generic disclosure in %s: %q %q", code, lang, msg, fix)
 			}
 		}
