@@ -173,6 +173,36 @@ var errorTexts = map[domain.Code]texts{
 	"chain_broken": {"The hash chain of the log does not verify.",
 		"La chaîne de hachage du journal ne se vérifie pas.",
 		"La catena di hash del registro non si verifica."},
+
+	// Codes other changes in flight add (e-mail look-alikes, the transparency tree, log
+	// streams, storage faults): worded here so that merging them finds their words ready.
+	"email_confusable": {"E-mail not available: it looks like the address of an existing account.",
+		"E-mail non disponible : elle ressemble à l'adresse d'un compte existant.",
+		"E-mail non disponibile: somiglia all'indirizzo di un account esistente."},
+	"log_integrity_broken": {"The log does not verify: its integrity is broken.",
+		"Le journal ne se vérifie pas : son intégrité est rompue.",
+		"Il registro non si verifica: la sua integrità è compromessa."},
+	"invalid_position": {"The position is not a valid log position.",
+		"La position n'est pas une position valable du journal.",
+		"La posizione non è una posizione valida del registro."},
+	"invalid_tree_size": {"The tree size is not valid.",
+		"La taille de l'arbre n'est pas valable.",
+		"La dimensione dell'albero non è valida."},
+	"beyond_tree": {"The request goes beyond the current tree.",
+		"La demande dépasse l'arbre actuel.",
+		"La richiesta va oltre l'albero attuale."},
+	"tree_not_supported": {"This server's event store keeps no transparency tree.",
+		"Le magasin d'événements de ce serveur ne tient pas d'arbre de transparence.",
+		"L'archivio di eventi di questo server non tiene un albero di trasparenza."},
+	"unknown_stream": {"This server has no such stream.",
+		"Ce serveur n'a pas ce flux.",
+		"Questo server non ha questo flusso."},
+	"position_beyond_head": {"The position is beyond the head of the log.",
+		"La position est au-delà de la tête du journal.",
+		"La posizione è oltre la testa del registro."},
+	"storage_unavailable": {"The log's storage cannot write right now; retry later.",
+		"Le stockage du journal ne peut pas écrire pour le moment ; réessayez plus tard.",
+		"L'archivio del registro non può scrivere al momento; riprova più tardi."},
 }
 
 // ErrorMessage returns the message of an error code in lang. A command that refuses with
