@@ -40,6 +40,7 @@ func (a *API) RegisterPublicRoutes(r *mux.Router) {
 	a.handle(r, route{method: http.MethodPost, path: "/v1/accounts/{id}/mfa/deferral", name: "mfa.deferral", roles: loginService, optionalBody: true}, a.deferMFAEnrolment)
 	a.handle(r, route{method: http.MethodPost, path: "/v1/accounts/{id}/mfa/reset", name: "mfa.reset", roles: loginService}, a.resetOwnMFA)
 	a.handle(r, route{method: http.MethodGet, path: "/v1/sessions/{id}", name: "sessions.check", roles: loginService, secretPath: true}, a.checkSession)
+	a.handle(r, route{method: http.MethodDelete, path: "/v1/sessions/{id}", name: "sessions.end", roles: loginService, secretPath: true}, a.endSession)
 }
 
 // RegisterAdminRoutes registers the administration of properties and of other people's
@@ -49,6 +50,8 @@ func (a *API) RegisterAdminRoutes(r *mux.Router) {
 	a.handle(r, route{method: http.MethodPost, path: "/v1/properties/{id}/members", name: "properties.members", roles: adminOnly}, a.addMember)
 	a.handle(r, route{method: http.MethodPost, path: "/v1/properties/{id}/user-managers", name: "properties.user_managers", roles: adminOnly}, a.grantUserManagement)
 	a.handle(r, route{method: http.MethodGet, path: "/v1/properties/{id}", name: "properties.get", roles: adminOnly}, a.getProperty)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/properties", name: "properties.find", roles: adminOnly}, a.findProperties)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/properties/{id}/members", name: "properties.members_list", roles: adminOnly}, a.listMembers)
 	a.handle(r, route{method: http.MethodDelete, path: "/v1/properties/{id}/members/{account_id}", name: "properties.members_remove", roles: adminOnly}, a.removeMember)
 	a.handle(r, route{method: http.MethodDelete, path: "/v1/properties/{id}/user-managers/{account_id}", name: "properties.user_managers_revoke", roles: adminOnly}, a.revokeUserManagement)
 	a.handle(r, route{method: http.MethodPost, path: "/v1/properties/{id}/billing-contacts", name: "properties.billing_contacts", roles: adminOnly}, a.addBillingContact)
