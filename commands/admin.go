@@ -56,3 +56,13 @@ func (s *Service) RecordSuspiciousActivity(ctx context.Context, m Meta, accountI
 	}
 	return s.Account(ctx, m, accountID, domain.RecordSuspiciousActivity{Rule: rule, Evidence: evidence, Disable: disable, Properties: auth.Properties})
 }
+
+// DisableIfInactive runs the inactivity sweep's command on one account (PCI 8.2.6) and
+// reports whether it disabled the account; a repeated command ID disables nothing.
+func (s *Service) DisableIfInactive(ctx context.Context, commandID, accountID string) (bool, error) {
+	r, err := s.Account(ctx, Meta{CommandID: commandID}, accountID, domain.DisableIfInactive{})
+	if err != nil {
+		return false, err
+	}
+	return !r.Replayed && len(r.Events) > 0, nil
+}

@@ -64,3 +64,34 @@ func (p *PropertyDetections) Record(ctx context.Context, m Meta, d domain.Proper
 	})
 	return err
 }
+
+// DetectionActions is the command side as the detectors act through it (their port,
+// detectors.Actions). Service is looked up at each action because the server builds the
+// detectors, with their runner, before the service.
+type DetectionActions struct {
+	Service    func() *Service
+	Throttles  *Throttles
+	Properties *PropertyDetections
+}
+
+// metaOf is the command metadata of a detection: its deterministic ID and the triggering event.
+func metaOf(cause domain.Metadata) Meta {
+	return Meta{CommandID: cause.CommandID, CorrelationID: cause.CorrelationID}
+}
+
+// RecordSuspiciousActivity records a detection on an account, disabling it when asked.
+func (a DetectionActions) RecordSuspiciousActivity(ctx context.Context, cause domain.Metadata, accountID, rule string, evidence domain.Evidence, disable bool) error {
+	_, err := a.Service().RecordSuspiciousActivity(ctx, metaOf(cause), accountID, rule, evidence, disable)
+	return err
+}
+
+// ThrottleAddress slows sign-ins from an address.
+func (a DetectionActions) ThrottleAddress(ctx context.Context, cause domain.Metadata, c domain.ThrottleAddress) error {
+	_, err := a.Throttles.Throttle(ctx, metaOf(cause), c)
+	return err
+}
+
+// RecordPropertyAttack records a detection about a property for review.
+func (a DetectionActions) RecordPropertyAttack(ctx context.Context, cause domain.Metadata, d domain.PropertyAttackDetected) error {
+	return a.Properties.Record(ctx, metaOf(cause), d)
+}

@@ -3,8 +3,8 @@ package commands
 import (
 	"context"
 
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 )
 
 // LinkIssued is a link token to e-mail (empty when nothing was issued, e.g. unknown address).

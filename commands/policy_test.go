@@ -8,6 +8,7 @@ import (
 
 	"accountd/commands"
 	"accountd/domain"
+	"accountd/eventstore/eventlog"
 	"accountd/eventstore/memory"
 )
 
@@ -19,7 +20,7 @@ func TestPolicyHistory(t *testing.T) {
 	clock := func() time.Time { return now }
 	sys := domain.Actor{Kind: domain.ActorSystem}
 
-	h, err := commands.LoadPolicyHistory(ctx, store)
+	h, err := eventlog.LoadPolicyHistory(ctx, store)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,8 +9,8 @@ import (
 
 	"github.com/google/uuid"
 
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 )
 

@@ -1,18 +1,15 @@
 package commands_test
 
 import (
-	"accountd/eventstore/eventlog"
 	"context"
 	"crypto/rand"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/eventstore/memory"
 )
@@ -274,26 +271,5 @@ func TestMembershipIsKeptOnBothSides(t *testing.T) {
 	p, _ = svc.LoadProperty(ctx, "lac")
 	if a.IsMember("lac") || p.HasMember(reg.AccountID) || !a.IsMember("miramare") {
 		t.Fatalf("removal: account %v, lac members %v", a.Properties, p.Members)
-	}
-}
-
-func TestEventIDsAreDeterministicAndTimeOrderedForV7Commands(t *testing.T) {
-	a, b := eventlog.NewCommandID(), eventlog.NewCommandID()
-	if eventlog.EventID(a, "s", 0) != eventlog.EventID(a, "s", 0) {
-		t.Fatal("a retried command must get the same event IDs")
-	}
-	if eventlog.EventID(a, "s", 0) == eventlog.EventID(a, "s", 1) || eventlog.EventID(a, "s", 0) == eventlog.EventID(a+"/email", "s", 0) {
-		t.Fatal("distinct events of a command must get distinct IDs")
-	}
-	ea, eb := eventlog.EventID(a, "s", 0), eventlog.EventID(b, "s", 0)
-	ca := uuid.MustParse(a)
-	if ea.Version() != 7 || string(ea[:6]) != string(ca[:6]) {
-		t.Fatalf("event ID %s does not carry the time of command %s", ea, a)
-	}
-	if string(ea[:6]) > string(eb[:6]) {
-		t.Fatalf("later command's event sorts first: %s then %s", ea, eb)
-	}
-	if id := eventlog.EventID("idem:logins:key-1", "s", 0); id.Version() != 5 {
-		t.Fatalf("a non-UUIDv7 command ID keeps a name-based ID, got version %d", id.Version())
 	}
 }

@@ -11,9 +11,6 @@ import (
 // are the fast path; this ticker is the safety net, not a polling loop.
 const FollowPollInterval = time.Second
 
-// followPoll is FollowPollInterval, shortened by tests of the fallback.
-var followPoll = FollowPollInterval
-
 // DefaultFollowBatch is the ReadAll limit Follow uses when given a batch size below one.
 const DefaultFollowBatch = 512
 
@@ -30,6 +27,15 @@ const DefaultFollowBatch = 512
 // Follow returns when ctx ends (with ctx's error), when a read fails, or when handle
 // returns an error (wrapped, so errors.Is still sees it).
 func Follow(ctx context.Context, store Store, after uint64, batch int, handle func(ctx context.Context, events []RecordedEvent) error) error {
+	return FollowPolling(ctx, store, after, batch, FollowPollInterval, handle)
+}
+
+// FollowPolling is Follow with its safety-net poll every poll (FollowPollInterval when poll
+// is not positive) instead of every FollowPollInterval.
+func FollowPolling(ctx context.Context, store Store, after uint64, batch int, poll time.Duration, handle func(ctx context.Context, events []RecordedEvent) error) error {
+	if poll <= 0 {
+		poll = FollowPollInterval
+	}
 	if batch < 1 {
 		batch = DefaultFollowBatch
 	}
@@ -37,8 +43,8 @@ func Follow(ctx context.Context, store Store, after uint64, batch int, handle fu
 	// nothing and the wait would otherwise go unnoticed until the next poll.
 	changes, stop := store.Changes()
 	defer stop()
-	poll := time.NewTicker(followPoll)
-	defer poll.Stop()
+	ticker := time.NewTicker(poll)
+	defer ticker.Stop()
 
 	for {
 		for {
@@ -68,7 +74,7 @@ func Follow(ctx context.Context, store Store, after uint64, batch int, handle fu
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-changes:
-		case <-poll.C:
+		case <-ticker.C:
 		}
 	}
 }

@@ -41,9 +41,6 @@ func (s *silentStore) ReadAll(_ context.Context, after uint64, limit int) ([]Rec
 func (s *silentStore) Changes() (<-chan struct{}, func()) { return make(chan struct{}), func() {} }
 
 func TestFollowFallsBackToPollingAndDoesNotSpin(t *testing.T) {
-	followPoll = 20 * time.Millisecond
-	t.Cleanup(func() { followPoll = FollowPollInterval })
-
 	s := &silentStore{}
 	for range 5 {
 		s.add()
@@ -53,7 +50,7 @@ func TestFollowFallsBackToPollingAndDoesNotSpin(t *testing.T) {
 	got := make(chan uint64, 100)
 	done := make(chan error, 1)
 	go func() {
-		done <- Follow(ctx, s, 0, 2, func(_ context.Context, events []RecordedEvent) error {
+		done <- FollowPolling(ctx, s, 0, 2, 20*time.Millisecond, func(_ context.Context, events []RecordedEvent) error {
 			for _, e := range events {
 				got <- e.Position
 			}

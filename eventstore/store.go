@@ -117,7 +117,7 @@ type RecordedEvent struct {
 	Stream     string
 	Type       string
 	Revision   uint64 // position within the stream, from 0
-	Position   uint64 // global commit position, from 1, gapless in commit order
+	Position   uint64 // global commit position: increases in commit order (from 1 and gapless where Features.GaplessPositions)
 	RecordedAt time.Time
 	Data       []byte
 	Metadata   []byte
@@ -138,7 +138,10 @@ func (r AppendResult) LastPosition() uint64 {
 	return r.Positions[len(r.Positions)-1]
 }
 
-// Store is the event log. Implementations must pass eventstoretest.Test.
+// Store is the event log. Every backend declares its Features (Featured) and runs
+// eventstoretest.Test, which checks the interface's promises on all of them and each
+// declared feature where it is declared. Positions only increase: count events between
+// two positions with EventsBetween, never by subtracting them.
 type Store interface {
 	// Append writes events to the end of stream if expected matches, atomically.
 	Append(ctx context.Context, stream string, expected ExpectedRevision, events ...EventData) (AppendResult, error)
@@ -148,7 +151,8 @@ type Store interface {
 	// ReadAll returns up to limit events whose global position is greater than after, in
 	// commit order. A reader never sees a position that a later commit fills in before it.
 	ReadAll(ctx context.Context, after uint64, limit int) ([]RecordedEvent, error)
-	// HeadPosition is the global position of the last committed event (0 for an empty log).
+	// HeadPosition is the global position of the last committed event (0 for an empty log);
+	// the number of events only where Features.GaplessPositions.
 	HeadPosition(ctx context.Context) (uint64, error)
 	// Changes returns a channel that receives a value (coalesced, never blocking the writer)
 	// after new events commit, and a function that stops the notifications.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"accountd/eventstore"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -11,7 +12,7 @@ var (
 	positionDesc = prometheus.NewDesc("accountd_projection_position",
 		"Last log position the projection applied.", []string{"runner", "projection"}, nil)
 	lagDesc = prometheus.NewDesc("accountd_projection_lag_events",
-		"Events the log holds that the projection has not applied yet (head minus position).", []string{"runner", "projection"}, nil)
+		"Events the log holds that the projection has not applied yet (counted, not a difference of positions).", []string{"runner", "projection"}, nil)
 	headDesc = prometheus.NewDesc("accountd_eventstore_head_position",
 		"Global position of the last committed event, as the runner sees it.", []string{"runner"}, nil)
 )
@@ -40,6 +41,10 @@ func (c runnerCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
+// maxCountedLag bounds the events a scrape counts on a log whose positions are not gapless
+// (KurrentDB: a read of $all); a lag that large reads as this many.
+const maxCountedLag = 1_000_000
+
 func (r *Runner) collect(ch chan<- prometheus.Metric, label string) {
 	// A scrape must not hang on a slow log: without the head, positions are still worth
 	// reporting, and the lag is left out rather than made up.
@@ -55,11 +60,11 @@ func (r *Runner) collect(ch chan<- prometheus.Metric, label string) {
 		pos := r.Position(name)
 		ch <- prometheus.MustNewConstMetric(positionDesc, prometheus.GaugeValue, float64(pos), label, name)
 		if err == nil {
-			lag := uint64(0)
-			if head > pos {
-				lag = head - pos
+			// Counted in events, not positions (not gapless on every backend); a failed
+			// count leaves the lag out like a failed head does.
+			if lag, err := eventstore.EventsBetween(ctx, r.store, pos, head, maxCountedLag); err == nil {
+				ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(lag), label, name)
 			}
-			ch <- prometheus.MustNewConstMetric(lagDesc, prometheus.GaugeValue, float64(lag), label, name)
 		}
 	}
 }

@@ -1,17 +1,51 @@
 package projections_test
 
 import (
+	"context"
 	"path/filepath"
 	"testing"
 
 	"accountd/commands"
+	"accountd/eventstore"
 	"accountd/projections"
 )
+
+// spaced shows a gapless log with positions 1000 apart and declares no feature, as
+// KurrentDB's byte-offset positions are: lag must still be counted in events.
+type spaced struct{ eventstore.Store }
+
+const spacing = 1000
+
+func (s spaced) ReadAll(ctx context.Context, after uint64, limit int) ([]eventstore.RecordedEvent, error) {
+	recs, err := s.Store.ReadAll(ctx, after/spacing, limit)
+	for i := range recs {
+		recs[i].Position *= spacing
+	}
+	return recs, err
+}
+
+func (s spaced) HeadPosition(ctx context.Context) (uint64, error) {
+	h, err := s.Store.HeadPosition(ctx)
+	return h * spacing, err
+}
 
 // Readiness: not ready until the projections reach the head the log had when first asked;
 // once there, a lag within the ready lag (a busy log, a rebuild's swap) keeps them ready,
 // a larger one does not.
 func TestCaughtUpLatchesThenToleratesLag(t *testing.T) {
+	logs := []struct {
+		name string
+		view func(eventstore.Store) eventstore.Store
+	}{
+		{"gapless positions", func(s eventstore.Store) eventstore.Store { return s }},
+		{"positions as byte offsets", func(s eventstore.Store) eventstore.Store { return spaced{s} }},
+	}
+	for _, l := range logs {
+		t.Run(l.name, func(t *testing.T) { testCaughtUpLatchesThenToleratesLag(t, l.view) })
+	}
+}
+
+func testCaughtUpLatchesThenToleratesLag(t *testing.T, view func(eventstore.Store) eventstore.Store) {
 	f := newFixture(t)
 	f.history(t)
 	db, err := projections.OpenDB(filepath.Join(t.TempDir(), "read.db"))
@@ -19,7 +53,7 @@ func TestCaughtUpLatchesThenToleratesLag(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	r, err := projections.NewRunner(f.ctx, f.store, db, nil, projections.NewStatus())
+	r, err := projections.NewRunner(f.ctx, view(f.store), db, nil, projections.NewStatus())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/eventstore/sqlite"
 	"accountd/projections"
@@ -121,7 +121,7 @@ func TestRebuildSwapsInIdenticalReadModels(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ob, err := outbox.New(outbox.Config{Store: f.store, DB: db, Links: links, Mailer: mailer, PublicURL: "http://127.0.0.1:8080", From: "accountd <no-reply@localhost>", Clock: func() time.Time { return f.now }})
+			ob, err := outbox.New(f.ctx, outbox.Config{Store: f.store, DB: db, Links: links, Mailer: mailer, PublicURL: "http://127.0.0.1:8080", From: "accountd <no-reply@localhost>", Clock: func() time.Time { return f.now }})
 			if err != nil {
 				t.Fatal(err)
 			}

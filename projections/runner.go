@@ -7,10 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
-	"sort"
 	"sync"
-	"time"
 
 	"accountd/eventstore"
 )
@@ -147,7 +144,8 @@ func (r *Runner) checkpoint(ctx context.Context, name string) (uint64, error) {
 }
 
 // Run follows the log for every projection until ctx ends. A projection whose batch fails
-// is retried with backoff from its checkpoint; it never skips an event.
+// is retried from its checkpoint on the log's restart schedule (eventlog.Supervise); it
+// never skips an event.
 func (r *Runner) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for _, name := range r.order {
@@ -155,57 +153,36 @@ func (r *Runner) Run(ctx context.Context) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.runOne(ctx, st)
+			_ = r.consumer(st).Run(ctx) // ends with ctx, returned below
 		}()
 	}
 	wg.Wait()
 	return ctx.Err()
 }
 
-func (r *Runner) runOne(ctx context.Context, st *projectionState) {
-	delay := 100 * time.Millisecond
-	for ctx.Err() == nil {
-		err := eventstore.Follow(ctx, r.store, r.Position(st.name), r.batch, func(ctx context.Context, recs []eventstore.RecordedEvent) error {
+// consumer follows the log for one projection from its checkpoint.
+func (r *Runner) consumer(st *projectionState) *eventlog.Consumer {
+	return &eventlog.Consumer{
+		Name: "projection " + st.name, Store: r.store, Batch: r.batch, Logger: r.log.With("projection", st.name),
+		Checkpoint: func() uint64 { return r.Position(st.name) },
+		Handle: func(ctx context.Context, recs []eventstore.RecordedEvent) error {
 			return r.applyBatch(ctx, st, recs)
-		})
-		if ctx.Err() != nil {
-			return
-		}
-		r.log.Error("projection stopped; retrying from its checkpoint", "projection", st.name, "error", err, "retry_in", delay)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 10*time.Second)
+		},
 	}
 }
 
 // CatchUp applies everything up to the current head once, without following. Commands
 // like rebuild and verify use it; tests use it to step deterministically.
 func (r *Runner) CatchUp(ctx context.Context) error {
-	return r.catchUpTo(ctx, math.MaxUint64)
+	return r.catchUpTo(ctx, eventlog.Everything)
 }
 
 // catchUpTo applies every event up to position head to every projection, and nothing after
 // it, so projections caught up to one head all stand at the same position.
 func (r *Runner) catchUpTo(ctx context.Context, head uint64) error {
 	for _, name := range r.order {
-		st := r.states[name]
-		for r.Position(name) < head {
-			recs, err := r.store.ReadAll(ctx, r.Position(name), r.batch)
-			if err != nil {
-				return fmt.Errorf("projections: %s: %w", name, err)
-			}
-			if n := len(recs); n > 0 && recs[n-1].Position > head {
-				recs = recs[:sort.Search(n, func(i int) bool { return recs[i].Position > head })]
-			}
-			if len(recs) == 0 {
-				break
-			}
-			if err := r.applyBatch(ctx, st, recs); err != nil {
-				return err
-			}
+		if err := r.consumer(r.states[name]).CatchUp(ctx, head); err != nil {
+			return fmt.Errorf("projections: %w", err)
 		}
 	}
 	return nil
@@ -262,6 +239,9 @@ func (r *Runner) advance(st *projectionState, pos uint64) {
 	st.changed = make(chan struct{})
 }
 
+// Names lists the runner's projections in the order they were registered.
+func (r *Runner) Names() []string { return append([]string(nil), r.order...) }
+
 // Position is the last log position a projection applied.
 func (r *Runner) Position(name string) uint64 {
 	r.mu.Lock()
@@ -312,13 +292,22 @@ func (r *Runner) CaughtUp(ctx context.Context) (bool, error) {
 	if !r.readyAsked {
 		r.readyAsked, r.readyHead = true, head
 	}
-	target := r.readyHead
-	if r.ready {
-		target = head - min(head, r.readyLag)
-	}
+	ready, target, lag := r.ready, r.readyHead, r.readyLag
 	r.mu.Unlock()
 	for _, name := range r.order {
-		if r.Position(name) < target {
+		pos := r.Position(name)
+		if !ready {
+			if pos < target {
+				return false, nil
+			}
+			continue
+		}
+		// Lag is counted in events: positions are not gapless on every backend.
+		behind, err := eventstore.EventsBetween(ctx, r.store, pos, head, lag+1)
+		if err != nil {
+			return false, err
+		}
+		if behind > lag {
 			return false, nil
 		}
 	}

@@ -14,7 +14,7 @@ import (
 	"syscall"
 	"time"
 
-	"accountd/commands/credentials"
+	"accountd/domain/credentials"
 	"accountd/eventstore/sqlite"
 	"accountd/http/serve"
 )

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 )
 
 // demoRun writes the history through the real command side. It is single-threaded on

@@ -1,6 +1,11 @@
 package main
 
 import (
+	"accountd/eventstore"
+	"accountd/eventstore/eventlog"
+	"accountd/http/serve"
+	"accountd/projections"
+	"accountd/projections/compliance"
 	"archive/zip"
 	"bytes"
 	"context"
@@ -18,12 +23,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
-	"accountd/commands"
-	"accountd/eventstore"
-	"accountd/http/serve"
-	"accountd/projections"
-	"accountd/projections/compliance"
 )
 
 const evidenceUsage = `Usage:
@@ -275,7 +274,7 @@ func writeBundle(ctx context.Context, store chainStore, readDB string, q complia
 	if err := runner.CatchUp(ctx); err != nil {
 		return Manifest{}, err
 	}
-	policies, err := commands.LoadPolicyHistory(ctx, store)
+	policies, err := eventlog.LoadPolicyHistory(ctx, store)
 	if err != nil {
 		return Manifest{}, err
 	}

@@ -7,21 +7,22 @@ import (
 	"time"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
+	"accountd/eventstore/eventlog"
 )
 
 // serviceUnderPolicy records policy in the log as serve does at start, and returns a command
 // service deciding under the log's policy history (argon2id at its cheapest), with the
 // property "lac" created. Refresh the history after recording another policy.
-func serviceUnderPolicy(t *testing.T, store eventstore.Store, clock func() time.Time, policy domain.Policy) (*commands.Service, *commands.PolicyHistory) {
+func serviceUnderPolicy(t *testing.T, store eventstore.Store, clock func() time.Time, policy domain.Policy) (*commands.Service, *eventlog.PolicyHistory) {
 	t.Helper()
 	ctx := context.Background()
 	if _, err := commands.ChangePolicy(ctx, store, clock, policy, domain.Actor{Kind: domain.ActorSystem, Note: "configuration at server start"}); err != nil {
 		t.Fatal(err)
 	}
-	policies, err := commands.LoadPolicyHistory(ctx, store)
+	policies, err := eventlog.LoadPolicyHistory(ctx, store)
 	if err != nil {
 		t.Fatal(err)
 	}

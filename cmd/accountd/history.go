@@ -1,17 +1,16 @@
 package main
 
 import (
+	"accountd/domain"
+	"accountd/eventstore"
+	"accountd/eventstore/eventlog"
+	"accountd/projections/history"
 	"context"
 	"fmt"
 	"io"
 	"strings"
 	"text/tabwriter"
 	"time"
-
-	"accountd/commands"
-	"accountd/domain"
-	"accountd/eventstore"
-	"accountd/projections/history"
 )
 
 const historyUsage = `Usage: accountd history --account ID [--at TIME] [flags]
@@ -86,12 +85,12 @@ func runHistory(args, environ []string, stdout, stderr io.Writer) error {
 // openLogWithPolicy opens the event log the flags select and reads the policy history the
 // server recorded in it, as serve does at start: the reading tools evaluate under the
 // policy the server runs with, not the default.
-func openLogWithPolicy(ctx context.Context, sf *storeFlags) (eventstore.Store, *commands.PolicyHistory, error) {
+func openLogWithPolicy(ctx context.Context, sf *storeFlags) (eventstore.Store, *eventlog.PolicyHistory, error) {
 	store, err := sf.openLog()
 	if err != nil {
 		return nil, nil, err
 	}
-	policies, err := commands.LoadPolicyHistory(ctx, store)
+	policies, err := eventlog.LoadPolicyHistory(ctx, store)
 	if err != nil {
 		store.Close()
 		return nil, nil, err

@@ -19,9 +19,10 @@ import (
 	"time"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
+	"accountd/eventstore/eventlog"
 	"accountd/http/api"
 	"accountd/http/client"
 	"accountd/http/serve"
@@ -292,7 +293,7 @@ func refusedBy(c *client.Client, err error) error {
 // replayed detection acts under the same deterministic command ID as the first time, so it
 // writes nothing new; detections older than the act horizon never act at all.
 func newRebuildDetectors(d rebuildDeps) (projections.Projection, error) {
-	policies, err := commands.LoadPolicyHistory(d.ctx, d.store)
+	policies, err := eventlog.LoadPolicyHistory(d.ctx, d.store)
 	if err != nil {
 		return nil, err
 	}
@@ -322,7 +323,7 @@ func newRebuildDetectors(d rebuildDeps) (projections.Projection, error) {
 		return nil, err
 	}
 	return detectors.New(detectors.Config{Policy: d.detect, Clock: time.Now, Logger: d.log,
-		Actions: detectors.ActionsFrom(func() *commands.Service { return svc }, commands.NewThrottles(d.store, time.Now), commands.NewPropertyDetections(d.store, time.Now))})
+		Actions: commands.DetectionActions{Service: func() *commands.Service { return svc }, Throttles: commands.NewThrottles(d.store, time.Now), Properties: commands.NewPropertyDetections(d.store, time.Now)}})
 }
 
 // rebuildKey reads a key of --data/keys as serve does. The detectors' actions (disable,

@@ -37,13 +37,9 @@ func open(t *testing.T, url string) *kurrentdb.Store {
 
 // TestConformance runs the shared suite, each case on its own stream prefix. ESDB's
 // positions are commit offsets (not 1..N) and it has no hash chain nor cross-stream ID
-// uniqueness, so the subtests asserting those fail by design (listed in the package
-// comment); it is opt-in so that a KurrentDB run is not red for that.
+// uniqueness: the store's Features say so, and the suite skips those cases.
 func TestConformance(t *testing.T) {
 	url := testURL(t)
-	if os.Getenv("ACCOUNTD_TEST_KURRENTDB_CONFORMANCE") == "" {
-		t.Skip("set ACCOUNTD_TEST_KURRENTDB_CONFORMANCE=1 too: the suite needs an empty server and gapless positions, which ESDB does not give")
-	}
 	eventstoretest.Test(t, func(t *testing.T) eventstore.Store { return open(t, url) })
 }
 

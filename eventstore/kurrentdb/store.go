@@ -20,18 +20,10 @@
 // positions are filled in only by servers that populate $all positions on stream reads
 // (22.10 and later); older ones send none, which reads as Position 0.
 //
-// Consequently the conformance suite's assertions that positions are exactly 1..N (and
-// that HeadPosition equals the number of events) cannot hold on ESDB. Subtests expected to
-// fail for that reason alone: Append/{NoStreamCreatesStreamAtRevisionZero,
-// AnyOnNewAndExistingStream, Exact, WrongExpectedVersionWritesNothing,
-// PositionsGaplessAcrossStreamsInCommitOrder}, Read/{StreamFromRevisionWithLimit,
-// AllAfterPositionWithLimit}, Concurrency/{OneStreamEachRevisionHasOneWinner,
-// DistinctStreamsAllSucceedGapless}, RoundTrip/{LargeBatch, MebibytePayloads,
-// UnicodeAndBinary}, Context/CancelledContextFailsAndWritesNothing,
-// Changes/{FollowDeliversEveryEventOnceInOrder, FollowFromPositionAndHandlerError} and
-// Idempotency/RetryReturnsFirstResultAndWritesNothing (its head check). Failing on ESDB's
-// own semantics: Idempotency/{StoredIDMixedWithNewFails, IDStoredInAnotherStreamFails}
-// (see Idempotency below). Chain/* skip (no ChainVerifier).
+// The store therefore declares no GaplessPositions (nor HashChain, CommittedHeads or
+// ExactIdempotency: see below) in its Features, and the conformance suite skips the cases
+// that assert them; lag is counted in events with eventstore.EventsBetween, which reads
+// $all here.
 //
 // # Hash chain
 //

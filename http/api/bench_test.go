@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore/sqlite"
 	"accountd/http/api"
 	"accountd/http/serve"

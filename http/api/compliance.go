@@ -9,18 +9,17 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/gorilla/mux"
-
-	"accountd/commands"
 	"accountd/eventstore"
+	"accountd/eventstore/eventlog"
 	"accountd/projections/compliance"
+	"github.com/gorilla/mux"
 )
 
 // Compliance is what the auditor's endpoints read: the compliance read model, the policy
 // history and the log itself for its chain head.
 type Compliance struct {
 	DB       *sql.DB
-	Policies *commands.PolicyHistory
+	Policies *eventlog.PolicyHistory
 	Store    eventstore.Store
 	Clock    func() time.Time
 }

@@ -177,15 +177,10 @@ func TestHealth(t *testing.T) {
 	e := newEnv(t, nil)
 	e.must(e.get("/healthz", ""), http.StatusOK)
 	e.createProperty("Lago")
-	// Ready once the read models have applied everything: poll briefly.
-	for range 100 {
-		if r := e.get("/readyz", ""); r.status == http.StatusOK {
-			if r.position() == 0 {
-				t.Fatalf("ready at position 0 after a write: %s", r.raw)
-			}
-			return
-		}
-		waitABit()
+	// Ready once the read models have applied everything.
+	e.settled()
+	r := e.must(e.get("/readyz", ""), http.StatusOK)
+	if r.position() == 0 {
+		t.Fatalf("ready at position 0 after a write: %s", r.raw)
 	}
-	t.Fatal("never ready")
 }

@@ -95,8 +95,7 @@ func TestComplianceEvidence(t *testing.T) {
 // The sweep runs inside the server, once per hour of the injected clock: moving the clock
 // past the inactivity limit is enough for an idle account to be disabled, once.
 func TestScheduledInactivitySweep(t *testing.T) {
-	t.Cleanup(serve.SetSweepPoll(10 * time.Millisecond))
-	e := newEnv(t, nil)
+	e := newEnv(t, nil, func(c *serve.Config) { c.SweepPoll = 10 * time.Millisecond })
 	id := e.activeAccount("idle@lago.example")
 	e.clock.Advance(91 * 24 * time.Hour)
 	deadline := time.Now().Add(10 * time.Second)
@@ -107,7 +106,8 @@ func TestScheduledInactivitySweep(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	e.clock.Advance(2 * time.Hour) // a later hour: the sweep runs again and writes nothing
-	time.Sleep(200 * time.Millisecond)
+	later := e.clock.Now().UTC().Truncate(time.Hour)
+	e.eventually("the sweep of the later hour", func() bool { return !e.srv.SweptHour().Before(later) })
 	if n := countType(e.events(domain.AccountStream(id)), "account_disabled.v1"); n != 1 {
 		t.Fatalf("account_disabled events: %d, want 1", n)
 	}

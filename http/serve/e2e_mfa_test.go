@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/http/api"
 )
 

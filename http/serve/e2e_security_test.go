@@ -330,7 +330,7 @@ func TestDetectorsSurviveRestartMidStream(t *testing.T) {
 	e.eventually("both detections on the timeline", func() bool { return len(entries(e.timeline(""))) == 2 })
 	e.restart()
 	e.login(addr, goodPassword, "ip", "192.0.2.10", "device_id", "pc") // refused: disabled
-	time.Sleep(200 * time.Millisecond)
+	e.settled()
 	if n := len(entries(e.timeline(""))); n != 2 {
 		t.Fatalf("%d timeline entries after the second restart, want 2", n)
 	}

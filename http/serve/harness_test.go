@@ -16,12 +16,13 @@ import (
 	"testing"
 	"time"
 
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/eventstore/sqlite"
 	"accountd/http/api"
 	"accountd/http/serve"
+	"accountd/projections"
 )
 
 // The end-to-end tests drive the real server (serve.New: SQLite log, read models, runner,
@@ -66,7 +67,7 @@ func testPolicy(change func(*domain.Policy)) *domain.Policy {
 	return &p
 }
 
-func newEnv(t *testing.T, policy *domain.Policy) *env {
+func newEnv(t *testing.T, policy *domain.Policy, configure ...func(*serve.Config)) *env {
 	t.Helper()
 	if policy == nil {
 		policy = testPolicy(nil)
@@ -74,10 +75,14 @@ func newEnv(t *testing.T, policy *domain.Policy) *env {
 	data := t.TempDir()
 	clock := &testClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	ctx := context.Background()
-	srv, err := serve.New(ctx, serve.Config{
+	cfg := serve.Config{
 		DataDir: data, Policy: policy, Sync: sqlite.Normal, Argon2: cheapArgon2(), Clock: clock.Now,
 		Logger: testLogger(t), StatusWait: 300 * time.Millisecond, TokensReload: 20 * time.Millisecond,
-	})
+	}
+	for _, f := range configure {
+		f(&cfg)
+	}
+	srv, err := serve.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,4 +278,27 @@ func countType(recs []eventstore.RecordedEvent, typ string) int {
 	return n
 }
 
-func waitABit() { time.Sleep(20 * time.Millisecond) }
+// settled waits until every projection of both runners has applied the log's head as it is
+// now: what must have happened by then has, so an assertion that nothing else did means it.
+func (e *env) settled() {
+	e.t.Helper()
+	settle(e.t, e.srv)
+}
+
+func settle(t *testing.T, srv *serve.Server) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	head, err := srv.Store().HeadPosition(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runners := map[string]*projections.Runner{"projections": srv.Runner(), "security": srv.SecurityRunner()}
+	for label, r := range runners {
+		for _, name := range r.Names() {
+			if err := r.WaitFor(ctx, name, head); err != nil {
+				t.Fatalf("%s runner: %v", label, err)
+			}
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"context"
 	"path/filepath"
 
 	"accountd/projections/outbox"
@@ -9,7 +10,7 @@ import (
 // newOutbox builds the outbox that follows the log and e-mails links and notices: over
 // SMTP when an address is configured, otherwise as .eml files in DataDir/outbox, which is
 // all a first start needs.
-func newOutbox(s *Server) (*outbox.Outbox, error) {
+func newOutbox(ctx context.Context, s *Server) (*outbox.Outbox, error) {
 	mc := s.cfg.Mail
 	var mailer outbox.Mailer
 	if mc.SMTPAddr != "" {
@@ -27,7 +28,7 @@ func newOutbox(s *Server) (*outbox.Outbox, error) {
 		}
 		mailer = m
 	}
-	return outbox.New(outbox.Config{
+	return outbox.New(ctx, outbox.Config{
 		Store: s.store, DB: s.readDB, Links: s.links, Mailer: mailer, PublicURL: s.cfg.PublicURL, From: mc.From,
 		Logger: s.log, MaxAttempts: mc.MaxAttempts, Clock: s.cfg.Clock, MaxAge: mc.MaxAge,
 	})

@@ -22,9 +22,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
+	"accountd/eventstore/eventlog"
 	"accountd/eventstore/sqlite"
 	"accountd/http/api"
 	"accountd/projections"
@@ -84,6 +85,10 @@ type Config struct {
 	ShutdownTimeout   time.Duration
 	// DisableMetrics turns off /metrics and the instrumentation behind it (metrics.go).
 	DisableMetrics bool
+	// SweepPoll is how often the inactivity sweeper looks at the clock (default 1 min). The
+	// sweep itself runs once per hour of Clock, so a clock that jumps is noticed at the
+	// next look.
+	SweepPoll time.Duration
 }
 
 // MailConfig selects how the outbox delivers: SMTP when SMTPAddr is set, otherwise one
@@ -142,6 +147,7 @@ func (c Config) withDefaults() Config {
 	def(&c.WriteTimeout, 30*time.Second)
 	def(&c.IdleTimeout, 2*time.Minute)
 	def(&c.ShutdownTimeout, 20*time.Second)
+	def(&c.SweepPoll, time.Minute)
 	return c
 }
 
@@ -170,6 +176,8 @@ type Server struct {
 	throttles *commands.Throttles
 	rebuilds  *rebuilds
 	unlock    func() error // releases the data directory's lock
+	// sweptHour is the hour of the server's clock (Unix seconds) the sweeper last swept.
+	sweptHour atomic.Int64
 
 	// background is the context of the background work, set by Start.
 	background atomic.Pointer[context.Context]
@@ -270,7 +278,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	if s.outbox, err = newOutbox(s); err != nil {
+	if s.outbox, err = newOutbox(ctx, s); err != nil {
 		return nil, err
 	}
 	if err := s.registerOutboxMetrics(); err != nil {
@@ -304,7 +312,7 @@ func (s *Server) newDetectors() (*detectors.Detectors, error) {
 		policy = *s.cfg.Detectors
 	}
 	return detectors.New(detectors.Config{Policy: policy, Clock: s.cfg.Clock, Logger: s.log.With("component", "detectors"),
-		Actions: detectors.ActionsFrom(func() *commands.Service { return s.service }, s.throttles, commands.NewPropertyDetections(s.store, s.cfg.Clock))})
+		Actions: commands.DetectionActions{Service: func() *commands.Service { return s.service }, Throttles: s.throttles, Properties: commands.NewPropertyDetections(s.store, s.cfg.Clock)}})
 }
 
 // readiness is the main runner as the API uses it (read-your-writes waits on the status
@@ -392,26 +400,13 @@ func (s *Server) backgroundContext() (context.Context, bool) {
 	return *ctx, true
 }
 
-// run keeps a worker going until ctx ends: a worker that fails is restarted after a
-// growing pause rather than taking the API down with it.
+// run keeps a worker going until ctx ends: a worker that fails is restarted on the log's
+// restart schedule (eventlog.Supervise) rather than taking the API down with it.
 func (s *Server) run(ctx context.Context, name string, w worker) {
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
-		delay := 100 * time.Millisecond
-		for {
-			err := w.Run(ctx)
-			if ctx.Err() != nil {
-				return
-			}
-			s.log.Error("background worker stopped; restarting", "worker", name, "error", err, "retry_in", delay)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(delay):
-			}
-			delay = min(2*delay, 30*time.Second)
-		}
+		_ = eventlog.Supervise(ctx, s.log.With("component", "server"), name, nil, w.Run)
 	}()
 }
 

@@ -9,21 +9,22 @@ import (
 	"accountd/commands"
 	"accountd/domain"
 	"accountd/eventstore"
+	"accountd/eventstore/eventlog"
 	"accountd/projections/compliance"
 )
 
 // evidenceParts are the server's PCI DSS evidence pieces: the policy history (the service
 // reads the policy in force from it) and the compliance read model.
 type evidenceParts struct {
-	policies   *commands.PolicyHistory
+	policies   *eventlog.PolicyHistory
 	projection *compliance.Projection
 }
 
 // startPolicy records the configured policy in the log when it differs from the last one
 // recorded, so the log states what was in force from this start on, and returns the history
 // the service reads its policy from.
-func (s *Server) startPolicy(ctx context.Context, configured domain.Policy) (*commands.PolicyHistory, error) {
-	h, err := commands.LoadPolicyHistory(ctx, s.store)
+func (s *Server) startPolicy(ctx context.Context, configured domain.Policy) (*eventlog.PolicyHistory, error) {
+	h, err := eventlog.LoadPolicyHistory(ctx, s.store)
 	if err != nil {
 		return nil, err
 	}
@@ -42,11 +43,7 @@ func (s *Server) startPolicy(ctx context.Context, configured domain.Policy) (*co
 }
 
 // Policies is the policy history read from the log.
-func (s *Server) Policies() *commands.PolicyHistory { return s.evidence.policies }
-
-// sweepPoll is how often the sweeper looks at the clock. The sweep itself runs once per
-// hour of the injected clock, so a test clock that jumps a day triggers it at the next poll.
-var sweepPoll = time.Minute
+func (s *Server) Policies() *eventlog.PolicyHistory { return s.evidence.policies }
 
 // SweepInactive brings the compliance read model up to the log's head (catching up itself
 // when the server was not started, as in the CLI) and runs one inactivity sweep (PCI 8.2.6).
@@ -75,7 +72,7 @@ type sweeper struct{ s *Server }
 
 func (w sweeper) Run(ctx context.Context) error {
 	var last time.Time
-	t := time.NewTicker(sweepPoll)
+	t := time.NewTicker(w.s.cfg.SweepPoll)
 	defer t.Stop()
 	for {
 		hour := w.s.cfg.Clock().UTC().Truncate(time.Hour)
@@ -97,6 +94,7 @@ func (w sweeper) Run(ctx context.Context) error {
 				res, err = compliance.SweepInactive(ctx, w.s.readDB, w.s.service)
 				if err == nil {
 					last = hour
+					w.s.sweptHour.Store(hour.Unix())
 					if res.Disabled > 0 {
 						w.s.log.Info("inactivity sweep", "examined", res.Examined, "disabled", res.Disabled)
 					}

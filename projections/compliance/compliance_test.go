@@ -13,9 +13,10 @@ import (
 	"time"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
+	"accountd/eventstore/eventlog"
 	"accountd/eventstore/memory"
 	"accountd/projections"
 	"accountd/projections/compliance"
@@ -29,7 +30,7 @@ type sim struct {
 	ctx      context.Context
 	store    eventstore.Store
 	svc      *commands.Service
-	policies *commands.PolicyHistory
+	policies *eventlog.PolicyHistory
 	db       *sql.DB
 	runner   *projections.Runner
 	t0, now  time.Time
@@ -48,7 +49,7 @@ func newSim(t *testing.T) *sim {
 		t.Fatal(err)
 	}
 	var err error
-	if s.policies, err = commands.LoadPolicyHistory(s.ctx, s.store); err != nil {
+	if s.policies, err = eventlog.LoadPolicyHistory(s.ctx, s.store); err != nil {
 		t.Fatal(err)
 	}
 	h, err := credentials.NewHasher(credentials.Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
@@ -216,7 +217,7 @@ func TestRotationOverTwoYears(t *testing.T) {
 			t.Fatal(err)
 		}
 		var doc struct {
-			Policies []commands.PolicyVersion `json:"policies_in_force"`
+			Policies []eventlog.PolicyVersion `json:"policies_in_force"`
 			Rows     []compliance.RotationRow `json:"rows"`
 		}
 		if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {

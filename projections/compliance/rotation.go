@@ -1,6 +1,7 @@
 package compliance
 
 import (
+	"accountd/eventstore/eventlog"
 	"bufio"
 	"context"
 	"database/sql"
@@ -12,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"accountd/commands"
 	"accountd/domain"
 )
 
@@ -103,7 +103,7 @@ const dayDur = 24 * time.Hour
 
 // Rotation calls fn with each account of the property, ordered by account ID, reading one
 // cursor: memory stays flat whatever the number of accounts.
-func Rotation(ctx context.Context, db *sql.DB, policies *commands.PolicyHistory, q Query, fn func(RotationRow) error) error {
+func Rotation(ctx context.Context, db *sql.DB, policies *eventlog.PolicyHistory, q Query, fn func(RotationRow) error) error {
 	if err := q.Validate(true); err != nil {
 		return err
 	}
@@ -171,7 +171,7 @@ func Rotation(ctx context.Context, db *sql.DB, policies *commands.PolicyHistory,
 }
 
 // finish computes the row's measures from its password sets.
-func finish(r *RotationRow, q Query, policies *commands.PolicyHistory, boundaries []time.Time) {
+func finish(r *RotationRow, q Query, policies *eventlog.PolicyHistory, boundaries []time.Time) {
 	maxAgeAt := func(t time.Time) time.Duration { return policies.At(t).PasswordMaxAge.Std() }
 	if r.HistoryDepth < 0 {
 		r.HistoryDepth = policies.At(q.To).PasswordHistoryDepth
@@ -238,7 +238,7 @@ var RotationHeader = []string{"account_id", "email", "registered_at", "password_
 
 // WriteRotationCSV streams the report as RFC 4180 CSV (UTF-8, CRLF, header first). Each
 // change is "time cause" and changes are separated by "; " inside their cell.
-func WriteRotationCSV(ctx context.Context, w io.Writer, db *sql.DB, policies *commands.PolicyHistory, q Query) error {
+func WriteRotationCSV(ctx context.Context, w io.Writer, db *sql.DB, policies *eventlog.PolicyHistory, q Query) error {
 	cw := csv.NewWriter(w)
 	cw.UseCRLF = true
 	if err := cw.Write(RotationHeader); err != nil {
@@ -277,12 +277,12 @@ type reportHead struct {
 	From        time.Time                `json:"from"`
 	To          time.Time                `json:"to"`
 	GeneratedAt time.Time                `json:"generated_at"`
-	Policies    []commands.PolicyVersion `json:"policies_in_force"`
+	Policies    []eventlog.PolicyVersion `json:"policies_in_force"`
 }
 
 // WriteRotationJSON streams the report as one JSON object whose "rows" array is written as
 // the cursor advances.
-func WriteRotationJSON(ctx context.Context, w io.Writer, db *sql.DB, policies *commands.PolicyHistory, q Query, now time.Time) error {
+func WriteRotationJSON(ctx context.Context, w io.Writer, db *sql.DB, policies *eventlog.PolicyHistory, q Query, now time.Time) error {
 	if err := q.Validate(true); err != nil {
 		return err
 	}

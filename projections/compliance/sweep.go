@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"accountd/commands"
 	"accountd/domain"
 )
 
@@ -23,12 +22,23 @@ type SweepResult struct {
 	NextDueAt time.Time `json:"next_due_at,omitzero"`
 }
 
+// InactivityDisabler is the port the sweep acts through: the command side
+// (commands.Service) implements it.
+type InactivityDisabler interface {
+	Now() time.Time
+	Policy() domain.Policy
+	// DisableIfInactive disables the account unless it signed in since the policy's
+	// InactivityDisableAfter, and reports whether this call disabled it (false for a
+	// repeated command ID).
+	DisableIfInactive(ctx context.Context, commandID, accountID string) (disabled bool, err error)
+}
+
 // SweepInactive disables, with disabled_inactivity, every account with no successful login
 // for the policy's InactivityDisableAfter (PCI 8.2.6). The command ID is derived from the
 // account and the day, so two sweeps on one day (a retry, the server and the CLI) write at
 // most once; and the domain re-checks each account, so a login since the projection last
 // caught up is never overridden.
-func SweepInactive(ctx context.Context, db *sql.DB, svc *commands.Service) (SweepResult, error) {
+func SweepInactive(ctx context.Context, db *sql.DB, svc InactivityDisabler) (SweepResult, error) {
 	now := svc.Now()
 	cutoff := now.Add(-svc.Policy().InactivityDisableAfter.Std())
 	day := now.Format("2006-01-02")
@@ -43,11 +53,11 @@ func SweepInactive(ctx context.Context, db *sql.DB, svc *commands.Service) (Swee
 	}
 	err := InactiveCandidates(ctx, db, cutoff, func(id string) error {
 		res.Examined++
-		r, err := svc.Account(ctx, commands.Meta{CommandID: "inactivity-sweep/" + id + "/" + day}, id, domain.DisableIfInactive{})
+		disabled, err := svc.DisableIfInactive(ctx, "inactivity-sweep/"+id+"/"+day, id)
 		if err != nil {
 			return fmt.Errorf("compliance: sweep %s: %w", id, err)
 		}
-		if !r.Replayed && len(r.Events) > 0 {
+		if disabled {
 			res.Disabled++
 		}
 		return nil

@@ -25,6 +25,8 @@
 package detectors
 
 import (
+	"accountd/domain"
+	"accountd/eventstore"
 	"accountd/eventstore/eventlog"
 	"context"
 	"database/sql"
@@ -37,10 +39,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"accountd/commands"
-	"accountd/domain"
-	"accountd/eventstore"
 )
 
 // Name keys the detectors' checkpoint.
@@ -55,28 +53,14 @@ const maxEvidenceIDs = 50
 // maxKnownDevices bounds the devices remembered per account.
 const maxKnownDevices = 32
 
-// Actions is what a detection may do. commands.Service, commands.Throttles and
-// commands.PropertyDetections provide them; tests may fake them.
-type Actions struct {
-	RecordSuspiciousActivity func(ctx context.Context, m commands.Meta, accountID, rule string, evidence domain.Evidence, disable bool) error
-	ThrottleAddress          func(ctx context.Context, m commands.Meta, c domain.ThrottleAddress) error
-	RecordPropertyAttack     func(ctx context.Context, m commands.Meta, d domain.PropertyAttackDetected) error
-}
-
-// ActionsFrom wires the command side. The service is looked up at each action because the
-// server builds the detectors (with the runner) before the service.
-func ActionsFrom(svc func() *commands.Service, th *commands.Throttles, pd *commands.PropertyDetections) Actions {
-	return Actions{
-		RecordSuspiciousActivity: func(ctx context.Context, m commands.Meta, id, rule string, ev domain.Evidence, disable bool) error {
-			_, err := svc().RecordSuspiciousActivity(ctx, m, id, rule, ev, disable)
-			return err
-		},
-		ThrottleAddress: func(ctx context.Context, m commands.Meta, c domain.ThrottleAddress) error {
-			_, err := th.Throttle(ctx, m, c)
-			return err
-		},
-		RecordPropertyAttack: pd.Record,
-	}
+// Actions is the port a detection acts through. The command side implements it
+// (commands.DetectionActions, wired by http/serve); tests fake it. cause is the metadata
+// the action's events carry: a command ID derived from the rule and the triggering event,
+// so a replayed detection writes nothing new, and the triggering event as correlation.
+type Actions interface {
+	RecordSuspiciousActivity(ctx context.Context, cause domain.Metadata, accountID, rule string, evidence domain.Evidence, disable bool) error
+	ThrottleAddress(ctx context.Context, cause domain.Metadata, c domain.ThrottleAddress) error
+	RecordPropertyAttack(ctx context.Context, cause domain.Metadata, d domain.PropertyAttackDetected) error
 }
 
 // Config configures the detectors.
@@ -174,8 +158,8 @@ func New(cfg Config) (*Detectors, error) {
 	if err := cfg.Policy.Validate(); err != nil {
 		return nil, err
 	}
-	if cfg.Actions.RecordSuspiciousActivity == nil || cfg.Actions.ThrottleAddress == nil || cfg.Actions.RecordPropertyAttack == nil {
-		return nil, errors.New("detectors: every action is required")
+	if cfg.Actions == nil {
+		return nil, errors.New("detectors: actions are required")
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
@@ -466,7 +450,7 @@ func (b *batch) applyAccount(accountID string, at time.Time, eventID string, dat
 				ev.EventIDs = append(ev.EventIDs, s.EventID)
 			}
 			w.MFACooldowns = nil
-			return b.act(domain.RuleMFAGuessing, eventID, at, func(m commands.Meta) error {
+			return b.act(domain.RuleMFAGuessing, eventID, at, func(m domain.Metadata) error {
 				return b.d.cfg.Actions.RecordSuspiciousActivity(b.ctx, m, accountID, domain.RuleMFAGuessing, ev, true)
 			})
 		}
@@ -481,11 +465,11 @@ func (b *batch) loginSucceeded(accountID string, at time.Time, eventID string, e
 	ip := domain.CanonicalIP(e.Origin.IP)
 
 	// A never-seen device right after a recovery (reset or unlock).
-	var newDevice func(commands.Meta) error
+	var newDevice func(domain.Metadata) error
 	if device != "" && w.LoggedIn && !slices.Contains(w.KnownDevices, device) && !w.Recovery.At.IsZero() && at.Sub(w.Recovery.At) <= p.NewDeviceWindow.Std() {
 		ev := domain.Evidence{Addresses: nonEmpty(ip), Devices: []string{device}, EventIDs: []string{w.Recovery.EventID, eventID},
 			WindowStart: w.Recovery.At, WindowEnd: at, Detail: "login from a never-seen device after a password reset or unlock"}
-		newDevice = func(m commands.Meta) error {
+		newDevice = func(m domain.Metadata) error {
 			return b.d.cfg.Actions.RecordSuspiciousActivity(b.ctx, m, accountID, domain.RuleNewDeviceAfterRecovery, ev, p.NewDeviceDisable)
 		}
 		w.Recovery = stamp{}
@@ -531,7 +515,7 @@ func (b *batch) loginSucceeded(accountID string, at time.Time, eventID string, e
 		Detail: fmt.Sprintf("two sessions open at once from different devices or addresses within %s", p.SharedAccountWindow.Std()),
 	}
 	w.Sessions = nil // the account is disabled and its sessions ended
-	return b.act(domain.RuleSharedAccount, eventID, at, func(m commands.Meta) error {
+	return b.act(domain.RuleSharedAccount, eventID, at, func(m domain.Metadata) error {
 		return b.d.cfg.Actions.RecordSuspiciousActivity(b.ctx, m, accountID, domain.RuleSharedAccount, ev, true)
 	})
 }
@@ -550,7 +534,7 @@ func (b *batch) failure(key, accountID, rawIP string, at time.Time, eventID stri
 			ev := domain.Evidence{Addresses: []string{ip}, EventIDs: eventIDs(w.Failures), WindowStart: w.Failures[0].At, WindowEnd: at,
 				Detail: fmt.Sprintf("%d distinct e-mails failed from one address within %s", len(keys), p.StuffingWindow.Std())}
 			w.ThrottledUntil, w.Failures = until, nil
-			if err := b.act(domain.RuleCredentialStuffing, eventID, at, func(m commands.Meta) error {
+			if err := b.act(domain.RuleCredentialStuffing, eventID, at, func(m domain.Metadata) error {
 				return b.d.cfg.Actions.ThrottleAddress(b.ctx, m, domain.ThrottleAddress{IP: ip, Until: until, Rule: domain.RuleCredentialStuffing, Evidence: ev})
 			}); err != nil {
 				return err
@@ -579,7 +563,7 @@ func (b *batch) failure(key, accountID, rawIP string, at time.Time, eventID stri
 			Evidence: domain.Evidence{Addresses: addrs, EventIDs: eventIDs(w.Failures), WindowStart: w.Failures[0].At, WindowEnd: at,
 				Detail: fmt.Sprintf("%d accounts of the property failed from %d address(es) within %s", len(accounts), len(addrs), p.SprayingWindow.Std())}}
 		w.LastFired, w.Failures = at, nil
-		if err := b.act(domain.RulePasswordSpraying+"/"+pid, eventID, at, func(m commands.Meta) error {
+		if err := b.act(domain.RulePasswordSpraying+"/"+pid, eventID, at, func(m domain.Metadata) error {
 			return b.d.cfg.Actions.RecordPropertyAttack(b.ctx, m, d)
 		}); err != nil {
 			return err
@@ -591,11 +575,11 @@ func (b *batch) failure(key, accountID, rawIP string, at time.Time, eventID stri
 // act runs a detection's command under its deterministic ID. A domain refusal (the account
 // was deleted meanwhile, a throttle already ended) is logged and skipped: retrying would
 // only be refused again. Anything else fails the batch, to be retried from the checkpoint.
-func (b *batch) act(rule, eventID string, at time.Time, do func(commands.Meta) error) error {
+func (b *batch) act(rule, eventID string, at time.Time, do func(domain.Metadata) error) error {
 	if b.now.Sub(at) > b.d.cfg.ActHorizon {
 		return nil
 	}
-	m := commands.Meta{CommandID: CommandID(rule, eventID), CorrelationID: eventID}
+	m := domain.Metadata{CommandID: CommandID(rule, eventID), CorrelationID: eventID}
 	err := do(m)
 	switch {
 	case err == nil:

@@ -10,13 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/uuid"
-
-	"accountd/commands"
 	"accountd/domain"
 	"accountd/eventstore"
 	"accountd/projections"
 	"accountd/projections/detectors"
+	"github.com/google/uuid"
 )
 
 var t0 = time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)
@@ -37,24 +35,25 @@ type recorder struct {
 	fail error // returned (after recording) while set
 }
 
-func (r *recorder) actions() detectors.Actions {
-	add := func(a action) error {
-		r.mu.Lock()
-		defer r.mu.Unlock()
-		r.acts = append(r.acts, a)
-		return r.fail
-	}
-	return detectors.Actions{
-		RecordSuspiciousActivity: func(_ context.Context, m commands.Meta, id, rule string, _ domain.Evidence, disable bool) error {
-			return add(action{kind: "suspicious", commandID: m.CommandID, subject: id, rule: rule, disable: disable})
-		},
-		ThrottleAddress: func(_ context.Context, m commands.Meta, c domain.ThrottleAddress) error {
-			return add(action{kind: "throttle", commandID: m.CommandID, subject: c.IP, rule: c.Rule, until: c.Until})
-		},
-		RecordPropertyAttack: func(_ context.Context, m commands.Meta, d domain.PropertyAttackDetected) error {
-			return add(action{kind: "property", commandID: m.CommandID, subject: d.PropertyID, rule: d.Rule})
-		},
-	}
+func (r *recorder) actions() detectors.Actions { return r }
+
+func (r *recorder) add(a action) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.acts = append(r.acts, a)
+	return r.fail
+}
+
+func (r *recorder) RecordSuspiciousActivity(_ context.Context, m domain.Metadata, id, rule string, _ domain.Evidence, disable bool) error {
+	return r.add(action{kind: "suspicious", commandID: m.CommandID, subject: id, rule: rule, disable: disable})
+}
+
+func (r *recorder) ThrottleAddress(_ context.Context, m domain.Metadata, c domain.ThrottleAddress) error {
+	return r.add(action{kind: "throttle", commandID: m.CommandID, subject: c.IP, rule: c.Rule, until: c.Until})
+}
+
+func (r *recorder) RecordPropertyAttack(_ context.Context, m domain.Metadata, d domain.PropertyAttackDetected) error {
+	return r.add(action{kind: "property", commandID: m.CommandID, subject: d.PropertyID, rule: d.Rule})
 }
 
 // feed builds a log of synthetic events, one per step, each at its own offset from t0.

@@ -17,8 +17,8 @@ import (
 	"github.com/google/uuid"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/eventstore/sqlite"
 	"accountd/projections"
@@ -26,21 +26,27 @@ import (
 	"accountd/projections/timeline"
 )
 
-// TestProjectionLagUnderLoad is the load tool for the detectors: it appends login events
-// straight to a SQLite log at a fixed rate while the runner follows with the status
+// BenchmarkProjectionLagUnderLoad is the load tool for the detectors: it appends login
+// events straight to a SQLite log at a fixed rate while the runner follows with the status
 // projection, the detectors and the timeline, and reports the apply lag of every event
 // (from the moment its append was issued to the moment the slowest of the three had applied
-// it). Off by default; run with
+// it) as p50/p99 metrics. One run takes ACCOUNTD_LAG_SECONDS:
 //
-//	ACCOUNTD_LAG_BENCH=1 go test -run TestProjectionLagUnderLoad -v ./projections/detectors/
+//	go test -run '^$' -bench ProjectionLagUnderLoad -benchtime 1x -v ./projections/detectors/
 //
 // ACCOUNTD_LAG_RATE (events/s, default 5000), ACCOUNTD_LAG_SECONDS (default 10),
 // ACCOUNTD_LAG_WRITERS (default 32), ACCOUNTD_LAG_ONLY (one projection's name) and
-// ACCOUNTD_LAG_SPLIT (below) tune it.
-func TestProjectionLagUnderLoad(t *testing.T) {
-	if os.Getenv("ACCOUNTD_LAG_BENCH") == "" {
-		t.Skip("set ACCOUNTD_LAG_BENCH=1 to run the lag load test")
+// ACCOUNTD_LAG_SPLIT (below) tune it. The target (p99 < 250 ms) is read from the report,
+// not asserted.
+func BenchmarkProjectionLagUnderLoad(b *testing.B) {
+	for b.Loop() {
+		p50, p99 := measureProjectionLag(b)
+		b.ReportMetric(float64(p50.Microseconds())/1000, "p50-lag-ms")
+		b.ReportMetric(float64(p99.Microseconds())/1000, "p99-lag-ms")
 	}
+}
+
+func measureProjectionLag(t testing.TB) (p50, p99 time.Duration) {
 	rate := envInt("ACCOUNTD_LAG_RATE", 5000)
 	seconds := envInt("ACCOUNTD_LAG_SECONDS", 10)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -68,7 +74,7 @@ func TestProjectionLagUnderLoad(t *testing.T) {
 		t.Fatal(err)
 	}
 	det, err := detectors.New(detectors.Config{Policy: domain.DefaultDetectorPolicy(),
-		Actions: detectors.ActionsFrom(func() *commands.Service { return svc }, commands.NewThrottles(store, time.Now), commands.NewPropertyDetections(store, time.Now))})
+		Actions: commands.DetectionActions{Service: func() *commands.Service { return svc }, Throttles: commands.NewThrottles(store, time.Now), Properties: commands.NewPropertyDetections(store, time.Now)}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -286,9 +292,7 @@ func TestProjectionLagUnderLoad(t *testing.T) {
 		slices.Sort(ls)
 		t.Logf("  %-20s p50 %s, p99 %s", n, ls[len(ls)/2], ls[min(len(ls)-1, len(ls)*99/100)])
 	}
-	if p99 := pct(0.99); p99 > 250*time.Millisecond {
-		t.Errorf("p99 lag %s over the 250 ms target", p99)
-	}
+	return pct(0.50), pct(0.99)
 }
 
 func envInt(name string, def int) int {

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/eventstore/memory"
 	"accountd/projections"
@@ -69,7 +69,7 @@ func newWorld(t *testing.T) *world {
 func (w *world) restart() *projections.Runner {
 	w.t.Helper()
 	det, err := detectors.New(detectors.Config{Policy: domain.DefaultDetectorPolicy(), Clock: w.clock.Now,
-		Actions: detectors.ActionsFrom(func() *commands.Service { return w.svc }, w.th, w.pd)})
+		Actions: commands.DetectionActions{Service: func() *commands.Service { return w.svc }, Throttles: w.th, Properties: w.pd}})
 	if err != nil {
 		w.t.Fatal(err)
 	}

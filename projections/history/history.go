@@ -24,7 +24,7 @@ import (
 // Reader folds streams from the log.
 type Reader struct {
 	Store eventstore.Store
-	// Policy is the policy in force at an instant (commands.PolicyHistory.At): history is
+	// Policy is the policy in force at an instant (eventlog.PolicyHistory.At): history is
 	// judged by the rules of its time, not today's.
 	Policy func(at time.Time) domain.Policy
 }

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/eventstore/memory"
 )
@@ -87,7 +87,7 @@ func TestHistoryEvaluatesUnderThePolicyInForceThen(t *testing.T) {
 	if _, err := commands.ChangePolicy(ctx, store, clock, timed, domain.Actor{Kind: domain.ActorSystem}); err != nil {
 		t.Fatal(err)
 	}
-	policies, err := commands.LoadPolicyHistory(ctx, store)
+	policies, err := eventlog.LoadPolicyHistory(ctx, store)
 	if err != nil {
 		t.Fatal(err)
 	}

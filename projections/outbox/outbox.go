@@ -50,8 +50,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 )
 
@@ -131,7 +131,7 @@ type Outbox struct {
 func (o *Outbox) Stale() uint64 { return o.stale.Load() }
 
 // New prepares the outbox's tables and reads its checkpoint.
-func New(cfg Config) (*Outbox, error) {
+func New(ctx context.Context, cfg Config) (*Outbox, error) {
 	if cfg.Store == nil || cfg.DB == nil || cfg.Links == nil || cfg.Mailer == nil {
 		return nil, errors.New("outbox: store, DB, link key and mailer are required")
 	}
@@ -161,7 +161,6 @@ func New(cfg Config) (*Outbox, error) {
 		cfg.RetryBackoffMax = max(cfg.RetryBackoff, DefaultRetryBackoffMax)
 	}
 	o := &Outbox{cfg: cfg, log: cfg.Logger.With("component", "outbox"), publicURL: strings.TrimRight(cfg.PublicURL, "/")}
-	ctx := context.Background()
 	for _, stmt := range schema {
 		if _, err := cfg.DB.ExecContext(ctx, stmt); err != nil {
 			return nil, fmt.Errorf("outbox: schema: %w", err)
@@ -179,48 +178,18 @@ func New(cfg Config) (*Outbox, error) {
 // Position is the last log position the outbox has finished with.
 func (o *Outbox) Position() uint64 { return o.pos.Load() }
 
-// Run follows the log until ctx ends, and returns ctx's error. A batch that fails (a
-// database error) is retried from the checkpoint with backoff; failed sends are retried
-// inside the batch (see the package comment).
-func (o *Outbox) Run(ctx context.Context) error {
-	delay := o.cfg.RetryBackoff
-	for {
-		before := o.Position()
-		err := eventstore.Follow(ctx, o.cfg.Store, before, readBatch, o.process)
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if o.Position() > before {
-			delay = o.cfg.RetryBackoff
-		}
-		o.log.Error("outbox stopped; retrying from its checkpoint", "error", err, "position", o.Position(), "retry_in", delay)
-		if err := sleep(ctx, delay); err != nil {
-			return err
-		}
-		delay = min(delay*2, o.cfg.RetryBackoffMax)
-	}
+// consumer follows the log for the outbox from its checkpoint.
+func (o *Outbox) consumer() *eventlog.Consumer {
+	return &eventlog.Consumer{Name: "outbox", Store: o.cfg.Store, Batch: readBatch, Logger: o.log, Checkpoint: o.Position, Handle: o.process}
 }
 
+// Run follows the log until ctx ends, and returns ctx's error. A batch that fails (a
+// database error) is retried from the checkpoint on the log's restart schedule; failed
+// sends are retried inside the batch (see the package comment).
+func (o *Outbox) Run(ctx context.Context) error { return o.consumer().Run(ctx) }
+
 // CatchUp processes every event up to the log's head as it is when called, then returns.
-func (o *Outbox) CatchUp(ctx context.Context) error {
-	head, err := o.cfg.Store.HeadPosition(ctx)
-	if err != nil {
-		return fmt.Errorf("outbox: head: %w", err)
-	}
-	for o.Position() < head {
-		recs, err := o.cfg.Store.ReadAll(ctx, o.Position(), readBatch)
-		if err != nil {
-			return fmt.Errorf("outbox: read after %d: %w", o.Position(), err)
-		}
-		if len(recs) == 0 {
-			break
-		}
-		if err := o.process(ctx, recs); err != nil {
-			return err
-		}
-	}
-	return nil
-}
+func (o *Outbox) CatchUp(ctx context.Context) error { return o.consumer().CatchUpToHead(ctx) }
 
 // DeadLetters lists the messages given up on, oldest first.
 func (o *Outbox) DeadLetters(ctx context.Context) ([]DeadLetter, error) {

@@ -23,8 +23,8 @@ import (
 	"time"
 
 	"accountd/commands"
-	"accountd/commands/credentials"
 	"accountd/domain"
+	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/eventstore/memory"
 	"accountd/projections"
@@ -121,7 +121,7 @@ func (e *env) outbox(t *testing.T, db *sqlDB, m outbox.Mailer, tweak ...func(*ou
 	for _, f := range tweak {
 		f(&cfg)
 	}
-	o, err := outbox.New(cfg)
+	o, err := outbox.New(e.ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

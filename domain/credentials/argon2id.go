@@ -1,5 +1,9 @@
-// Package credentials holds the secret-handling primitives of the write side: argon2id
-// password hashes in PHC form, and random link tokens stored only as SHA-256 hashes.
+// Package credentials holds the secret-handling primitives: argon2id password hashes in
+// PHC form, link tokens stored only as SHA-256 hashes, sealed TOTP secrets. It sits below
+// both sides because both need it: the write side issues and checks, the outbox derives a
+// link's token again from the nonce the log keeps. Every function is a function of its
+// key and inputs (time is passed in); only minting a new salt, nonce or secret reads
+// crypto/rand, which replay never does.
 package credentials
 
 import (

@@ -2,6 +2,9 @@
 // against the command side on an in-memory log. A story is written for a reader who checks
 // the rulebook, not for a programmer: one step per line, in plain words, with the rule it
 // illustrates in its title. The grammar is documented in testdata/scenarios/README.md.
+//
+// The interpreter is a test kit: every file of it is a _test.go file, so no production
+// package can import it; scenario_test.go runs the stories with it.
 package scenario
 
 import (
