@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"accountd/domain"
 	"accountd/projections/streams"
 )
 
@@ -24,14 +25,14 @@ type StreamResetRequest struct {
 
 // Codes of the stream endpoints.
 const (
-	CodeUnknownStream      = "unknown_stream"
-	CodePositionBeyondHead = "position_beyond_head"
+	CodeUnknownStream      domain.Code = "unknown_stream"
+	CodePositionBeyondHead domain.Code = "position_beyond_head"
 )
 
 // RegisterStreamRoutes registers the log streams' administration.
 func (a *API) RegisterStreamRoutes(r *mux.Router) {
-	a.handle(r, true, http.MethodGet, "/v1/admin/streams", "admin.streams_list", adminOnly, a.listStreams)
-	a.handle(r, true, http.MethodPost, "/v1/admin/streams/{name}/reset", "admin.streams_reset", adminOnly, a.resetStream)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/admin/streams", name: "admin.streams_list", roles: adminOnly}, a.listStreams)
+	a.handle(r, route{method: http.MethodPost, path: "/v1/admin/streams/{name}/reset", name: "admin.streams_reset", roles: adminOnly}, a.resetStream)
 }
 
 func (a *API) listStreams(x *exchange) error {

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"accountd/domain"
 	"accountd/http/api"
 	"accountd/http/serve"
 	"accountd/projections/streams"
@@ -80,11 +81,11 @@ func TestStreamsThroughTheServer(t *testing.T) {
 		path   string
 		body   string
 		status int
-		code   string
+		code   domain.Code
 	}{
 		{"/v1/admin/streams/nope/reset", `{"from":1}`, http.StatusNotFound, api.CodeUnknownStream},
 		{"/v1/admin/streams/helpdesk/reset", `{"from":999999}`, http.StatusBadRequest, api.CodePositionBeyondHead},
-		{"/v1/admin/streams/helpdesk/reset", `{}`, http.StatusBadRequest, "invalid_request"},
+		{"/v1/admin/streams/helpdesk/reset", `{}`, http.StatusBadRequest, api.CodeInvalidRequest},
 	} {
 		if res := e.post(tc.path, api.RoleAdmin, tc.body); res.status != tc.status || res.errCode() != tc.code {
 			t.Errorf("POST %s %s: %d %s", tc.path, tc.body, res.status, res.raw)

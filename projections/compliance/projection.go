@@ -197,10 +197,10 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 				return err
 			}
 		}
-		if err := insertChange(ctx, tx, pos, r.id, at, domain.PasswordSetAtRegistration, "", e.Policy); err != nil {
+		if err := insertChange(ctx, tx, pos, r.id, at, string(domain.PasswordSetAtRegistration), "", e.Policy); err != nil {
 			return err
 		}
-		return insertAccess(ctx, tx, pos, at, r.id, r.email, "password_set", outcomeSuccess, "cause "+domain.PasswordSetAtRegistration, "registration", domain.Origin{})
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, "password_set", outcomeSuccess, "cause "+string(domain.PasswordSetAtRegistration), "registration", domain.Origin{})
 	case domain.LinkedToProperty:
 		return addMember(ctx, tx, e.PropertyID, r.id, at)
 	case domain.UnlinkedFromProperty:
@@ -228,20 +228,20 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 		if e.Actor != nil {
 			actor = actorText(*e.Actor)
 		}
-		if err := insertChange(ctx, tx, pos, r.id, at, e.Cause, actor, e.Policy); err != nil {
+		if err := insertChange(ctx, tx, pos, r.id, at, string(e.Cause), actor, e.Policy); err != nil {
 			return err
 		}
-		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "cause "+e.Cause, actor, domain.Origin{})
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "cause "+string(e.Cause), actor, domain.Origin{})
 	case domain.MFAEnrolmentConfirmed:
 		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "second factor enrolled", holder, domain.Origin{})
 	case domain.MFAReset:
 		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "second factor removed; enrolment due at next login", actorText(e.Actor), domain.Origin{})
 	case domain.AccountDisabled:
-		if err := openPeriod(ctx, tx, r.id, e.Kind, at); err != nil {
+		if err := openPeriod(ctx, tx, r.id, string(e.Kind), at); err != nil {
 			return err
 		}
-		if !slices.Contains(r.disabledKinds, e.Kind) {
-			r.disabledKinds = append(r.disabledKinds, e.Kind)
+		if !slices.Contains(r.disabledKinds, string(e.Kind)) {
+			r.disabledKinds = append(r.disabledKinds, string(e.Kind))
 			slices.Sort(r.disabledKinds)
 		}
 		if r.disabledSince == 0 {
@@ -249,13 +249,13 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 		}
 		r.dirty = true
 	case domain.AccountEnabled:
-		if err := closePeriods(ctx, tx, r.id, e.Kind, at); err != nil {
+		if err := closePeriods(ctx, tx, r.id, string(e.Kind), at); err != nil {
 			return err
 		}
 		if e.Kind == "" {
 			r.disabledKinds = nil
 		} else {
-			r.disabledKinds = slices.DeleteFunc(r.disabledKinds, func(k string) bool { return k == e.Kind })
+			r.disabledKinds = slices.DeleteFunc(r.disabledKinds, func(k string) bool { return k == string(e.Kind) })
 		}
 		if len(r.disabledKinds) == 0 {
 			r.disabledSince = 0
@@ -324,7 +324,7 @@ func actorText(a domain.Actor) string {
 	case "":
 		return "unknown"
 	}
-	return a.Kind
+	return string(a.Kind)
 }
 
 // shorten keeps enough of a keyed hash to correlate attempts without printing it whole.

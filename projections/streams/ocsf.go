@@ -159,7 +159,7 @@ func ocsfRecord(d eventlog.Decoded, accountID, email string) *OCSF {
 		user = OCSFUser{UIDAlt: e.EmailHash}
 		auth(activityLogon, statusFailure, severityLow, &e.Origin, "unknown_email")
 	case domain.SessionEnded:
-		auth(activityLogoff, statusSuccess, severityInformational, nil, e.Cause)
+		auth(activityLogoff, statusSuccess, severityInformational, nil, string(e.Cause))
 		r.Session = &OCSFSession{UID: sessionRef(e.SessionID)}
 	case domain.AccountRegistered:
 		user.EmailAddr = e.Email
@@ -172,7 +172,7 @@ func ocsfRecord(d eventlog.Decoded, accountID, email string) *OCSF {
 		if e.Actor != nil {
 			actor = ocsfActor(*e.Actor)
 		}
-		change(activity, severityInformational, actor, e.Cause)
+		change(activity, severityInformational, actor, string(e.Cause))
 	case domain.AccountLocked:
 		change(activityLock, severityMedium, system, "")
 	case domain.AccountUnlocked:
@@ -183,11 +183,11 @@ func ocsfRecord(d eventlog.Decoded, accountID, email string) *OCSF {
 		case e.Cause == domain.UnlockByTimeout:
 			actor = system
 		}
-		change(activityUnlock, severityInformational, actor, e.Cause)
+		change(activityUnlock, severityInformational, actor, string(e.Cause))
 	case domain.AccountDisabled:
-		change(activityDisable, severityMedium, ocsfActor(e.Actor), e.Kind)
+		change(activityDisable, severityMedium, ocsfActor(e.Actor), string(e.Kind))
 	case domain.AccountEnabled:
-		change(activityEnable, severityInformational, ocsfActor(e.Actor), e.Kind)
+		change(activityEnable, severityInformational, ocsfActor(e.Actor), string(e.Kind))
 	case domain.AccountRestored:
 		change(activityEnable, severityInformational, ocsfActor(e.Actor), "restored")
 	case domain.AccountDeleted:
