@@ -112,7 +112,10 @@ func (a *API) accessLog(x *exchange) error {
 		if format == "csv" {
 			return compliance.WriteAccessCSV(ctx, x, c.DB, q)
 		}
-		return compliance.WriteAccessJSON(ctx, x, c.DB, q, c.Clock())
+		if err := c.Policies.Refresh(ctx, c.Store); err != nil {
+			return err
+		}
+		return compliance.WriteAccessJSON(ctx, x, c.DB, c.Policies, q, c.Clock())
 	})
 }
 
