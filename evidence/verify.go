@@ -1,0 +1,386 @@
+package evidence
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/csv"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"accountd/eventstore"
+	"accountd/projections/compliance"
+)
+
+// VerifyOptions pin what a bundle is checked against. Everything else comes from the bundle.
+type VerifyOptions struct {
+	// VerifierKey is the key the auditor pinned (name+hash+base64). Empty: the bundle's own
+	// verifier.key, which proves only that the bundle is self-consistent.
+	VerifierKey string
+	// Checkpoint is a signed checkpoint the auditor kept (optional). Of the same size as the
+	// bundle's, its root must be the same; of another size, ConsistencyProof must prove
+	// that the larger tree extends the smaller.
+	Checkpoint       []byte
+	ConsistencyProof *ConsistencyProof
+	// Scratch ("" for the system's temporary directory) holds the scratch read model.
+	Scratch string
+}
+
+// ConsistencyProof is the body of GET /v1/compliance/proofs/consistency.
+type ConsistencyProof struct {
+	From  uint64   `json:"from"`
+	To    uint64   `json:"to"`
+	Proof [][]byte `json:"proof"`
+}
+
+// Verified is what a bundle that verified (or did not) says of itself.
+type Verified struct {
+	Manifest Manifest
+	// PinnedKey is false when the bundle's own verifier.key was used.
+	PinnedKey bool
+	Events    int
+	// Rows counts the report rows re-derived from the events, per file.
+	Rows map[string]int
+}
+
+// Mismatch lists everything in a bundle that does not verify.
+type Mismatch struct{ Problems []string }
+
+func (e *Mismatch) Error() string {
+	return fmt.Sprintf("evidence bundle does not verify (%d problem(s)):\n  - %s", len(e.Problems), strings.Join(e.Problems, "\n  - "))
+}
+
+// Verify checks a bundle with no access to the log: the manifest's and the checkpoint's
+// signatures, every file against the manifest, every event's inclusion proof against the
+// checkpoint, each stream's events complete from revision 0, and then every row of every
+// report against the rows the compliance projection's own code derives from those events.
+// A bundle that does not verify returns *Mismatch naming each problem (a report row by
+// file, row number and key); other errors mean the bundle could not be read at all.
+func Verify(ctx context.Context, r io.ReaderAt, size int64, opt VerifyOptions) (Verified, error) {
+	var v Verified
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return v, fmt.Errorf("open bundle: %w", err)
+	}
+	var problems []string
+	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	files := map[string][]byte{}
+	for _, f := range zr.File {
+		b, err := readEntry(f)
+		if err != nil {
+			fail("%s: cannot be read intact (the file was altered): %v", f.Name, err)
+			continue
+		}
+		files[f.Name] = b
+	}
+	mb, ok := files[FileManifest]
+	if !ok {
+		return v, &Mismatch{append(problems, FileManifest+": missing from the bundle")}
+	}
+	m := &v.Manifest
+	if err := json.Unmarshal(mb, m); err != nil {
+		return v, &Mismatch{append(problems, FileManifest+": not a valid manifest: "+err.Error())}
+	}
+	if m.Format != ManifestFormat {
+		fail("%s: format %q, this tool reads %q", FileManifest, m.Format, ManifestFormat)
+	}
+
+	key := opt.VerifierKey
+	v.PinnedKey = key != ""
+	if !v.PinnedKey {
+		key = strings.TrimSpace(string(files[FileVerifierKey]))
+	} else if bk := strings.TrimSpace(string(files[FileVerifierKey])); bk != key {
+		fail("%s: the bundle's verifier key %q is not the pinned key %q", FileVerifierKey, bk, key)
+	}
+	verifier, err := note.NewVerifier(key)
+	if err != nil {
+		return v, &Mismatch{append(problems, fmt.Sprintf("verifier key %q: %v", key, err))}
+	}
+	if _, err := note.Open(append(append(append([]byte(nil), mb...), '\n'), files[FileManifestSig]...), note.VerifierList(verifier)); err != nil {
+		fail("%s: the manifest's signature does not verify with key %s: %v (the manifest was rewritten, or signed by another key)", FileManifestSig, verifier.Name(), err)
+	}
+	problems = append(problems, checkFiles(m, files)...)
+
+	tree, err := openCheckpoint(files[FileCheckpoint], verifier)
+	if err != nil {
+		fail("%s: %v", FileCheckpoint, err)
+	} else if tree.N != int64(m.Log.TreeSize) || base64.StdEncoding.EncodeToString(tree.Hash[:]) != m.Log.RootHash {
+		fail("%s: tree %d %s, the manifest says %d %s", FileCheckpoint, tree.N, tree.Hash, m.Log.TreeSize, m.Log.RootHash)
+	}
+	if len(opt.Checkpoint) > 0 && err == nil {
+		problems = append(problems, checkKept(opt.Checkpoint, opt.ConsistencyProof, verifier, tree)...)
+	}
+
+	events, eventProblems := checkEvents(files[FileEvents], tree, err == nil)
+	problems = append(problems, eventProblems...)
+	v.Events = len(events)
+	if len(events) != m.Log.Events {
+		fail("%s: %d events, the manifest says %d", FileEvents, len(events), m.Log.Events)
+	}
+
+	q := compliance.Query{PropertyID: m.PropertyID, From: m.From, To: m.To}
+	derived, err := derive(ctx, events, q, m.GeneratedAt, opt.Scratch)
+	if err != nil {
+		fail("the reports cannot be derived from the bundle's events: %v", err)
+	} else {
+		v.Rows = map[string]int{}
+		for _, r := range reports {
+			got, ok := files[r.name]
+			if !ok {
+				fail("%s: missing from the bundle", r.name)
+				continue
+			}
+			rows, diffs := compareReport(r.name, got, derived[r.name])
+			v.Rows[r.name] = rows
+			problems = append(problems, diffs...)
+		}
+	}
+	if len(problems) > 0 {
+		return v, &Mismatch{problems}
+	}
+	return v, nil
+}
+
+func readEntry(f *zip.File) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	return io.ReadAll(rc)
+}
+
+// checkFiles compares every file with its manifest entry and lists files it does not name.
+func checkFiles(m *Manifest, files map[string][]byte) []string {
+	var problems []string
+	listed := map[string]bool{FileManifest: true, FileManifestSig: true}
+	for _, want := range m.Files {
+		listed[want.Name] = true
+		b, ok := files[want.Name]
+		if !ok {
+			problems = append(problems, want.Name+": listed in the manifest but missing from the bundle")
+			continue
+		}
+		sum := sha256.Sum256(b)
+		if got := hex.EncodeToString(sum[:]); got != want.SHA256 {
+			problems = append(problems, fmt.Sprintf("%s: SHA-256 %s does not match the manifest's %s (the file was altered)", want.Name, got, want.SHA256))
+		} else if int64(len(b)) != want.Bytes {
+			problems = append(problems, fmt.Sprintf("%s: %d bytes, the manifest says %d", want.Name, len(b), want.Bytes))
+		}
+	}
+	var extra []string
+	for name := range files {
+		if !listed[name] {
+			extra = append(extra, name)
+		}
+	}
+	sort.Strings(extra)
+	for _, name := range extra {
+		problems = append(problems, name+": in the bundle but not listed in the manifest")
+	}
+	return problems
+}
+
+// checkEvents reads events.jsonl, checks each leaf's inclusion proof against the tree
+// (when the checkpoint could be opened), and that the events are in log order and each
+// stream complete from revision 0. It returns the events read from their leaves.
+func checkEvents(b []byte, tree tlog.Tree, treeOK bool) ([]eventstore.RecordedEvent, []string) {
+	var problems []string
+	var events []eventstore.RecordedEvent
+	nextRevision := map[string]uint64{}
+	var last uint64
+	for i, line := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
+		if len(line) == 0 {
+			continue
+		}
+		var e EventLine
+		if err := json.Unmarshal(line, &e); err != nil {
+			problems = append(problems, fmt.Sprintf("%s line %d: %v", FileEvents, i+1, err))
+			continue
+		}
+		rec, unmatched, err := leafEvent(e.Leaf, e.Personal)
+		if err != nil {
+			problems = append(problems, fmt.Sprintf("%s: event at position %d: leaf cannot be read: %v", FileEvents, e.Position, err))
+			continue
+		}
+		for _, o := range unmatched {
+			problems = append(problems, fmt.Sprintf("%s: event at position %d: the opening of %s %q matches no commitment of its leaf (the value was altered)", FileEvents, e.Position, o.Field, o.Value))
+		}
+		if rec.Position != e.Position {
+			problems = append(problems, fmt.Sprintf("%s: line %d says position %d, its leaf %d", FileEvents, i+1, e.Position, rec.Position))
+		}
+		if treeOK {
+			proof := make(tlog.RecordProof, len(e.Proof))
+			for j, h := range e.Proof {
+				copy(proof[j][:], h)
+			}
+			switch {
+			case rec.Position == 0 || int64(rec.Position) > tree.N:
+				problems = append(problems, fmt.Sprintf("%s: event at position %d is outside the checkpoint's tree of %d events", FileEvents, rec.Position, tree.N))
+			default:
+				if err := tlog.CheckRecord(proof, tree.N, tree.Hash, int64(rec.Position)-1, tlog.RecordHash(e.Leaf)); err != nil {
+					problems = append(problems, fmt.Sprintf("%s: event at position %d is not in the checkpoint's tree (altered, or not in the log): %v", FileEvents, rec.Position, err))
+				}
+			}
+		}
+		if rec.Position <= last {
+			problems = append(problems, fmt.Sprintf("%s: event at position %d follows position %d (out of log order)", FileEvents, rec.Position, last))
+		}
+		last = rec.Position
+		if want := nextRevision[rec.Stream]; rec.Revision != want {
+			problems = append(problems, fmt.Sprintf("%s: stream %s jumps to revision %d at position %d, want %d (events are missing)", FileEvents, rec.Stream, rec.Revision, rec.Position, want))
+		}
+		nextRevision[rec.Stream] = rec.Revision + 1
+		events = append(events, rec)
+	}
+	return events, problems
+}
+
+// checkKept checks the bundle's tree against a checkpoint the auditor kept.
+func checkKept(kept []byte, proof *ConsistencyProof, verifier note.Verifier, tree tlog.Tree) []string {
+	old, err := openCheckpoint(kept, verifier)
+	if err != nil {
+		return []string{"--checkpoint: " + err.Error()}
+	}
+	if old.N == tree.N {
+		if old.Hash != tree.Hash {
+			return []string{fmt.Sprintf("--checkpoint: the kept tree of %d events has root %s, the bundle's %s: the log was rewritten", old.N, old.Hash, tree.Hash)}
+		}
+		return nil
+	}
+	small, large := old, tree
+	if old.N > tree.N {
+		small, large = tree, old
+	}
+	if proof == nil {
+		return []string{fmt.Sprintf("--checkpoint: trees of %d and %d events; prove one extends the other with --consistency-proof (GET /v1/compliance/proofs/consistency?from=%d&to=%d)", old.N, tree.N, small.N, large.N)}
+	}
+	if int64(proof.From) != small.N || int64(proof.To) != large.N {
+		return []string{fmt.Sprintf("--consistency-proof: from %d to %d, want from %d to %d", proof.From, proof.To, small.N, large.N)}
+	}
+	p := make(tlog.TreeProof, len(proof.Proof))
+	for i, h := range proof.Proof {
+		copy(p[i][:], h)
+	}
+	if err := tlog.CheckTree(p, large.N, large.Hash, small.N, small.Hash); err != nil {
+		return []string{fmt.Sprintf("--checkpoint: the tree of %d events does not extend the tree of %d (rewritten or truncated): %v", large.N, small.N, err)}
+	}
+	return nil
+}
+
+// compareReport compares a report from the bundle with the one the events give, row by
+// row, and names each row that differs. It returns the number of data rows derived.
+func compareReport(name string, got, want []byte) (int, []string) {
+	gl, wl := lines(got), lines(want)
+	rows := max(len(wl)-1, 0)
+	if bytes.Equal(got, want) {
+		return rows, nil
+	}
+	var problems []string
+	header := ""
+	if len(wl) > 0 {
+		header = wl[0]
+	}
+	for i := 0; i < max(len(gl), len(wl)) && len(problems) < 20; i++ {
+		var g, w string
+		if i < len(gl) {
+			g = gl[i]
+		}
+		if i < len(wl) {
+			w = wl[i]
+		}
+		if g == w {
+			continue
+		}
+		switch {
+		case i == 0:
+			problems = append(problems, fmt.Sprintf("%s: the header differs from the events' report", name))
+		case i >= len(wl):
+			problems = append(problems, fmt.Sprintf("%s row %d: not derived from any event in the bundle: %s", name, i, g))
+		case i >= len(gl):
+			problems = append(problems, fmt.Sprintf("%s row %d (%s): the events give this row, the bundle lacks it", name, i, rowKey(w)))
+		default:
+			problems = append(problems, fmt.Sprintf("%s row %d (%s) does not follow from the events: %s", name, i, rowKey(w), fieldDiff(header, g, w)))
+		}
+	}
+	return rows, problems
+}
+
+// lines splits a report into its rows: CSV records end in CRLF, the JSON reports put one
+// row on each line (after the head on the first).
+func lines(b []byte) []string {
+	s := strings.ReplaceAll(string(b), "\r\n", "\n")
+	return strings.Split(strings.TrimSuffix(s, "\n"), "\n")
+}
+
+// rowKey is how a person finds the row: its first field (the account ID, or the log
+// position of an access record).
+func rowKey(row string) string {
+	k, _, _ := strings.Cut(row, ",")
+	if strings.HasPrefix(row, "{") {
+		var r map[string]any
+		if json.Unmarshal([]byte(strings.TrimSuffix(row, ",")), &r) == nil {
+			for _, f := range []string{"account_id", "position"} {
+				if v, ok := r[f]; ok {
+					return fmt.Sprintf("%s %v", f, v)
+				}
+			}
+		}
+		return "line"
+	}
+	return k
+}
+
+// fieldDiff names the CSV columns that differ.
+func fieldDiff(header, got, want string) string {
+	h, g, w := splitCSV(header), splitCSV(got), splitCSV(want)
+	if h == nil || g == nil || w == nil || len(g) != len(w) {
+		return fmt.Sprintf("the bundle says %q, the events give %q", got, want)
+	}
+	var d []string
+	for i := range w {
+		if g[i] != w[i] {
+			col := fmt.Sprintf("column %d", i+1)
+			if i < len(h) {
+				col = h[i]
+			}
+			d = append(d, fmt.Sprintf("%s is %q in the bundle, %q from the events", col, g[i], w[i]))
+		}
+	}
+	return strings.Join(d, "; ")
+}
+
+func splitCSV(line string) []string {
+	if strings.HasPrefix(line, "{") {
+		return nil
+	}
+	rec, err := csv.NewReader(strings.NewReader(line)).Read()
+	if err != nil {
+		return nil
+	}
+	return rec
+}
+
+var errNoTree = errors.New("no checkpoint")
+
+// openCheckpoint checks a checkpoint's signature and reads its tree.
+func openCheckpoint(b []byte, verifier note.Verifier) (tlog.Tree, error) {
+	if len(b) == 0 {
+		return tlog.Tree{}, errNoTree
+	}
+	n, err := note.Open(b, note.VerifierList(verifier))
+	if err != nil {
+		return tlog.Tree{}, fmt.Errorf("signature does not verify with key %s: %w", verifier.Name(), err)
+	}
+	return parseCheckpoint(n.Text)
+}
