@@ -94,7 +94,9 @@ func (l *memLog) InclusionProof(_ context.Context, position, size uint64) (tlog.
 	return tlog.ProveRecord(int64(size), int64(position)-1, l)
 }
 
-func (l *memLog) consistency(from, to int64) (tlog.TreeProof, error) { return tlog.ProveTree(to, from, l) }
+func (l *memLog) consistency(from, to int64) (tlog.TreeProof, error) {
+	return tlog.ProveTree(to, from, l)
+}
 
 func (l *memLog) SignNote(text []byte) ([]byte, error) {
 	return note.Sign(&note.Note{Text: string(text)}, l.signer)
