@@ -10,7 +10,7 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	eventstoretest.Test(t, func(t *testing.T) eventstore.Store {
+	eventstoretest.TestWith(t, eventstoretest.Features{HashTree: true}, func(t *testing.T) eventstore.Store {
 		s := memory.New()
 		t.Cleanup(func() { _ = s.Close() })
 		return s
