@@ -4,9 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
-	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -18,7 +16,6 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
-	"golang.org/x/mod/sumdb/tlog"
 
 	"accountd/commands"
 	"accountd/commands/credentials"
@@ -31,85 +28,30 @@ import (
 	"accountd/projections/compliance"
 )
 
-// memLog is a transparency log over a store, its tree kept in memory: a stand-in for the
-// backends' stored tree, so these tests exercise the bundle alone.
-type memLog struct {
-	store  eventstore.Store
-	signer note.Signer
-	vkey   string
-	hashes []tlog.Hash
-	n      int64
-}
-
-func newMemLog(t *testing.T, store eventstore.Store, name string) *memLog {
-	skey, vkey, err := note.GenerateKey(rand.Reader, name)
+// newLog is the transparency log over store, with a fresh signing key named name.
+func newLog(t *testing.T, store eventstore.Store, name string) evidence.Log {
+	t.Helper()
+	key, err := transparency.GenerateSigningKey(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := note.NewSigner(skey)
+	cp, err := transparency.NewCheckpointer(store, transparency.CheckpointLog{Dir: t.TempDir()}, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &memLog{store: store, signer: signer, vkey: vkey}
-}
-
-func (l *memLog) ReadHashes(idx []int64) ([]tlog.Hash, error) {
-	out := make([]tlog.Hash, len(idx))
-	for i, x := range idx {
-		out[i] = l.hashes[x]
-	}
-	return out, nil
-}
-
-func (l *memLog) catchUp(ctx context.Context) error {
-	recs, err := l.store.ReadAll(ctx, uint64(l.n), 1<<20)
+	tree, err := transparency.NewTree(store)
 	if err != nil {
-		return err
+		t.Fatal(err)
 	}
-	for _, rec := range recs {
-		hs, err := tlog.StoredHashes(l.n, transparency.LeafBytes(rec), l)
-		if err != nil {
-			return err
-		}
-		l.hashes = append(l.hashes, hs...)
-		l.n++
-	}
-	return nil
+	return evidence.Log{Checkpoints: cp, Tree: tree, Key: key}
 }
-
-func (l *memLog) SignCheckpoint(ctx context.Context) ([]byte, uint64, tlog.Hash, error) {
-	if err := l.catchUp(ctx); err != nil {
-		return nil, 0, tlog.Hash{}, err
-	}
-	root, err := tlog.TreeHash(l.n, l)
-	if err != nil {
-		return nil, 0, root, err
-	}
-	text := fmt.Sprintf("accountd.test/log\n%d\n%s\n", l.n, base64.StdEncoding.EncodeToString(root[:]))
-	b, err := note.Sign(&note.Note{Text: text}, l.signer)
-	return b, uint64(l.n), root, err
-}
-
-func (l *memLog) InclusionProof(_ context.Context, position, size uint64) (tlog.RecordProof, error) {
-	return tlog.ProveRecord(int64(size), int64(position)-1, l)
-}
-
-func (l *memLog) consistency(from, to int64) (tlog.TreeProof, error) {
-	return tlog.ProveTree(to, from, l)
-}
-
-func (l *memLog) SignNote(text []byte) ([]byte, error) {
-	return note.Sign(&note.Note{Text: string(text)}, l.signer)
-}
-
-func (l *memLog) VerifierKey() string { return l.vkey }
 
 // fixture: a hotel with two members over a year (rotations, a lapse, failed and
 // successful logins from known origins, a lock, a disable), exported for the year.
 type fixture struct {
 	ctx    context.Context
 	store  *memory.Store
-	log    *memLog
+	log    evidence.Log
 	bundle []byte
 	m      evidence.Manifest
 	src    evidence.Source
@@ -189,7 +131,7 @@ func newFixture(t *testing.T) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{ctx: ctx, store: store, log: newMemLog(t, store, "accountd.test"),
+	f := &fixture{ctx: ctx, store: store, log: newLog(t, store, "accountd.test"),
 		q: compliance.Query{PropertyID: "lac", From: t0, To: t0.Add(365 * 24 * time.Hour)}}
 	f.src = evidence.Source{Store: store, Log: f.log, ReadModels: db,
 		CaughtUp:    func(ctx context.Context, _ uint64) error { return runner.CatchUp(ctx) },
@@ -262,7 +204,7 @@ func rewriteManifest(t *testing.T, files map[string][]byte, signer note.Signer) 
 
 func TestUntouchedBundleVerifies(t *testing.T) {
 	f := newFixture(t)
-	v, err := f.verify(t, f.bundle, evidence.VerifyOptions{VerifierKey: f.log.VerifierKey()})
+	v, err := f.verify(t, f.bundle, evidence.VerifyOptions{VerifierKey: f.log.Key.VerifierKey})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +224,7 @@ func TestUntouchedBundleVerifies(t *testing.T) {
 // names what was tampered with: a report row by file, row and key.
 func TestTamperedBundlesFail(t *testing.T) {
 	f := newFixture(t)
-	attacker := newMemLog(t, f.store, "accountd.test") // a key pair under the same name
+	attacker := newLog(t, f.store, "accountd.test").Key // a key pair under the same name
 	honest := unzip(t, f.bundle)
 	edit := func(name, old, new string) func(files map[string][]byte) {
 		return func(files map[string][]byte) {
@@ -328,18 +270,18 @@ func TestTamperedBundlesFail(t *testing.T) {
 	cases := []struct {
 		name    string
 		tamper  func(files map[string][]byte)
-		signer  *memLog // re-signs the rewritten manifest; nil leaves it
+		signer  *transparency.SigningKey // re-signs the rewritten manifest; nil leaves it
 		pinned  bool
 		expects []string
 	}{
-		{"verdict edited, manifest rewritten", edit(evidence.FileRotationCSV, ",manual,disabled\r\n", ",,compliant\r\n"), attacker, true,
+		{"verdict edited, manifest rewritten", edit(evidence.FileRotationCSV, ",manual,disabled\r\n", ",,compliant\r\n"), &attacker, true,
 			[]string{evidence.FileManifestSig + ": the manifest's signature does not verify", evidence.FileRotationCSV + " row ",
 				`verdict is "compliant" in the bundle, "disabled" from the events`}},
-		{"verdict edited, manifest re-signed, verifier key replaced, key not pinned", edit(evidence.FileRotationCSV, ",manual,disabled\r\n", ",,compliant\r\n"), attacker, false,
+		{"verdict edited, manifest re-signed, verifier key replaced, key not pinned", edit(evidence.FileRotationCSV, ",manual,disabled\r\n", ",,compliant\r\n"), &attacker, false,
 			[]string{evidence.FileCheckpoint + ": signature does not verify", evidence.FileRotationCSV + " row "}},
 		{"an origin edited in the access log", edit(evidence.FileAccessCSV, "198.51.100.9", "198.51.100.10"), nil, true,
 			[]string{evidence.FileAccessCSV + ": SHA-256", evidence.FileAccessCSV + " row ", `ip is "198.51.100.10" in the bundle, "198.51.100.9" from the events`}},
-		{"an event removed, manifest rewritten", dropEvent("login_failed.v1"), attacker, true,
+		{"an event removed, manifest rewritten", dropEvent("login_failed.v1"), &attacker, true,
 			[]string{"events are missing", evidence.FileAccessCSV + " row "}},
 		{"an event altered", alterLeaf, nil, true, []string{"is not in the checkpoint's tree"}},
 		{"a disclosed e-mail altered", edit(evidence.FileEvents, `"value":"anna@lac.example"`, `"value":"carla@lac.example"`), nil, true,
@@ -353,14 +295,14 @@ func TestTamperedBundlesFail(t *testing.T) {
 			}
 			tc.tamper(files)
 			if tc.signer != nil {
-				rewriteManifest(t, files, tc.signer.signer)
+				rewriteManifest(t, files, tc.signer.Signer)
 				if !tc.pinned {
-					files[evidence.FileVerifierKey] = []byte(tc.signer.VerifierKey() + "\n")
+					files[evidence.FileVerifierKey] = []byte(tc.signer.VerifierKey + "\n")
 				}
 			}
 			opt := evidence.VerifyOptions{}
 			if tc.pinned {
-				opt.VerifierKey = f.log.VerifierKey()
+				opt.VerifierKey = f.log.Key.VerifierKey
 			}
 			_, err := f.verify(t, rezip(t, files), opt)
 			var mm *evidence.Mismatch
@@ -378,8 +320,8 @@ func TestTamperedBundlesFail(t *testing.T) {
 
 func TestWrongVerifierKeyFails(t *testing.T) {
 	f := newFixture(t)
-	other := newMemLog(t, f.store, "accountd.test")
-	_, err := f.verify(t, f.bundle, evidence.VerifyOptions{VerifierKey: other.VerifierKey()})
+	other := newLog(t, f.store, "accountd.test")
+	_, err := f.verify(t, f.bundle, evidence.VerifyOptions{VerifierKey: other.Key.VerifierKey})
 	if err == nil || !strings.Contains(err.Error(), "signature does not verify") {
 		t.Fatalf("got %v, want the signatures refused", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"io"
 	"time"
 
+	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"accountd/eventstore"
@@ -19,19 +20,13 @@ import (
 	"accountd/projections/compliance"
 )
 
-// Log is the transparency log a bundle is anchored in: what an export needs of it.
-type Log interface {
-	// SignCheckpoint signs a checkpoint of the log as it is now and returns the note
-	// exactly as signed, with its tree size and root hash.
-	SignCheckpoint(ctx context.Context) (note []byte, treeSize uint64, root tlog.Hash, err error)
-	// InclusionProof is the RFC 9162 audit path of the event at position (leaf
-	// position-1) in the tree of treeSize leaves.
-	InclusionProof(ctx context.Context, position, treeSize uint64) (tlog.RecordProof, error)
-	// SignNote signs text (ending in a newline) as a note with the checkpoint's key and
-	// returns the signed note.
-	SignNote(text []byte) ([]byte, error)
-	// VerifierKey is the checkpoint key's verifier key (name+hash+base64).
-	VerifierKey() string
+// Log is the transparency log a bundle is anchored in: the checkpointer that signs its
+// fresh checkpoint, the tree its inclusion proofs come from, and the checkpoint key, which
+// signs the manifest too.
+type Log struct {
+	Checkpoints *transparency.Checkpointer
+	Tree        transparency.Tree
+	Key         transparency.SigningKey
 }
 
 // Source is what an export reads.
@@ -54,10 +49,11 @@ func Export(ctx context.Context, src Source, q compliance.Query, w io.Writer) (M
 	if err := q.Validate(true); err != nil {
 		return Manifest{}, err
 	}
-	note, size, root, err := src.Log.SignCheckpoint(ctx)
+	signed, err := src.Log.Checkpoints.Sign(ctx)
 	if err != nil {
 		return Manifest{}, fmt.Errorf("evidence: sign a checkpoint: %w", err)
 	}
+	size, root := uint64(signed.Size), signed.Hash
 	if err := src.CaughtUp(ctx, size); err != nil {
 		return Manifest{}, err
 	}
@@ -68,9 +64,9 @@ func Export(ctx context.Context, src Source, q compliance.Query, w io.Writer) (M
 	m := Manifest{
 		Format: ManifestFormat, Tool: "accountd", ToolVersion: src.ToolVersion, PropertyID: q.PropertyID,
 		From: q.From, To: q.To, GeneratedAt: src.Now().UTC(),
-		Log: ManifestLog{TreeSize: size, RootHash: base64.StdEncoding.EncodeToString(root[:]), VerifierKey: src.Log.VerifierKey(), Events: len(events)},
+		Log: ManifestLog{TreeSize: size, RootHash: base64.StdEncoding.EncodeToString(root[:]), VerifierKey: src.Log.Key.VerifierKey, Events: len(events)},
 	}
-	lines, err := eventLines(ctx, src.Log, events, size, root)
+	lines, err := eventLines(ctx, src.Log.Tree, events, size, root)
 	if err != nil {
 		return m, err
 	}
@@ -119,10 +115,10 @@ func Export(ctx context.Context, src Source, q compliance.Query, w io.Writer) (M
 	}); err != nil {
 		return m, err
 	}
-	if err := add(FileCheckpoint, bytesOf(note)); err != nil {
+	if err := add(FileCheckpoint, bytesOf(signed.Note)); err != nil {
 		return m, err
 	}
-	if err := add(FileVerifierKey, bytesOf([]byte(src.Log.VerifierKey()+"\n"))); err != nil {
+	if err := add(FileVerifierKey, bytesOf([]byte(src.Log.Key.VerifierKey+"\n"))); err != nil {
 		return m, err
 	}
 	mb, err := json.MarshalIndent(m, "", "  ")
@@ -130,11 +126,11 @@ func Export(ctx context.Context, src Source, q compliance.Query, w io.Writer) (M
 		return m, err
 	}
 	mb = append(mb, '\n')
-	signed, err := src.Log.SignNote(mb)
+	signedManifest, err := note.Sign(&note.Note{Text: string(mb)}, src.Log.Key.Signer)
 	if err != nil {
 		return m, fmt.Errorf("evidence: sign the manifest: %w", err)
 	}
-	for name, b := range map[string][]byte{FileManifest: mb, FileManifestSig: signed[len(mb)+1:]} {
+	for name, b := range map[string][]byte{FileManifest: mb, FileManifestSig: signedManifest[len(mb)+1:]} {
 		fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: m.GeneratedAt})
 		if err != nil {
 			return m, err
@@ -148,20 +144,23 @@ func Export(ctx context.Context, src Source, q compliance.Query, w io.Writer) (M
 
 // eventLines makes each event's line of events.jsonl and checks its proof on the way: an
 // export that would not verify fails here, naming the position.
-func eventLines(ctx context.Context, log Log, events []eventstore.RecordedEvent, size uint64, root tlog.Hash) ([]EventLine, error) {
+func eventLines(ctx context.Context, tree transparency.Tree, events []eventstore.RecordedEvent, size uint64, root tlog.Hash) ([]EventLine, error) {
 	lines := make([]EventLine, len(events))
 	for i, rec := range events {
 		leaf := transparency.LeafBytes(rec)
-		proof, err := log.InclusionProof(ctx, rec.Position, size)
+		p, err := tree.ProveInclusion(ctx, int64(rec.Position), int64(size))
 		if err != nil {
 			return nil, fmt.Errorf("evidence: inclusion proof of position %d: %w", rec.Position, err)
 		}
-		if err := tlog.CheckRecord(proof, int64(size), root, int64(rec.Position)-1, tlog.RecordHash(leaf)); err != nil {
-			return nil, fmt.Errorf("evidence: the log's tree does not hold the event at position %d as stored: %w", rec.Position, err)
+		if p.LeafHash != transparency.LeafHash(leaf) {
+			return nil, &eventstore.TreeMismatchError{Position: rec.Position, Reason: "the event as stored is not the leaf the tree holds: the log was altered; no evidence exported"}
 		}
-		l := EventLine{Position: rec.Position, Leaf: leaf, Proof: make([][]byte, len(proof)), Personal: openings(rec)}
-		for j := range proof {
-			l.Proof[j] = proof[j][:]
+		if err := transparency.VerifyInclusion(p, root); err != nil {
+			return nil, &eventstore.TreeMismatchError{Position: rec.Position, Reason: "the stored tree does not prove the event's leaf: " + err.Error()}
+		}
+		l := EventLine{Position: rec.Position, Leaf: leaf, Proof: make([][]byte, len(p.Proof)), Personal: openings(rec)}
+		for j := range p.Proof {
+			l.Proof[j] = p.Proof[j][:]
 		}
 		lines[i] = l
 	}

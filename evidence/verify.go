@@ -19,6 +19,7 @@ import (
 	"golang.org/x/mod/sumdb/tlog"
 
 	"accountd/eventstore"
+	"accountd/eventstore/transparency"
 	"accountd/projections/compliance"
 )
 
@@ -114,8 +115,8 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, opt VerifyOptions) (
 	tree, err := openCheckpoint(files[FileCheckpoint], verifier)
 	if err != nil {
 		fail("%s: %v", FileCheckpoint, err)
-	} else if tree.N != int64(m.Log.TreeSize) || base64.StdEncoding.EncodeToString(tree.Hash[:]) != m.Log.RootHash {
-		fail("%s: tree %d %s, the manifest says %d %s", FileCheckpoint, tree.N, tree.Hash, m.Log.TreeSize, m.Log.RootHash)
+	} else if tree.Size != int64(m.Log.TreeSize) || base64.StdEncoding.EncodeToString(tree.Hash[:]) != m.Log.RootHash {
+		fail("%s: tree %d %s, the manifest says %d %s", FileCheckpoint, tree.Size, tree.Hash, m.Log.TreeSize, m.Log.RootHash)
 	}
 	if len(opt.Checkpoint) > 0 && err == nil {
 		problems = append(problems, checkKept(opt.Checkpoint, opt.ConsistencyProof, verifier, tree)...)
@@ -194,7 +195,7 @@ func checkFiles(m *Manifest, files map[string][]byte) []string {
 // checkEvents reads events.jsonl, checks each leaf's inclusion proof against the tree
 // (when the checkpoint could be opened), and that the events are in log order and each
 // stream complete from revision 0. It returns the events read from their leaves.
-func checkEvents(b []byte, tree tlog.Tree, treeOK bool) ([]eventstore.RecordedEvent, []string) {
+func checkEvents(b []byte, tree transparency.Checkpoint, treeOK bool) ([]eventstore.RecordedEvent, []string) {
 	var problems []string
 	var events []eventstore.RecordedEvent
 	nextRevision := map[string]uint64{}
@@ -220,15 +221,12 @@ func checkEvents(b []byte, tree tlog.Tree, treeOK bool) ([]eventstore.RecordedEv
 			problems = append(problems, fmt.Sprintf("%s: line %d says position %d, its leaf %d", FileEvents, i+1, e.Position, rec.Position))
 		}
 		if treeOK {
-			proof := make(tlog.RecordProof, len(e.Proof))
-			for j, h := range e.Proof {
-				copy(proof[j][:], h)
-			}
+			p := transparency.InclusionProof{Position: int64(rec.Position), TreeSize: tree.Size, LeafHash: transparency.LeafHash(e.Leaf), Proof: hashes(e.Proof)}
 			switch {
-			case rec.Position == 0 || int64(rec.Position) > tree.N:
-				problems = append(problems, fmt.Sprintf("%s: event at position %d is outside the checkpoint's tree of %d events", FileEvents, rec.Position, tree.N))
+			case rec.Position == 0 || int64(rec.Position) > tree.Size:
+				problems = append(problems, fmt.Sprintf("%s: event at position %d is outside the checkpoint's tree of %d events", FileEvents, rec.Position, tree.Size))
 			default:
-				if err := tlog.CheckRecord(proof, tree.N, tree.Hash, int64(rec.Position)-1, tlog.RecordHash(e.Leaf)); err != nil {
+				if err := transparency.VerifyInclusion(p, tree.Hash); err != nil {
 					problems = append(problems, fmt.Sprintf("%s: event at position %d is not in the checkpoint's tree (altered, or not in the log): %v", FileEvents, rec.Position, err))
 				}
 			}
@@ -247,35 +245,37 @@ func checkEvents(b []byte, tree tlog.Tree, treeOK bool) ([]eventstore.RecordedEv
 }
 
 // checkKept checks the bundle's tree against a checkpoint the auditor kept.
-func checkKept(kept []byte, proof *ConsistencyProof, verifier note.Verifier, tree tlog.Tree) []string {
+func checkKept(kept []byte, proof *ConsistencyProof, verifier note.Verifier, tree transparency.Checkpoint) []string {
 	old, err := openCheckpoint(kept, verifier)
 	if err != nil {
 		return []string{"--checkpoint: " + err.Error()}
 	}
-	if old.N == tree.N {
-		if old.Hash != tree.Hash {
-			return []string{fmt.Sprintf("--checkpoint: the kept tree of %d events has root %s, the bundle's %s: the log was rewritten", old.N, old.Hash, tree.Hash)}
-		}
-		return nil
-	}
 	small, large := old, tree
-	if old.N > tree.N {
+	if old.Size > tree.Size {
 		small, large = tree, old
 	}
-	if proof == nil {
-		return []string{fmt.Sprintf("--checkpoint: trees of %d and %d events; prove one extends the other with --consistency-proof (GET /v1/compliance/proofs/consistency?from=%d&to=%d)", old.N, tree.N, small.N, large.N)}
+	p := transparency.ConsistencyProof{From: small.Size, To: large.Size}
+	if old.Size != tree.Size {
+		if proof == nil {
+			return []string{fmt.Sprintf("--checkpoint: trees of %d and %d events; prove that one extends the other with --consistency-proof (GET /v1/compliance/proofs/consistency?from=%d&to=%d)", old.Size, tree.Size, small.Size, large.Size)}
+		}
+		if int64(proof.From) != small.Size || int64(proof.To) != large.Size {
+			return []string{fmt.Sprintf("--consistency-proof: from %d to %d, want from %d to %d", proof.From, proof.To, small.Size, large.Size)}
+		}
+		p.Proof = hashes(proof.Proof)
 	}
-	if int64(proof.From) != small.N || int64(proof.To) != large.N {
-		return []string{fmt.Sprintf("--consistency-proof: from %d to %d, want from %d to %d", proof.From, proof.To, small.N, large.N)}
-	}
-	p := make(tlog.TreeProof, len(proof.Proof))
-	for i, h := range proof.Proof {
-		copy(p[i][:], h)
-	}
-	if err := tlog.CheckTree(p, large.N, large.Hash, small.N, small.Hash); err != nil {
-		return []string{fmt.Sprintf("--checkpoint: the tree of %d events does not extend the tree of %d (rewritten or truncated): %v", large.N, small.N, err)}
+	if err := transparency.VerifyConsistency(p, small.Hash, large.Hash); err != nil {
+		return []string{fmt.Sprintf("--checkpoint: the tree of %d events does not extend the tree of %d (the log was rewritten or truncated): %v", large.Size, small.Size, err)}
 	}
 	return nil
+}
+
+func hashes(b [][]byte) []tlog.Hash {
+	out := make([]tlog.Hash, len(b))
+	for i, h := range b {
+		copy(out[i][:], h)
+	}
+	return out
 }
 
 // compareReport compares a report from the bundle with the one the events give, row by
@@ -371,16 +371,16 @@ func splitCSV(line string) []string {
 	return rec
 }
 
-var errNoTree = errors.New("no checkpoint")
+var errNoTree = errors.New("missing")
 
 // openCheckpoint checks a checkpoint's signature and reads its tree.
-func openCheckpoint(b []byte, verifier note.Verifier) (tlog.Tree, error) {
+func openCheckpoint(b []byte, verifier note.Verifier) (transparency.Checkpoint, error) {
 	if len(b) == 0 {
-		return tlog.Tree{}, errNoTree
+		return transparency.Checkpoint{}, errNoTree
 	}
-	n, err := note.Open(b, note.VerifierList(verifier))
+	cp, _, err := transparency.OpenCheckpoint(b, verifier)
 	if err != nil {
-		return tlog.Tree{}, fmt.Errorf("signature does not verify with key %s: %w", verifier.Name(), err)
+		return cp, fmt.Errorf("signature does not verify with key %s, or not a checkpoint: %w", verifier.Name(), err)
 	}
-	return parseCheckpoint(n.Text)
+	return cp, nil
 }
