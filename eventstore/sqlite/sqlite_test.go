@@ -19,14 +19,14 @@ import (
 )
 
 func TestConformanceFull(t *testing.T) {
-	eventstoretest.Test(t, func(t *testing.T) eventstore.Store { return openTemp(t, WithSynchronous(Full)) })
+	eventstoretest.TestWith(t, eventstoretest.Features{HashTree: true}, func(t *testing.T) eventstore.Store { return openTemp(t, WithSynchronous(Full)) })
 }
 
 func TestConformanceNormal(t *testing.T) {
 	if testing.Short() {
 		t.Skip("the Full run covers the same code; Normal only changes the fsync")
 	}
-	eventstoretest.Test(t, func(t *testing.T) eventstore.Store { return openTemp(t, WithSynchronous(Normal)) })
+	eventstoretest.TestWith(t, eventstoretest.Features{HashTree: true}, func(t *testing.T) eventstore.Store { return openTemp(t, WithSynchronous(Normal)) })
 }
 
 func openTemp(t *testing.T, opts ...Option) *Store {
