@@ -26,7 +26,7 @@ type Compliance struct {
 	Policies    *commands.PolicyHistory
 	Store       eventstore.Store
 	Clock       func() time.Time
-	Evidence    evidence.Log
+	Evidence    *evidence.Log
 	ToolVersion string
 }
 
@@ -226,7 +226,7 @@ func (a *API) evidenceBundle(x *exchange) error {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_params", Message: "format: an evidence bundle is always a zip"}
 	}
 	_ = http.NewResponseController(x.w).SetWriteDeadline(time.Now().Add(exportWriteTimeout))
-	src := evidence.Source{Store: c.Store, Log: c.Evidence, ReadModels: c.DB, ToolVersion: c.ToolVersion, Now: c.Clock,
+	src := evidence.Source{Store: c.Store, Log: *c.Evidence, ReadModels: c.DB, ToolVersion: c.ToolVersion, Now: c.Clock,
 		CaughtUp: func(ctx context.Context, pos uint64) error {
 			ctx, cancel := context.WithTimeout(ctx, a.statusWait)
 			defer cancel()
