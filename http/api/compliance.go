@@ -233,6 +233,11 @@ func (a *API) evidenceBundle(x *exchange) error {
 			return a.runner.WaitFor(ctx, compliance.Name, pos)
 		}}
 	_, err = evidence.Export(x.r.Context(), src, q, &zipResponse{x: x, filename: "evidence-" + q.From.Format("2006-01-02") + "-" + q.To.Format("2006-01-02") + ".zip"})
+	var mismatch *eventstore.TreeMismatchError
+	if errors.As(err, &mismatch) {
+		return &Error{Status: http.StatusConflict, Code: "log_integrity_broken", Message: mismatch.Error(),
+			Details: map[string]any{"position": mismatch.Position}}
+	}
 	return paramError(err)
 }
 
