@@ -145,6 +145,7 @@ func Export(ctx context.Context, src Source, q compliance.Query, w io.Writer) (M
 // eventLines makes each event's line of events.jsonl and checks its proof on the way: an
 // export that would not verify fails here, naming the position.
 func eventLines(ctx context.Context, tree transparency.Tree, events []eventstore.RecordedEvent, size uint64, root tlog.Hash) ([]EventLine, error) {
+	tree.Tree = &memoTree{tree: tree.Tree, hashes: map[int64]tlog.Hash{}}
 	lines := make([]EventLine, len(events))
 	for i, rec := range events {
 		leaf := transparency.LeafBytes(rec)
