@@ -42,46 +42,81 @@ var reports = []report{
 	}},
 }
 
-// derive folds the events into fresh compliance tables with the projection's own code and
-// writes every report from them. The export makes its reports this way and the verifier
-// checks them this way: one computation, so a row either follows from the events or the
-// bundle fails. scratch is a directory for the temporary read model.
-func derive(ctx context.Context, events []eventstore.RecordedEvent, q compliance.Query, generatedAt time.Time, scratch string) (map[string][]byte, error) {
+// foldBatch bounds the events held in memory before they are folded.
+const foldBatch = 4096
+
+// deriver folds a bundle's events, as they come, into scratch compliance tables with the
+// projection's own code, and then writes every report from them. The export makes its
+// reports this way and the verifier checks them this way: one computation, so a row
+// either follows from the events or the bundle fails. Memory holds one batch of events.
+type deriver struct {
+	dir    string
+	db     *sql.DB
+	batch  []eventlog.Decoded
+	policy []eventstore.RecordedEvent
+}
+
+// newDeriver makes the scratch read model in a temporary directory under scratch ("" for
+// the system's).
+func newDeriver(scratch string) (*deriver, error) {
 	dir, err := os.MkdirTemp(scratch, "accountd-evidence-")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
 	db, err := projections.OpenDB(filepath.Join(dir, "fold.db"))
 	if err != nil {
+		os.RemoveAll(dir)
 		return nil, err
 	}
-	defer db.Close()
-	var policy []eventstore.RecordedEvent
-	var decoded []eventlog.Decoded
-	for _, rec := range events {
-		switch {
-		case rec.Stream == domain.PolicyStream:
-			policy = append(policy, rec)
-		case strings.HasPrefix(rec.Stream, "account-"):
-			d, err := eventlog.Decode(rec)
-			if err != nil {
-				return nil, fmt.Errorf("event at position %d: %w", rec.Position, err)
-			}
-			decoded = append(decoded, d)
+	return &deriver{dir: dir, db: db}, nil
+}
+
+func (d *deriver) close() {
+	d.db.Close()
+	os.RemoveAll(d.dir)
+}
+
+// add takes the next event of the bundle. Streams come one after the other, each in
+// revision order; the projection keeps no state across streams that depends on their
+// interleaving, so folding them stream by stream gives the rows the log order gives.
+func (d *deriver) add(ctx context.Context, rec eventstore.RecordedEvent) error {
+	switch {
+	case rec.Stream == domain.PolicyStream:
+		d.policy = append(d.policy, rec)
+	case strings.HasPrefix(rec.Stream, "account-"):
+		e, err := eventlog.Decode(rec)
+		if err != nil {
+			return fmt.Errorf("event at position %d: %w", rec.Position, err)
+		}
+		d.batch = append(d.batch, e)
+		if len(d.batch) >= foldBatch {
+			return d.flush(ctx)
 		}
 	}
-	if err := compliance.Fold(ctx, db, decoded); err != nil {
+	return nil
+}
+
+func (d *deriver) flush(ctx context.Context) error {
+	if err := compliance.Fold(ctx, d.db, d.batch); err != nil {
+		return err
+	}
+	d.batch = d.batch[:0]
+	return nil
+}
+
+// reports writes every report from the events added.
+func (d *deriver) reports(ctx context.Context, q compliance.Query, generatedAt time.Time) (map[string][]byte, error) {
+	if err := d.flush(ctx); err != nil {
 		return nil, err
 	}
-	policies, err := commands.PolicyHistoryOf(policy)
+	policies, err := commands.PolicyHistoryOf(d.policy)
 	if err != nil {
 		return nil, err
 	}
 	out := map[string][]byte{}
 	for _, r := range reports {
 		var buf bytes.Buffer
-		if err := r.write(ctx, &buf, db, policies, q, generatedAt); err != nil {
+		if err := r.write(ctx, &buf, d.db, policies, q, generatedAt); err != nil {
 			return nil, fmt.Errorf("%s: %w", r.name, err)
 		}
 		out[r.name] = buf.Bytes()

@@ -44,7 +44,9 @@ type Source struct {
 	Scratch     string
 }
 
-// Export signs a fresh checkpoint and writes to w the bundle for q anchored in it.
+// Export signs a fresh checkpoint and writes to w the bundle for q anchored in it. The
+// events stream through, one stream at a time, into events.jsonl and into the scratch read
+// model the reports are derived from, so memory holds a batch, not the bundle.
 func Export(ctx context.Context, src Source, q compliance.Query, w io.Writer) (Manifest, error) {
 	if err := q.Validate(true); err != nil {
 		return Manifest{}, err
@@ -57,31 +59,16 @@ func Export(ctx context.Context, src Source, q compliance.Query, w io.Writer) (M
 	if err := src.CaughtUp(ctx, size); err != nil {
 		return Manifest{}, err
 	}
-	events, err := selectEvents(ctx, src.Store, src.ReadModels, q, size)
-	if err != nil {
-		return Manifest{}, fmt.Errorf("evidence: read the events: %w", err)
-	}
 	m := Manifest{
 		Format: ManifestFormat, Tool: "accountd", ToolVersion: src.ToolVersion, PropertyID: q.PropertyID,
 		From: q.From, To: q.To, GeneratedAt: src.Now().UTC(),
-		Log: ManifestLog{TreeSize: size, RootHash: base64.StdEncoding.EncodeToString(root[:]), VerifierKey: src.Log.Key.VerifierKey, Events: len(events)},
+		Log: ManifestLog{TreeSize: size, RootHash: base64.StdEncoding.EncodeToString(root[:]), VerifierKey: src.Log.Key.VerifierKey},
 	}
-	lines, err := eventLines(ctx, src.Log.Tree, events, size, root)
+	d, err := newDeriver(src.Scratch)
 	if err != nil {
 		return m, err
 	}
-	// The reports are derived from the events as the bundle discloses them, by the code
-	// the verifier runs: what the verifier re-derives is what was written.
-	disclosed := make([]eventstore.RecordedEvent, len(lines))
-	for i, l := range lines {
-		if disclosed[i], _, err = leafEvent(l.Leaf, l.Personal); err != nil {
-			return m, fmt.Errorf("evidence: event at position %d: %w", l.Position, err)
-		}
-	}
-	files, err := derive(ctx, disclosed, q, m.GeneratedAt, src.Scratch)
-	if err != nil {
-		return m, err
-	}
+	defer d.close()
 	zw := zip.NewWriter(w)
 	add := func(name string, write func(io.Writer) error) error {
 		fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: m.GeneratedAt})
@@ -99,21 +86,38 @@ func Export(ctx context.Context, src Source, q compliance.Query, w io.Writer) (M
 	bytesOf := func(b []byte) func(io.Writer) error {
 		return func(w io.Writer) error { _, err := w.Write(b); return err }
 	}
+	tree := src.Log.Tree
+	tree.Tree = &memoTree{tree: tree.Tree, hashes: map[int64]tlog.Hash{}}
+	if err := add(FileEvents, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		return eachEvent(ctx, src.Store, src.ReadModels, q, size, func(rec eventstore.RecordedEvent) error {
+			line, err := eventLine(ctx, tree, rec, size, root)
+			if err != nil {
+				return err
+			}
+			// The reports are derived from the event as the bundle discloses it, by the
+			// code the verifier runs: what the verifier re-derives is what was written.
+			disclosed, _, err := leafEvent(line.Leaf, line.Personal)
+			if err != nil {
+				return fmt.Errorf("event at position %d: %w", rec.Position, err)
+			}
+			if err := d.add(ctx, disclosed); err != nil {
+				return err
+			}
+			m.Log.Events++
+			return enc.Encode(line)
+		})
+	}); err != nil {
+		return m, err
+	}
+	files, err := d.reports(ctx, q, m.GeneratedAt)
+	if err != nil {
+		return m, err
+	}
 	for _, r := range reports {
 		if err := add(r.name, bytesOf(files[r.name])); err != nil {
 			return m, err
 		}
-	}
-	if err := add(FileEvents, func(w io.Writer) error {
-		enc := json.NewEncoder(w)
-		for _, l := range lines {
-			if err := enc.Encode(l); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
-		return m, err
 	}
 	if err := add(FileCheckpoint, bytesOf(signed.Note)); err != nil {
 		return m, err
@@ -130,42 +134,40 @@ func Export(ctx context.Context, src Source, q compliance.Query, w io.Writer) (M
 	if err != nil {
 		return m, fmt.Errorf("evidence: sign the manifest: %w", err)
 	}
-	for name, b := range map[string][]byte{FileManifest: mb, FileManifestSig: signedManifest[len(mb)+1:]} {
-		fw, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: m.GeneratedAt})
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{{FileManifest, mb}, {FileManifestSig, signedManifest[len(mb)+1:]}} {
+		fw, err := zw.CreateHeader(&zip.FileHeader{Name: f.name, Method: zip.Deflate, Modified: m.GeneratedAt})
 		if err != nil {
 			return m, err
 		}
-		if _, err := fw.Write(b); err != nil {
+		if _, err := fw.Write(f.b); err != nil {
 			return m, err
 		}
 	}
 	return m, zw.Close()
 }
 
-// eventLines makes each event's line of events.jsonl and checks its proof on the way: an
+// eventLine makes an event's line of events.jsonl and checks its proof on the way: an
 // export that would not verify fails here, naming the position.
-func eventLines(ctx context.Context, tree transparency.Tree, events []eventstore.RecordedEvent, size uint64, root tlog.Hash) ([]EventLine, error) {
-	tree.Tree = &memoTree{tree: tree.Tree, hashes: map[int64]tlog.Hash{}}
-	lines := make([]EventLine, len(events))
-	for i, rec := range events {
-		leaf := transparency.LeafBytes(rec)
-		p, err := tree.ProveInclusion(ctx, int64(rec.Position), int64(size))
-		if err != nil {
-			return nil, fmt.Errorf("evidence: inclusion proof of position %d: %w", rec.Position, err)
-		}
-		if p.LeafHash != transparency.LeafHash(leaf) {
-			return nil, &eventstore.TreeMismatchError{Position: rec.Position, Reason: "the event as stored is not the leaf the tree holds: the log was altered; no evidence exported"}
-		}
-		if err := transparency.VerifyInclusion(p, root); err != nil {
-			return nil, &eventstore.TreeMismatchError{Position: rec.Position, Reason: "the stored tree does not prove the event's leaf: " + err.Error()}
-		}
-		l := EventLine{Position: rec.Position, Leaf: leaf, Proof: make([][]byte, len(p.Proof)), Personal: openings(rec)}
-		for j := range p.Proof {
-			l.Proof[j] = p.Proof[j][:]
-		}
-		lines[i] = l
+func eventLine(ctx context.Context, tree transparency.Tree, rec eventstore.RecordedEvent, size uint64, root tlog.Hash) (EventLine, error) {
+	leaf := transparency.LeafBytes(rec)
+	p, err := tree.ProveInclusion(ctx, int64(rec.Position), int64(size))
+	if err != nil {
+		return EventLine{}, fmt.Errorf("evidence: inclusion proof of position %d: %w", rec.Position, err)
 	}
-	return lines, nil
+	if p.LeafHash != transparency.LeafHash(leaf) {
+		return EventLine{}, &eventstore.TreeMismatchError{Position: rec.Position, Reason: "the event as stored is not the leaf the tree holds: the log was altered; no evidence exported"}
+	}
+	if err := transparency.VerifyInclusion(p, root); err != nil {
+		return EventLine{}, &eventstore.TreeMismatchError{Position: rec.Position, Reason: "the stored tree does not prove the event's leaf: " + err.Error()}
+	}
+	l := EventLine{Position: rec.Position, Leaf: leaf, Proof: make([][]byte, len(p.Proof)), Personal: openings(rec)}
+	for j := range p.Proof {
+		l.Proof[j] = p.Proof[j][:]
+	}
+	return l, nil
 }
 
 type countWriter struct {

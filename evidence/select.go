@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"slices"
 
 	"accountd/domain"
 	"accountd/eventstore"
@@ -12,40 +11,33 @@ import (
 	"accountd/projections/compliance"
 )
 
-// selectEvents gathers, in log order, the events the reports over q derive from, all at
-// positions up to treeSize: the policy stream, and each stream of an account that was a
-// member of the property during the period (read from db, the compliance read model, caught
-// up to at least treeSize), from revision 0 through its last event dated at or before q.To.
-// A stream always starts at revision 0 and has no gap, which the verifier checks: an event
-// left out of the middle of a stream shows.
-func selectEvents(ctx context.Context, store eventstore.Store, db *sql.DB, q compliance.Query, treeSize uint64) ([]eventstore.RecordedEvent, error) {
+// eachEvent calls fn with the events the reports over q derive from, all at positions up
+// to treeSize, stream after stream: the policy stream, then each stream of an account that
+// was a member of the property during the period (read from db, the compliance read model,
+// caught up to at least treeSize), in account order, from revision 0 through its last
+// event dated at or before q.To. A stream always starts at revision 0 and has no gap, which
+// the verifier checks: an event left out of a stream's history shows.
+func eachEvent(ctx context.Context, store eventstore.Store, db *sql.DB, q compliance.Query, treeSize uint64, fn func(eventstore.RecordedEvent) error) error {
 	members, err := compliance.Members(ctx, db, q)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var out []eventstore.RecordedEvent
-	policy, err := readPrefix(ctx, store, domain.PolicyStream, treeSize, q)
-	if err != nil {
-		return nil, err
-	}
-	out = append(out, policy...)
+	streams := []string{domain.PolicyStream}
 	for _, id := range members {
-		evs, err := readPrefix(ctx, store, domain.AccountStream(id), treeSize, q)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, evs...)
+		streams = append(streams, domain.AccountStream(id))
 	}
-	slices.SortFunc(out, func(a, b eventstore.RecordedEvent) int {
-		switch {
-		case a.Position < b.Position:
-			return -1
-		case a.Position > b.Position:
-			return 1
+	for _, stream := range streams {
+		evs, err := readPrefix(ctx, store, stream, treeSize, q)
+		if err != nil {
+			return err
 		}
-		return 0
-	})
-	return out, nil
+		for _, rec := range evs {
+			if err := fn(rec); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // readPrefix reads a stream from revision 0 up to its last event dated at or before q.To

@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -18,7 +19,6 @@ import (
 	"golang.org/x/mod/sumdb/note"
 	"golang.org/x/mod/sumdb/tlog"
 
-	"accountd/eventstore"
 	"accountd/eventstore/transparency"
 	"accountd/projections/compliance"
 )
@@ -75,14 +75,32 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, opt VerifyOptions) (
 	}
 	var problems []string
 	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	// Every file is hashed as it streams; only the small ones and the reports (compared
+	// row by row) are kept. events.jsonl is read again, line by line, further down.
+	kept := map[string]bool{FileManifest: true, FileManifestSig: true, FileCheckpoint: true, FileVerifierKey: true}
+	for _, r := range reports {
+		kept[r.name] = true
+	}
+	entries := map[string]*zip.File{}
+	sums := map[string]fileSum{}
 	files := map[string][]byte{}
 	for _, f := range zr.File {
-		b, err := readEntry(f)
+		entries[f.Name] = f
+		var buf bytes.Buffer
+		var keep io.Writer = io.Discard
+		if kept[f.Name] {
+			keep = &buf
+		}
+		h := sha256.New()
+		n, err := readEntry(f, io.MultiWriter(h, keep))
 		if err != nil {
 			fail("%s: cannot be read intact (the file was altered): %v", f.Name, err)
 			continue
 		}
-		files[f.Name] = b
+		sums[f.Name] = fileSum{sha256: hex.EncodeToString(h.Sum(nil)), bytes: n}
+		if kept[f.Name] {
+			files[f.Name] = buf.Bytes()
+		}
 	}
 	mb, ok := files[FileManifest]
 	if !ok {
@@ -103,47 +121,63 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, opt VerifyOptions) (
 	} else if bk := strings.TrimSpace(string(files[FileVerifierKey])); bk != key {
 		fail("%s: the bundle's verifier key %q is not the pinned key %q", FileVerifierKey, bk, key)
 	}
-	verifier, err := note.NewVerifier(key)
+	verifier, err := transparency.ParseVerifierKey(key)
 	if err != nil {
 		return v, &Mismatch{append(problems, fmt.Sprintf("verifier key %q: %v", key, err))}
 	}
 	if _, err := note.Open(append(append(append([]byte(nil), mb...), '\n'), files[FileManifestSig]...), note.VerifierList(verifier)); err != nil {
 		fail("%s: the manifest's signature does not verify with key %s: %v (the manifest was rewritten, or signed by another key)", FileManifestSig, verifier.Name(), err)
 	}
-	problems = append(problems, checkFiles(m, files)...)
+	problems = append(problems, checkFiles(m, sums)...)
 
 	tree, err := openCheckpoint(files[FileCheckpoint], verifier)
-	if err != nil {
+	treeOK := err == nil
+	if !treeOK {
 		fail("%s: %v", FileCheckpoint, err)
 	} else if tree.Size != int64(m.Log.TreeSize) || base64.StdEncoding.EncodeToString(tree.Hash[:]) != m.Log.RootHash {
 		fail("%s: tree %d %s, the manifest says %d %s", FileCheckpoint, tree.Size, tree.Hash, m.Log.TreeSize, m.Log.RootHash)
 	}
-	if len(opt.Checkpoint) > 0 && err == nil {
+	if len(opt.Checkpoint) > 0 && treeOK {
 		problems = append(problems, checkKept(opt.Checkpoint, opt.ConsistencyProof, verifier, tree)...)
 	}
 
-	events, eventProblems := checkEvents(files[FileEvents], tree, err == nil)
-	problems = append(problems, eventProblems...)
-	v.Events = len(events)
-	if len(events) != m.Log.Events {
-		fail("%s: %d events, the manifest says %d", FileEvents, len(events), m.Log.Events)
-	}
-
-	q := compliance.Query{PropertyID: m.PropertyID, From: m.From, To: m.To}
-	derived, err := derive(ctx, events, q, m.GeneratedAt, opt.Scratch)
+	d, err := newDeriver(opt.Scratch)
 	if err != nil {
-		fail("the reports cannot be derived from the bundle's events: %v", err)
+		return v, err
+	}
+	defer d.close()
+	derivable := true
+	if f, ok := entries[FileEvents]; !ok {
+		fail("%s: missing from the bundle", FileEvents)
 	} else {
-		v.Rows = map[string]int{}
-		for _, r := range reports {
-			got, ok := files[r.name]
-			if !ok {
-				fail("%s: missing from the bundle", r.name)
-				continue
+		n, eventProblems, err := checkEvents(ctx, f, tree, treeOK, d)
+		if err != nil {
+			fail("the reports cannot be derived from the bundle's events: %v", err)
+			derivable = false
+		}
+		problems = append(problems, eventProblems...)
+		v.Events = n
+		if n != m.Log.Events {
+			fail("%s: %d events, the manifest says %d", FileEvents, n, m.Log.Events)
+		}
+	}
+	if derivable {
+		q := compliance.Query{PropertyID: m.PropertyID, From: m.From, To: m.To}
+		derived, err := d.reports(ctx, q, m.GeneratedAt)
+		if err != nil {
+			fail("the reports cannot be derived from the bundle's events: %v", err)
+		} else {
+			v.Rows = map[string]int{}
+			for _, r := range reports {
+				got, ok := files[r.name]
+				if !ok {
+					fail("%s: missing from the bundle", r.name)
+					continue
+				}
+				rows, diffs := compareReport(r.name, got, derived[r.name])
+				v.Rows[r.name] = rows
+				problems = append(problems, diffs...)
 			}
-			rows, diffs := compareReport(r.name, got, derived[r.name])
-			v.Rows[r.name] = rows
-			problems = append(problems, diffs...)
 		}
 	}
 	if len(problems) > 0 {
@@ -152,35 +186,39 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, opt VerifyOptions) (
 	return v, nil
 }
 
-func readEntry(f *zip.File) ([]byte, error) {
+type fileSum struct {
+	sha256 string
+	bytes  int64
+}
+
+func readEntry(f *zip.File, w io.Writer) (int64, error) {
 	rc, err := f.Open()
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	defer rc.Close()
-	return io.ReadAll(rc)
+	return io.Copy(w, rc)
 }
 
 // checkFiles compares every file with its manifest entry and lists files it does not name.
-func checkFiles(m *Manifest, files map[string][]byte) []string {
+func checkFiles(m *Manifest, sums map[string]fileSum) []string {
 	var problems []string
 	listed := map[string]bool{FileManifest: true, FileManifestSig: true}
 	for _, want := range m.Files {
 		listed[want.Name] = true
-		b, ok := files[want.Name]
+		got, ok := sums[want.Name]
 		if !ok {
 			problems = append(problems, want.Name+": listed in the manifest but missing from the bundle")
 			continue
 		}
-		sum := sha256.Sum256(b)
-		if got := hex.EncodeToString(sum[:]); got != want.SHA256 {
-			problems = append(problems, fmt.Sprintf("%s: SHA-256 %s does not match the manifest's %s (the file was altered)", want.Name, got, want.SHA256))
-		} else if int64(len(b)) != want.Bytes {
-			problems = append(problems, fmt.Sprintf("%s: %d bytes, the manifest says %d", want.Name, len(b), want.Bytes))
+		if got.sha256 != want.SHA256 {
+			problems = append(problems, fmt.Sprintf("%s: SHA-256 %s does not match the manifest's %s (the file was altered)", want.Name, got.sha256, want.SHA256))
+		} else if got.bytes != want.Bytes {
+			problems = append(problems, fmt.Sprintf("%s: %d bytes, the manifest says %d", want.Name, got.bytes, want.Bytes))
 		}
 	}
 	var extra []string
-	for name := range files {
+	for name := range sums {
 		if !listed[name] {
 			extra = append(extra, name)
 		}
@@ -192,57 +230,77 @@ func checkFiles(m *Manifest, files map[string][]byte) []string {
 	return problems
 }
 
-// checkEvents reads events.jsonl, checks each leaf's inclusion proof against the tree
-// (when the checkpoint could be opened), and that the events are in log order and each
-// stream complete from revision 0. It returns the events read from their leaves.
-func checkEvents(b []byte, tree transparency.Checkpoint, treeOK bool) ([]eventstore.RecordedEvent, []string) {
+// checkEvents reads events.jsonl line by line: it checks each leaf's inclusion proof
+// against the tree (when the checkpoint could be opened), that each stream's events are
+// together, in revision order from revision 0 and in log order, and that every opening
+// matches its leaf; and it hands each event, as its leaf and openings disclose it, to d.
+// The error is one that stops the derivation; problems are listed.
+func checkEvents(ctx context.Context, f *zip.File, tree transparency.Checkpoint, treeOK bool, d *deriver) (int, []string, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return 0, nil, err
+	}
+	defer rc.Close()
 	var problems []string
-	var events []eventstore.RecordedEvent
-	nextRevision := map[string]uint64{}
-	var last uint64
-	for i, line := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
-		if len(line) == 0 {
+	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	done := map[string]bool{} // streams already left behind
+	var stream string
+	var next, last uint64
+	n := 0
+	sc := bufio.NewScanner(rc)
+	sc.Buffer(make([]byte, 0, 64<<10), maxEventLine)
+	for lineNo := 1; sc.Scan(); lineNo++ {
+		line := sc.Bytes()
+		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
 		var e EventLine
 		if err := json.Unmarshal(line, &e); err != nil {
-			problems = append(problems, fmt.Sprintf("%s line %d: %v", FileEvents, i+1, err))
+			fail("%s line %d: %v", FileEvents, lineNo, err)
 			continue
 		}
 		rec, unmatched, err := leafEvent(e.Leaf, e.Personal)
 		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: event at position %d: leaf cannot be read: %v", FileEvents, e.Position, err))
+			fail("%s: event at position %d: leaf cannot be read: %v", FileEvents, e.Position, err)
 			continue
 		}
+		n++
 		for _, o := range unmatched {
-			problems = append(problems, fmt.Sprintf("%s: event at position %d: the opening of %s %q matches no commitment of its leaf (the value was altered)", FileEvents, e.Position, o.Field, o.Value))
+			fail("%s: event at position %d: the opening of %s %q matches no commitment of its leaf (the value was altered)", FileEvents, e.Position, o.Field, o.Value)
 		}
 		if rec.Position != e.Position {
-			problems = append(problems, fmt.Sprintf("%s: line %d says position %d, its leaf %d", FileEvents, i+1, e.Position, rec.Position))
+			fail("%s: line %d says position %d, its leaf %d", FileEvents, lineNo, e.Position, rec.Position)
 		}
 		if treeOK {
 			p := transparency.InclusionProof{Position: int64(rec.Position), TreeSize: tree.Size, LeafHash: transparency.LeafHash(e.Leaf), Proof: hashes(e.Proof)}
-			switch {
-			case rec.Position == 0 || int64(rec.Position) > tree.Size:
-				problems = append(problems, fmt.Sprintf("%s: event at position %d is outside the checkpoint's tree of %d events", FileEvents, rec.Position, tree.Size))
-			default:
-				if err := transparency.VerifyInclusion(p, tree.Hash); err != nil {
-					problems = append(problems, fmt.Sprintf("%s: event at position %d is not in the checkpoint's tree (altered, or not in the log): %v", FileEvents, rec.Position, err))
-				}
+			if rec.Position == 0 || int64(rec.Position) > tree.Size {
+				fail("%s: event at position %d is outside the checkpoint's tree of %d events", FileEvents, rec.Position, tree.Size)
+			} else if err := transparency.VerifyInclusion(p, tree.Hash); err != nil {
+				fail("%s: event at position %d is not in the checkpoint's tree (altered, or not in the log): %v", FileEvents, rec.Position, err)
 			}
 		}
+		if rec.Stream != stream {
+			if done[rec.Stream] {
+				fail("%s: stream %s comes back at position %d after other streams", FileEvents, rec.Stream, rec.Position)
+			}
+			done[stream], stream, next, last = true, rec.Stream, 0, 0
+		}
+		if rec.Revision != next {
+			fail("%s: stream %s jumps to revision %d at position %d, want %d (events are missing)", FileEvents, rec.Stream, rec.Revision, rec.Position, next)
+		}
 		if rec.Position <= last {
-			problems = append(problems, fmt.Sprintf("%s: event at position %d follows position %d (out of log order)", FileEvents, rec.Position, last))
+			fail("%s: event at position %d follows position %d in stream %s (out of log order)", FileEvents, rec.Position, last, rec.Stream)
 		}
-		last = rec.Position
-		if want := nextRevision[rec.Stream]; rec.Revision != want {
-			problems = append(problems, fmt.Sprintf("%s: stream %s jumps to revision %d at position %d, want %d (events are missing)", FileEvents, rec.Stream, rec.Revision, rec.Position, want))
+		next, last = rec.Revision+1, rec.Position
+		if err := d.add(ctx, rec); err != nil {
+			return n, problems, err
 		}
-		nextRevision[rec.Stream] = rec.Revision + 1
-		events = append(events, rec)
 	}
-	return events, problems
+	return n, problems, sc.Err()
 }
+
+// maxEventLine bounds one line of events.jsonl (an event's leaf, proof and openings).
+const maxEventLine = 16 << 20
 
 // checkKept checks the bundle's tree against a checkpoint the auditor kept.
 func checkKept(kept []byte, proof *ConsistencyProof, verifier note.Verifier, tree transparency.Checkpoint) []string {

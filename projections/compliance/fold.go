@@ -8,8 +8,9 @@ import (
 	"accountd/eventstore/eventlog"
 )
 
-// Fold applies events, in log order, to fresh compliance tables in db with the projection's
-// own Apply. An evidence bundle's verifier re-derives every report row this way from the
+// Fold applies events, in log order within each stream, to the compliance tables in db
+// (created when missing) with the projection's own Apply; it may be called batch after
+// batch. An evidence bundle's verifier re-derives every report row this way from the
 // events the bundle carries: one piece of logic makes the rows on the server and checks
 // them offline, so the two cannot drift apart.
 func Fold(ctx context.Context, db *sql.DB, events []eventlog.Decoded) error {
