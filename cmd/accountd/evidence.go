@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	"accountd/eventstore"
 	"accountd/eventstore/transparency"
 	"accountd/evidence"
 	"accountd/http/api"
@@ -173,9 +172,12 @@ func exportFromLog(ctx context.Context, sf storeFlags, o exportOptions, q compli
 		return evidence.Manifest{}, err
 	}
 	defer store.Close()
-	log, err := evidenceLog(store, sf.data, o.signingKey)
+	log, err := serve.EvidenceLog(store, sf.data, o.signingKey)
 	if err != nil {
 		return evidence.Manifest{}, err
+	}
+	if log == nil {
+		return evidence.Manifest{}, fmt.Errorf("the %s event log keeps no Merkle tree: no evidence bundle can be proved from it", sf.store)
 	}
 	// No server watches this log: recompute its whole tree from the events first, and sign
 	// nothing beyond what matched, so a log altered on disk is named, not signed.
@@ -201,30 +203,9 @@ func exportFromLog(ctx context.Context, sf storeFlags, o exportOptions, q compli
 	if err != nil {
 		return evidence.Manifest{}, err
 	}
-	src := evidence.Source{Store: store, Log: log, ReadModels: db, ToolVersion: toolVersion(), Now: time.Now,
+	src := evidence.Source{Store: store, Log: *log, ReadModels: db, ToolVersion: toolVersion(), Now: time.Now,
 		CaughtUp: func(ctx context.Context, _ uint64) error { return runner.CatchUp(ctx) }}
 	return writeAtomically(o.out, func(w io.Writer) (evidence.Manifest, error) { return evidence.Export(ctx, src, q, w) })
-}
-
-// evidenceLog opens the transparency log over store, signing with the key at keyPath (the
-// data directory's key by default, made on first use).
-func evidenceLog(store eventstore.Store, data, keyPath string) (evidence.Log, error) {
-	if keyPath == "" {
-		keyPath = filepath.Join(data, "keys", transparency.SigningKeyFile)
-	}
-	key, err := transparency.LoadOrCreateSigningKey(keyPath, "accountd")
-	if err != nil {
-		return evidence.Log{}, err
-	}
-	cp, err := transparency.NewCheckpointer(store, transparency.CheckpointLog{Dir: filepath.Join(data, "checkpoints")}, key)
-	if err != nil {
-		return evidence.Log{}, err
-	}
-	tree, err := transparency.NewTree(store)
-	if err != nil {
-		return evidence.Log{}, err
-	}
-	return evidence.Log{Checkpoints: cp, Tree: tree, Key: key}, nil
 }
 
 // exportThroughServer saves the server's GET /v1/compliance/evidence.

@@ -233,6 +233,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.store, err = openStore(ctx, cfg); err != nil {
 		return nil, err
 	}
+	evidenceLog, err := EvidenceLog(s.store, cfg.DataDir, "")
+	if err != nil {
+		return nil, err
+	}
 	if s.store, err = s.instrumentStore(s.store); err != nil {
 		return nil, err
 	}
@@ -284,7 +288,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Service: s.service, Status: s.status, Runner: readiness{s.runner, s.securityRunner}, Tokens: tokens, Logger: s.log.With("component", "http"),
 		MaxBodyBytes: cfg.MaxBodyBytes, StatusWait: cfg.StatusWait,
 		Security:   api.Security{Timeline: tline, History: &history.Reader{Store: s.store, Policy: s.evidence.policies.At}, Throttles: s.throttles},
-		Compliance: &api.Compliance{DB: s.readDB, Policies: s.evidence.policies, Store: s.store, Clock: cfg.Clock},
+		Compliance: &api.Compliance{DB: s.readDB, Policies: s.evidence.policies, Store: s.store, Clock: cfg.Clock, Evidence: evidenceLog},
 		Metrics:    s.metrics,
 		Rebuilds:   s.rebuilds,
 	}); err != nil {
