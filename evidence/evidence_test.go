@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
 
 	"accountd/commands"
 	"accountd/commands/credentials"
@@ -324,5 +325,59 @@ func TestWrongVerifierKeyFails(t *testing.T) {
 	_, err := f.verify(t, f.bundle, evidence.VerifyOptions{VerifierKey: other.Key.VerifierKey})
 	if err == nil || !strings.Contains(err.Error(), "signature does not verify") {
 		t.Fatalf("got %v, want the signatures refused", err)
+	}
+}
+
+// A checkpoint the auditor kept from an earlier export proves, with the consistency proof
+// between the two sizes, that the log the new bundle was cut from extends it; a checkpoint
+// of another log does not, and a kept checkpoint of another size needs the proof.
+func TestKeptCheckpointProvesConsistency(t *testing.T) {
+	f := newFixture(t)
+	kept := unzip(t, f.bundle)[evidence.FileCheckpoint]
+	keptSize := int64(f.m.Log.TreeSize)
+	if _, err := commands.ChangePolicy(f.ctx, f.store, func() time.Time { return f.q.To.Add(time.Hour) }, domain.DefaultPolicy(), domain.Actor{Kind: domain.ActorSystem, Note: "later"}); err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	m, err := evidence.Export(f.ctx, f.src, f.q, &buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if int64(m.Log.TreeSize) <= keptSize {
+		t.Fatalf("the log did not grow: %d, kept %d", m.Log.TreeSize, keptSize)
+	}
+	proof, err := f.log.Tree.ProveConsistency(f.ctx, keptSize, int64(m.Log.TreeSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp := &evidence.ConsistencyProof{From: uint64(proof.From), To: uint64(proof.To)}
+	for _, h := range proof.Proof {
+		cp.Proof = append(cp.Proof, append([]byte(nil), h[:]...))
+	}
+	forged, err := transparency.SignCheckpoint(transparency.Checkpoint{Origin: "accountd.test", Size: keptSize, Hash: tlog.Hash{1}}, f.log.Key.Signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name   string
+		kept   []byte
+		proof  *evidence.ConsistencyProof
+		expect string // "" verifies
+	}{
+		{"the earlier checkpoint with its proof", kept, cp, ""},
+		{"the bundle's own checkpoint", unzip(t, buf.Bytes())[evidence.FileCheckpoint], nil, ""},
+		{"the earlier checkpoint without a proof", kept, nil, "--consistency-proof"},
+		{"a checkpoint of another tree of that size", forged, cp, "does not extend"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := f.verify(t, buf.Bytes(), evidence.VerifyOptions{VerifierKey: f.log.Key.VerifierKey, Checkpoint: tc.kept, ConsistencyProof: tc.proof})
+			switch {
+			case tc.expect == "" && err != nil:
+				t.Fatalf("got %v, want it verified", err)
+			case tc.expect != "" && (err == nil || !strings.Contains(err.Error(), tc.expect)):
+				t.Fatalf("got %v, want %q", err, tc.expect)
+			}
+		})
 	}
 }
