@@ -86,8 +86,7 @@ func Export(ctx context.Context, src Source, q compliance.Query, w io.Writer) (M
 	bytesOf := func(b []byte) func(io.Writer) error {
 		return func(w io.Writer) error { _, err := w.Write(b); return err }
 	}
-	tree := src.Log.Tree
-	tree.Tree = &memoTree{tree: tree.Tree, hashes: map[int64]tlog.Hash{}}
+	tree := &memoTree{tree: src.Log.Tree.Tree, hashes: map[int64]tlog.Hash{}}
 	if err := add(FileEvents, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		return eachEvent(ctx, src.Store, src.ReadModels, q, size, func(rec eventstore.RecordedEvent) error {
@@ -150,22 +149,30 @@ func Export(ctx context.Context, src Source, q compliance.Query, w io.Writer) (M
 }
 
 // eventLine makes an event's line of events.jsonl and checks its proof on the way: an
-// export that would not verify fails here, naming the position.
-func eventLine(ctx context.Context, tree transparency.Tree, rec eventstore.RecordedEvent, size uint64, root tlog.Hash) (EventLine, error) {
+// export that would not verify fails here, naming the position. The proof is built from
+// the memoised stored hashes directly (tlog.ProveRecord, as transparency.Tree does), so
+// no event costs a query of its own for the head or its leaf.
+func eventLine(ctx context.Context, tree *memoTree, rec eventstore.RecordedEvent, size uint64, root tlog.Hash) (EventLine, error) {
 	leaf := transparency.LeafBytes(rec)
-	p, err := tree.ProveInclusion(ctx, int64(rec.Position), int64(size))
+	r := transparency.Reader(ctx, tree)
+	stored, err := r.ReadHashes([]int64{tlog.StoredHashIndex(0, int64(rec.Position)-1)})
+	if err != nil {
+		return EventLine{}, fmt.Errorf("evidence: leaf hash of position %d: %w", rec.Position, err)
+	}
+	if stored[0] != transparency.LeafHash(leaf) {
+		return EventLine{}, &eventstore.TreeMismatchError{Position: rec.Position, Reason: "the event as stored is not the leaf the tree holds: the log was altered; no evidence exported"}
+	}
+	proof, err := tlog.ProveRecord(int64(size), int64(rec.Position)-1, r)
 	if err != nil {
 		return EventLine{}, fmt.Errorf("evidence: inclusion proof of position %d: %w", rec.Position, err)
 	}
-	if p.LeafHash != transparency.LeafHash(leaf) {
-		return EventLine{}, &eventstore.TreeMismatchError{Position: rec.Position, Reason: "the event as stored is not the leaf the tree holds: the log was altered; no evidence exported"}
-	}
+	p := transparency.InclusionProof{Position: int64(rec.Position), TreeSize: int64(size), LeafHash: stored[0], Proof: proof}
 	if err := transparency.VerifyInclusion(p, root); err != nil {
 		return EventLine{}, &eventstore.TreeMismatchError{Position: rec.Position, Reason: "the stored tree does not prove the event's leaf: " + err.Error()}
 	}
-	l := EventLine{Position: rec.Position, Leaf: leaf, Proof: make([][]byte, len(p.Proof)), Personal: openings(rec)}
-	for j := range p.Proof {
-		l.Proof[j] = p.Proof[j][:]
+	l := EventLine{Position: rec.Position, Leaf: leaf, Proof: make([][]byte, len(proof)), Personal: openings(rec)}
+	for j := range proof {
+		l.Proof[j] = proof[j][:]
 	}
 	return l, nil
 }
