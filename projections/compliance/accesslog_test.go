@@ -1,6 +1,8 @@
 package compliance_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -77,6 +79,29 @@ func TestAccessLogCoversAllAccess(t *testing.T) {
 				t.Errorf("origin %q %q %q, want the login's %+v", r.IP, r.UserAgent, r.DeviceID, desk)
 			}
 		})
+	}
+}
+
+// The JSON form states the policies in force over the period, as the rotation report does.
+func TestAccessLogJSONListsPoliciesInForce(t *testing.T) {
+	s := newSim(t)
+	s.register("anna@lac.example")
+	s.at(1)
+	s.catchUp()
+	var buf bytes.Buffer
+	q := compliance.Query{PropertyID: "lac", From: s.t0, To: s.t0.Add(2 * day)}
+	if err := compliance.WriteAccessJSON(s.ctx, &buf, s.db, s.policies, q, s.now); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Policies []commands.PolicyVersion `json:"policies_in_force"`
+		Rows     []compliance.AccessRow   `json:"rows"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, buf.String())
+	}
+	if len(doc.Policies) != 1 || doc.Policies[0].Actor.Note != "test" || len(doc.Rows) == 0 {
+		t.Fatalf("policies %+v, %d rows", doc.Policies, len(doc.Rows))
 	}
 }
 
