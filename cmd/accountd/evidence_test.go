@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,7 +24,6 @@ import (
 	"accountd/eventstore/sqlite"
 	"accountd/eventstore/transparency"
 	"accountd/evidence"
-	"accountd/http/serve"
 )
 
 // writeHistory writes a year of history through commands.Service on a SQLite log in data:
@@ -306,28 +304,7 @@ func TestEvidenceExportBesideARunningServer(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	writeHistory(t, data)
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := serve.New(ctx, serve.Config{DataDir: data, Addr: "127.0.0.1:0", Sync: sqlite.Normal, Argon2: &demoArgon2,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if _, err := serve.ServerURL(data); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the server did not record its address")
-		}
-	}
+	serveInBackground(t, data)
 	bundle := filepath.Join(dir, "running.zip")
 	code, out, errs := runCLI("evidence", "export", "--data", data, "--property", "lac", "--from", "2025-01-01", "--to", "2026-01-01", "--out", bundle)
 	if code != 0 || !strings.Contains(errs, "exporting through the server") {
