@@ -17,7 +17,7 @@ type request struct {
 	stream   string
 	expected eventstore.ExpectedRevision
 	events   []eventstore.EventData
-	arena    []byte // owns the copies of the events' Data and Metadata
+	arena    []byte              // owns the copies of the events' Data and Metadata
 	views    []transparency.View // each event's leaf view, computed by the caller's goroutine
 	result   eventstore.AppendResult
 	wrote    bool // result describes new events, not an earlier append this one repeats

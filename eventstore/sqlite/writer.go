@@ -34,8 +34,8 @@ type writer struct {
 	lastPosition  uint64
 	lastHash      [32]byte
 	frontier      transparency.Frontier // the transparency tree's right edge, with the head
-	stale         bool   // the head must be reloaded before the next batch
-	committedHead uint64 // lastPosition as of the last successful commit
+	stale         bool                  // the head must be reloaded before the next batch
+	committedHead uint64                // lastPosition as of the last successful commit
 
 	// heads caches each stream's last revision as the open transaction sees it, saving
 	// the index lookup for streams that append repeatedly. Only the writer changes
