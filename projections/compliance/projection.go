@@ -250,7 +250,13 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 		case domain.SessionExpired, domain.SessionIdle, domain.SessionAccountBlocked, "suspicious_activity", "account_disabled":
 			actor = actorSystem
 		}
-		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "session "+e.SessionID+"; cause "+e.Cause, actor, o)
+		if err := insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "session "+e.SessionID+"; cause "+e.Cause, actor, o); err != nil {
+			return err
+		}
+		// A session ends once; one that only times out keeps its row, as small as the
+		// login's own access row beside it.
+		_, err = tx.ExecContext(ctx, `DELETE FROM compliance_sessions WHERE session_id = ?`, e.SessionID)
+		return err
 	case domain.AccountLocked:
 		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess,
 			fmt.Sprintf("locked after %d consecutive failures (threshold %d)", e.FailedAttempts, e.Threshold), actorSystem, domain.Origin{})
