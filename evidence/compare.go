@@ -100,4 +100,3 @@ func splitCSV(line string) []string {
 	}
 	return rec
 }
-
