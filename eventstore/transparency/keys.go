@@ -48,8 +48,12 @@ func ParseSigningKey(skey string) (SigningKey, error) {
 		return SigningKey{}, fmt.Errorf("%w: %v", ErrBadKey, err)
 	}
 	// PRIVATE+KEY+<name>+<hash>+<base64(0x01 || seed)>
-	parts := strings.SplitN(skey, "+", 5) // the base64 may itself hold a "+"
-	raw, err := base64.StdEncoding.DecodeString(parts[len(parts)-1])
+	// (the name and the hash hold no '+'; the base64 may).
+	parts := strings.SplitN(skey, "+", 5)
+	if len(parts) != 5 {
+		return SigningKey{}, fmt.Errorf("%w: not a note private key", ErrBadKey)
+	}
+	raw, err := base64.StdEncoding.DecodeString(parts[4])
 	if err != nil || len(raw) != 1+ed25519.SeedSize {
 		return SigningKey{}, fmt.Errorf("%w: not an Ed25519 key", ErrBadKey)
 	}
