@@ -36,9 +36,13 @@ func (a *API) RegisterComplianceRoutes(r *mux.Router) {
 	a.handle(r, false, http.MethodGet, "/v1/compliance/password-rotation", "compliance.password_rotation", auditorOnly, a.passwordRotation)
 	a.handle(r, false, http.MethodGet, "/v1/compliance/access-log", "compliance.access_log", auditorOnly, a.accessLog)
 	a.handle(r, false, http.MethodGet, "/v1/compliance/chain-head", "compliance.chain_head", auditorOnly, a.chainHead)
+	a.registerTransparencyRoutes(r)
 }
 
 func (a *API) complianceReady() (*Compliance, error) {
+	if err := a.integrityError(); err != nil {
+		return nil, err
+	}
 	if a.compliance == nil || a.compliance.DB == nil {
 		return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeNotReady, Message: "compliance reports are not configured on this server"}
 	}
