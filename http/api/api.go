@@ -72,7 +72,7 @@ type API struct {
 	rebuilds   Rebuilds
 	// transparency serves the transparency log (nil: its routes answer tree_not_supported).
 	transparency *Transparency
-	metrics    *httpMetrics
+	metrics      *httpMetrics
 }
 
 // Route describes one endpoint, for documentation and tests.
