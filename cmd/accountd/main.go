@@ -21,7 +21,8 @@ Commands:
   serve    run the HTTP API (embedded SQLite; no other setup needed)
   bench    load-test a running server: status reads, front-desk sign-ins, or both
   evidence export or verify a PCI DSS evidence bundle (accountd help evidence)
-  verify   walk the event log's hash chain and report the first broken position
+  verify   check the hash chain and the transparency tree, against a saved checkpoint too
+  keys     print the checkpoint verifier key auditors pin, or rotate the signing key
   sweep    disable accounts inactive beyond the policy (PCI 8.2.6), once
   history  print an account's timeline, or its state at an instant, from the log
   what-if  replay recorded sign-ins under a candidate policy and compare lockouts
@@ -57,6 +58,8 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		err = runEvidence(rest, environ, stdout, stderr)
 	case "verify":
 		err = runVerify(rest, environ, stdout, stderr)
+	case "keys":
+		err = runKeys(rest, environ, stdout, stderr)
 	case "sweep":
 		err = runSweep(rest, environ, stdout, stderr)
 	case "bench":

@@ -64,6 +64,7 @@ type serveFlags struct {
 	metrics                      bool
 	outbox                       bool
 	detect                       domain.DetectorPolicy
+	checkpoints                  checkpointFlags
 }
 
 func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
@@ -96,6 +97,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	fs.BoolVar(&f.metrics, "metrics", true, "serve Prometheus metrics at /metrics, without a token, on the API's listener")
 	fs.BoolVar(&f.outbox, "outbox", true, "send mail from this node; with several nodes on one shared log, leave it on for exactly one")
 	registerDetectorFlags(fs, &f.detect)
+	f.checkpoints.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), serveUsage)
 		fs.VisitAll(func(fl *flag.Flag) {
@@ -162,6 +164,13 @@ func parseServe(args, environ []string, stderr io.Writer) (serve.Config, error) 
 		return cfg, usageError{fmt.Errorf("--store %q: want sqlite, postgres or kurrentdb", f.store)}
 	}
 	cfg.Store, cfg.StoreURL = f.store, f.storeURL
+	if cfg.CheckpointInterval, err = time.ParseDuration(f.checkpoints.interval); err != nil || cfg.CheckpointInterval <= 0 {
+		return cfg, usageError{fmt.Errorf("--checkpoint-interval %q: want a positive duration such as 1m", f.checkpoints.interval)}
+	}
+	if f.checkpoints.every < 1 {
+		return cfg, usageError{fmt.Errorf("--checkpoint-every %d: want at least 1", f.checkpoints.every)}
+	}
+	cfg.SigningKey, cfg.CheckpointEvery, cfg.CheckpointOrigin = f.checkpoints.signingKey, f.checkpoints.every, f.checkpoints.origin
 	policy, err := loadPolicy(f.policyFile, env, f.policies)
 	if err != nil {
 		return cfg, usageError{err}

@@ -95,7 +95,10 @@ func (a *Auditor) Advance(ctx context.Context, upTo int64) error {
 		}
 		stored, err := a.tree.ReadTreeHashes(ctx, indexes)
 		if err != nil {
-			return &eventstore.TreeMismatchError{Position: uint64(from + 1), Reason: fmt.Sprintf("stored tree hashes cannot be read: %v", err)}
+			if ctx.Err() != nil {
+				return err
+			}
+			stored = nil // some row's hashes are unreadable: read event by event to name it
 		}
 		for _, e := range events {
 			n := a.frontier.Size()
@@ -105,8 +108,16 @@ func (a *Auditor) Advance(ctx context.Context, upTo int64) error {
 			snapshot := a.frontier.Snapshot()
 			a.mine = a.frontier.AppendTo(a.mine[:0], a.hasher.Hash(e, ViewOf(e.ID, e.Data, e.Metadata)))
 			base := tlog.StoredHashCount(n) - start
+			own := stored
+			if own == nil {
+				if own, err = a.tree.ReadTreeHashes(ctx, indexes[base:base+int64(len(a.mine))]); err != nil {
+					a.frontier = snapshot
+					return &eventstore.TreeMismatchError{Position: e.Position, Reason: fmt.Sprintf("its stored tree hashes cannot be read: %v", err)}
+				}
+				base = 0
+			}
 			for i, h := range a.mine {
-				if stored[base+int64(i)] != h {
+				if own[base+int64(i)] != h {
 					a.frontier = snapshot
 					what := "its stored leaf hash differs from the leaf recomputed from the event"
 					if i > 0 {

@@ -59,6 +59,21 @@ func (c *Checkpointer) verifiers() []note.Verifier {
 	return v
 }
 
+// Kept returns every kept checkpoint that the checkpointer's keys verify, smallest first.
+func (c *Checkpointer) Kept() ([]Signed, error) {
+	notes, err := c.log.List()
+	if err != nil {
+		return nil, err
+	}
+	var out []Signed
+	for _, n := range notes {
+		if cp, _, err := OpenCheckpoint(n, c.verifiers()...); err == nil && cp.Origin == c.origin {
+			out = append(out, Signed{Checkpoint: cp, Note: n})
+		}
+	}
+	return out, nil
+}
+
 // Verifiers are the keys' verifiers.
 func (c *Checkpointer) Verifiers() []note.Verifier { return c.verifiers() }
 

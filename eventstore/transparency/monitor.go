@@ -1,8 +1,11 @@
 package transparency
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"sync"
 
 	"accountd/eventstore"
@@ -16,25 +19,28 @@ type Monitor struct {
 	auditor  *Auditor
 	verified int64
 	broken   error
+	pending  []Checkpoint // signed checkpoints not yet reached, smallest first
 }
 
-// NewMonitor audits s from the start of the log, or, when from is given, from that
-// checkpoint (the latest one the server signed: its root is checked against the stored
-// tree, and the events before it are trusted because that root is signed).
-func NewMonitor(ctx context.Context, s eventstore.Store, from *Checkpoint) (*Monitor, error) {
+// NewMonitor audits s from the start of the log, checking on its way the root of every
+// given checkpoint (those the server signed): so a changed event, a changed tree hash, a
+// stored tree rebuilt around a changed event, and a log cut below a signed checkpoint are
+// all found, the last at once.
+func NewMonitor(ctx context.Context, s eventstore.Store, checkpoints []Checkpoint) (*Monitor, error) {
 	a, err := NewAuditor(s)
 	if err != nil {
 		return nil, err
 	}
-	m := &Monitor{auditor: a}
-	if from != nil {
-		if err := a.ResumeAt(ctx, *from); err != nil {
-			if !errors.Is(err, eventstore.ErrTreeMismatch) {
-				return nil, err
-			}
-			m.broken = err
+	m := &Monitor{auditor: a, pending: slices.SortedFunc(slices.Values(checkpoints), func(x, y Checkpoint) int { return cmp.Compare(x.Size, y.Size) })}
+	if n := len(m.pending); n > 0 {
+		head, err := s.HeadPosition(ctx)
+		if err != nil {
+			return nil, err
 		}
-		m.verified = a.Size()
+		if last := m.pending[n-1]; int64(head) < last.Size {
+			m.broken = &eventstore.TreeMismatchError{Position: head + 1,
+				Reason: fmt.Sprintf("the log ends at position %d, a signed checkpoint covers %d events: it was truncated", head, last.Size)}
+		}
 	}
 	return m, nil
 }
@@ -47,7 +53,18 @@ func (m *Monitor) Check(ctx context.Context) error {
 	if m.broken != nil {
 		return m.broken
 	}
-	err := m.auditor.Advance(ctx, -1)
+	var err error
+	for len(m.pending) > 0 && err == nil {
+		if m.pending[0].Size >= m.auditor.Size() {
+			err = m.auditor.Check(ctx, m.pending[0])
+		}
+		if err == nil {
+			m.pending = m.pending[1:]
+		}
+	}
+	if err == nil {
+		err = m.auditor.Advance(ctx, -1)
+	}
 	m.verified = m.auditor.Size()
 	if errors.Is(err, eventstore.ErrTreeMismatch) {
 		m.broken = err

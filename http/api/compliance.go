@@ -42,9 +42,13 @@ func (a *API) RegisterComplianceRoutes(r *mux.Router) {
 	a.handle(r, false, http.MethodGet, "/v1/compliance/access-log", "compliance.access_log", auditorOnly, a.accessLog)
 	a.handle(r, false, http.MethodGet, "/v1/compliance/chain-head", "compliance.chain_head", auditorOnly, a.chainHead)
 	a.handle(r, false, http.MethodGet, "/v1/compliance/evidence", "compliance.evidence", auditorOnly, a.evidenceBundle)
+	a.registerTransparencyRoutes(r)
 }
 
 func (a *API) complianceReady() (*Compliance, error) {
+	if err := a.integrityError(); err != nil {
+		return nil, err
+	}
 	if a.compliance == nil || a.compliance.DB == nil {
 		return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeNotReady, Message: "compliance reports are not configured on this server"}
 	}
@@ -235,7 +239,7 @@ func (a *API) evidenceBundle(x *exchange) error {
 	_, err = evidence.Export(x.r.Context(), src, q, &zipResponse{x: x, filename: "evidence-" + q.From.Format("2006-01-02") + "-" + q.To.Format("2006-01-02") + ".zip"})
 	var mismatch *eventstore.TreeMismatchError
 	if errors.As(err, &mismatch) {
-		return &Error{Status: http.StatusConflict, Code: "log_integrity_broken", Message: mismatch.Error(),
+		return &Error{Status: http.StatusConflict, Code: CodeLogIntegrityBroken, Message: mismatch.Error(),
 			Details: map[string]any{"position": mismatch.Position}}
 	}
 	return paramError(err)

@@ -2,18 +2,16 @@ package serve
 
 import (
 	"errors"
-	"path/filepath"
 
 	"accountd/eventstore"
 	"accountd/eventstore/transparency"
 	"accountd/evidence"
 )
 
-// EvidenceLog is the transparency log evidence bundles are anchored in, over the store as
-// opened (the metrics wrapper does not carry the tree), signing with the key at keyPath
-// (default dataDir/keys/checkpoint-signing.key, made on first use) and keeping its
-// checkpoints in dataDir/checkpoints. Nil when the store keeps no tree (KurrentDB): the
-// evidence route then answers 503.
+// EvidenceLog is the transparency log an evidence export run without a server anchors its
+// bundle in: the store's tree, signing with the key at keyPath (default SigningKeyPath,
+// made on first use) and keeping checkpoints in CheckpointDir, as a server on dataDir
+// does. Nil when the store keeps no tree. (A server anchors bundles in its own witness.)
 func EvidenceLog(store eventstore.Store, dataDir, keyPath string) (*evidence.Log, error) {
 	tree, err := transparency.NewTree(store)
 	if errors.Is(err, transparency.ErrNoHashTree) {
@@ -23,13 +21,13 @@ func EvidenceLog(store eventstore.Store, dataDir, keyPath string) (*evidence.Log
 		return nil, err
 	}
 	if keyPath == "" {
-		keyPath = filepath.Join(dataDir, "keys", transparency.SigningKeyFile)
+		keyPath = SigningKeyPath(dataDir)
 	}
-	key, err := transparency.LoadOrCreateSigningKey(keyPath, "accountd")
+	key, err := transparency.LoadOrCreateSigningKey(keyPath, DefaultCheckpointOrigin)
 	if err != nil {
 		return nil, err
 	}
-	cp, err := transparency.NewCheckpointer(store, transparency.CheckpointLog{Dir: filepath.Join(dataDir, "checkpoints")}, key)
+	cp, err := transparency.NewCheckpointer(store, transparency.CheckpointLog{Dir: CheckpointDir(dataDir)}, key)
 	if err != nil {
 		return nil, err
 	}
