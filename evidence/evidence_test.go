@@ -358,20 +358,23 @@ func TestKeptCheckpointProvesConsistency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	newer := unzip(t, buf.Bytes())[evidence.FileCheckpoint]
 	cases := []struct {
 		name   string
+		bundle []byte
 		kept   []byte
 		proof  *evidence.ConsistencyProof
 		expect string // "" verifies
 	}{
-		{"the earlier checkpoint with its proof", kept, cp, ""},
-		{"the bundle's own checkpoint", unzip(t, buf.Bytes())[evidence.FileCheckpoint], nil, ""},
-		{"the earlier checkpoint without a proof", kept, nil, "--consistency-proof"},
-		{"a checkpoint of another tree of that size", forged, cp, "does not extend"},
+		{"the earlier checkpoint with its proof", buf.Bytes(), kept, cp, ""},
+		{"an earlier bundle against a newer checkpoint with its proof", f.bundle, newer, cp, ""},
+		{"the bundle's own checkpoint", buf.Bytes(), newer, nil, ""},
+		{"the earlier checkpoint without a proof", buf.Bytes(), kept, nil, "--consistency-proof"},
+		{"a checkpoint of another tree of that size", buf.Bytes(), forged, cp, "does not extend"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := f.verify(t, buf.Bytes(), evidence.VerifyOptions{VerifierKey: f.log.Key.VerifierKey, Checkpoint: tc.kept, ConsistencyProof: tc.proof})
+			_, err := f.verify(t, tc.bundle, evidence.VerifyOptions{VerifierKey: f.log.Key.VerifierKey, Checkpoint: tc.kept, ConsistencyProof: tc.proof})
 			switch {
 			case tc.expect == "" && err != nil:
 				t.Fatalf("got %v, want it verified", err)
