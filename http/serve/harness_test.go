@@ -8,8 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,19 +89,7 @@ func newEnv(t *testing.T, policy *domain.Policy) *env {
 	})
 	e := &env{t: t, srv: srv, ts: ts, clock: clock, data: data, tokens: map[api.Role]string{}}
 	e.mail = newMailbox(e)
-	raw, err := os.ReadFile(filepath.Join(data, "tokens"))
-	if err != nil {
-		t.Fatalf("generated tokens: %v", err)
-	}
-	parsed, err := api.ParseTokens(string(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, tok := range parsed {
-		for _, r := range tok.Roles {
-			e.tokens[r] = tok.Secret
-		}
-	}
+	loadTokens(t, e)
 	return e
 }
 
