@@ -165,8 +165,8 @@ func (e *env) call(method, path string, role api.Role, body any, headers ...stri
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	out := response{status: resp.StatusCode, header: resp.Header, raw: raw}
-	// Bodies that are not JSON (a checkpoint's signed note, a CSV) are left in raw.
-	if len(raw) > 0 && !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/") {
+	// Bodies that are not JSON (a checkpoint's signed note, a CSV, a zip) are left in raw.
+	if ct := resp.Header.Get("Content-Type"); len(raw) > 0 && (ct == "" || strings.Contains(ct, "json")) {
 		if err := json.Unmarshal(raw, &out.body); err != nil {
 			e.t.Fatalf("%s %s: response is not a JSON object: %v: %s", method, path, err, raw)
 		}
