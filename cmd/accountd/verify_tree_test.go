@@ -157,3 +157,41 @@ func TestVerifyRefusesACheckpointOfAnotherKey(t *testing.T) {
 		t.Fatalf("exit %d, stderr %s", code, errb.String())
 	}
 }
+
+func TestKeyRotationKeepsOldCheckpointsVerifiable(t *testing.T) {
+	data, saved := verifyLog(t)
+	var out, errb bytes.Buffer
+	run([]string{"keys", "public", "--data", data}, nil, &out, &errb)
+	oldKey := strings.TrimSpace(out.String())
+	out.Reset()
+	if code := run([]string{"keys", "rotate", "--data", data}, nil, &out, &errb); code != 0 {
+		t.Fatalf("rotate: %d %s", code, errb.String())
+	}
+	out.Reset()
+	run([]string{"keys", "public", "--data", data}, nil, &out, &errb)
+	newKey := strings.TrimSpace(out.String())
+	if newKey == oldKey || newKey == "" {
+		t.Fatalf("keys public after rotation: %q (old %q)", newKey, oldKey)
+	}
+	// The auditor's quarter-old checkpoint still verifies with the key they pinned.
+	out.Reset()
+	if code := run([]string{"verify", "--data", data, "--checkpoint", saved, "--verifier-key", oldKey}, nil, &out, &errb); code != 0 {
+		t.Fatalf("old checkpoint after rotation: %d\n%s%s", code, out.String(), errb.String())
+	}
+	// The introduction is signed by both keys: the auditor follows it from old to new.
+	notes, err := transparency.CheckpointLog{Dir: serve.CheckpointDir(data)}.List()
+	if err != nil || len(notes) == 0 {
+		t.Fatalf("kept checkpoints: %v", err)
+	}
+	last := notes[len(notes)-1]
+	for _, k := range []string{oldKey, newKey} {
+		v, _ := transparency.ParseVerifierKey(k)
+		if _, _, err := transparency.OpenCheckpoint(last, v); err != nil {
+			t.Fatalf("the introducing checkpoint does not verify with %s: %v\n%s", k, err, last)
+		}
+	}
+	out.Reset()
+	if code := run([]string{"verify", "--data", data}, nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "extends the signed checkpoint of 30 events") {
+		t.Fatalf("verify with the new local key: %d\n%s", code, out.String())
+	}
+}

@@ -44,7 +44,9 @@ func TestConformance(t *testing.T) {
 	if os.Getenv("ACCOUNTD_TEST_KURRENTDB_CONFORMANCE") == "" {
 		t.Skip("set ACCOUNTD_TEST_KURRENTDB_CONFORMANCE=1 too: the suite needs an empty server and gapless positions, which ESDB does not give")
 	}
-	eventstoretest.Test(t, func(t *testing.T) eventstore.Store { return open(t, url) })
+	// KurrentDB assigns positions itself, outside any transaction a client could extend:
+	// no hash tree (README, "Verifying accountd's evidence").
+	eventstoretest.TestWith(t, eventstoretest.Features{HashTree: false}, func(t *testing.T) eventstore.Store { return open(t, url) })
 }
 
 // TestSemantics checks what ESDB does guarantee, on stream names unique to the run, so it

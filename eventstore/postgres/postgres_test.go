@@ -75,7 +75,7 @@ func open(t testing.TB, url, schema string, opts ...postgres.Option) *postgres.S
 
 func TestConformance(t *testing.T) {
 	url := testURL(t)
-	eventstoretest.Test(t, func(t *testing.T) eventstore.Store {
+	eventstoretest.TestWith(t, eventstoretest.Features{HashTree: true}, func(t *testing.T) eventstore.Store {
 		return open(t, url, freshSchema(t, url))
 	})
 }

@@ -186,10 +186,12 @@ func TestServerNoticesAnEventRewrittenOnDisk(t *testing.T) {
 	}
 }
 
+// loadTokens reads the tokens the server generated into e.
 func loadTokens(t *testing.T, e *env) {
+	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(e.data, "tokens"))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("generated tokens: %v", err)
 	}
 	parsed, err := api.ParseTokens(string(raw))
 	if err != nil {
