@@ -52,9 +52,15 @@ it (or it the bundle's), given the consistency proof between the two sizes as
 GET /v1/compliance/proofs/consistency answers it. It exits 1 naming every problem.
 
 DATE is RFC 3339 or YYYY-MM-DD (midnight UTC).
-
-Flags (environment equivalent in brackets):
 `
+
+// The subcommands' own usage: a line, a pointer to the whole story, then their flags.
+const (
+	evidenceExportUsage = "Usage: accountd evidence export --data DIR --property ID --from DATE --to DATE --out FILE.zip\n\n" +
+		"Writes a PCI DSS evidence bundle anchored in a signed checkpoint (accountd help evidence says what is in it).\n\nFlags of accountd evidence export (environment equivalent in brackets):\n"
+	evidenceVerifyUsage = "Usage: accountd evidence verify FILE.zip [--verifier-key KEY] [--checkpoint FILE [--consistency-proof FILE]]\n\n" +
+		"Checks a bundle offline, re-deriving every report row from its events (accountd help evidence).\n\nFlags of accountd evidence verify (environment equivalent in brackets):\n"
+)
 
 // version is set at link time (-ldflags "-X main.version=..."); otherwise the module's
 // build information stands in.
@@ -93,7 +99,12 @@ func runEvidence(args, environ []string, stdout, stderr io.Writer) error {
 	case "verify":
 		return runEvidenceVerify(args[1:], environ, stdout, stderr)
 	case "-h", "--help", "-help", "help":
+		// The whole story, then each subcommand's flags, which is what a reader looks for.
 		fmt.Fprint(stdout, evidenceUsage)
+		for _, sub := range []func(args, environ []string, stdout, stderr io.Writer) error{runEvidenceExport, runEvidenceVerify} {
+			fmt.Fprintln(stdout)
+			_ = sub([]string{"--help"}, nil, stdout, stdout)
+		}
 		return nil
 	}
 	return usageError{fmt.Errorf("unknown subcommand %q: want export or verify", args[0])}
@@ -106,7 +117,7 @@ type exportOptions struct {
 }
 
 func runEvidenceExport(args, environ []string, stdout, stderr io.Writer) error {
-	fs := newToolFlags("evidence export", evidenceUsage, stderr)
+	fs := newToolFlags("evidence export", evidenceExportUsage, stderr)
 	var sf storeFlags
 	sf.register(fs)
 	var o exportOptions
@@ -326,7 +337,7 @@ func exportQuery(o exportOptions) (compliance.Query, error) {
 }
 
 func runEvidenceVerify(args, environ []string, stdout, stderr io.Writer) error {
-	fs := newToolFlags("evidence verify", evidenceUsage, stderr)
+	fs := newToolFlags("evidence verify", evidenceVerifyUsage, stderr)
 	key := fs.String("verifier-key", "", "the verifier `KEY` you pinned (name+hash+base64, or a file holding it); default: the bundle's own")
 	kept := fs.String("checkpoint", "", "a signed checkpoint `FILE` you kept: prove the bundle's log extends it")
 	proofFile := fs.String("consistency-proof", "", "`FILE` with the consistency proof between --checkpoint's tree and the bundle's (JSON of GET /v1/compliance/proofs/consistency)")

@@ -113,7 +113,7 @@ func TestEvidenceBundle(t *testing.T) {
 			t.Fatalf("bundle lacks %s", name)
 		}
 	}
-	if !strings.Contains(string(files[evidence.FilePolicies]), `"reference": "CHG-9"`) || !strings.Contains(string(files[evidence.FileRotationJS]), `"8.3.6_min_length":14`) {
+	if !strings.Contains(string(files[evidence.FilePolicies]), `"reference": "CHG-9"`) || !strings.Contains(string(files[evidence.FileRotationJS]), `"pci_8_3_6_min_length":14`) {
 		t.Errorf("the policy change of day 180 is not in the bundle:\n%s", files[evidence.FilePolicies])
 	}
 	csvText := string(files[evidence.FileRotationCSV])

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
-	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -71,12 +70,7 @@ func TestComplianceEvidence(t *testing.T) {
 	t.Run("csv", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodGet, e.ts.URL+"/v1/compliance/password-rotation?"+period+"&format=csv", nil)
 		req.Header.Set("Authorization", "Bearer "+e.tokens[api.RoleAuditor])
-		resp, err := e.ts.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
+		resp, body := e.rawCall(req)
 		recs, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
 		if err != nil || resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || len(recs) != 2 || recs[1][1] != "marta@lago.example" {
 			t.Fatalf("%d %s %v: %q", resp.StatusCode, resp.Header.Get("Content-Type"), err, body)
@@ -86,12 +80,7 @@ func TestComplianceEvidence(t *testing.T) {
 	t.Run("evidence bundle", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodGet, e.ts.URL+"/v1/compliance/evidence?"+period, nil)
 		req.Header.Set("Authorization", "Bearer "+e.tokens[api.RoleAuditor])
-		resp, err := e.ts.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
+		resp, body := e.rawCall(req)
 		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/zip" {
 			t.Fatalf("%d %s: %.300s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
 		}
