@@ -65,6 +65,7 @@ type serveFlags struct {
 	metrics                      bool
 	outbox                       bool
 	detect                       domain.DetectorPolicy
+	checkpoints                  checkpointFlags
 }
 
 func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
@@ -103,6 +104,7 @@ func newServerFlags(name, usageText string, stderr io.Writer) (*flag.FlagSet, *s
 	fs.BoolVar(&f.metrics, "metrics", true, "serve Prometheus metrics at /metrics, without a token, on the API's listener")
 	fs.BoolVar(&f.outbox, "outbox", true, "send mail from this node; with several nodes on one shared log, leave it on for exactly one")
 	registerDetectorFlags(fs, &f.detect)
+	f.checkpoints.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageText)
 		fs.VisitAll(func(fl *flag.Flag) {
@@ -176,6 +178,13 @@ func parseServerFlags(name, usageText string, args, environ []string, stderr io.
 		return cfg, usageError{fmt.Errorf("--store %q: want sqlite, postgres or kurrentdb", f.store)}
 	}
 	cfg.Store, cfg.StoreURL = f.store, f.storeURL
+	if cfg.CheckpointInterval, err = time.ParseDuration(f.checkpoints.interval); err != nil || cfg.CheckpointInterval <= 0 {
+		return cfg, usageError{fmt.Errorf("--checkpoint-interval %q: want a positive duration such as 1m", f.checkpoints.interval)}
+	}
+	if f.checkpoints.every < 1 {
+		return cfg, usageError{fmt.Errorf("--checkpoint-every %d: want at least 1", f.checkpoints.every)}
+	}
+	cfg.SigningKey, cfg.CheckpointEvery, cfg.CheckpointOrigin = f.checkpoints.signingKey, f.checkpoints.every, f.checkpoints.origin
 	policy, err := loadPolicy(f.policyFile, env, f.policies)
 	if err != nil {
 		return cfg, usageError{err}

@@ -42,6 +42,8 @@ type Config struct {
 	NewID func() string
 	// Compliance serves the auditor's evidence reads (nil: those routes answer not_ready).
 	Compliance *Compliance
+	// Transparency serves checkpoints, proofs and leaves (nil: those routes answer 501).
+	Transparency *Transparency
 	// Metrics receives the API's series and is served at /metrics (nil: no metrics).
 	Metrics *prometheus.Registry
 	// Rebuilds rebuilds read models while the server serves (nil: the routes say not_ready).
@@ -68,7 +70,9 @@ type API struct {
 	security   Security
 	compliance *Compliance
 	rebuilds   Rebuilds
-	metrics    *httpMetrics
+	// transparency serves the transparency log (nil: its routes answer tree_not_supported).
+	transparency *Transparency
+	metrics      *httpMetrics
 }
 
 // Route describes one endpoint, for documentation and tests.
@@ -91,7 +95,7 @@ func New(c Config) (*API, error) {
 	a := &API{
 		svc: c.Service, status: c.Status, runner: c.Runner, auth: newAuthenticator(c.Tokens), log: c.Logger,
 		maxBody: c.MaxBodyBytes, statusWait: c.StatusWait, newID: c.NewID, security: c.Security,
-		compliance: c.Compliance, rebuilds: c.Rebuilds,
+		compliance: c.Compliance, rebuilds: c.Rebuilds, transparency: c.Transparency,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
