@@ -17,12 +17,12 @@ type LinkIssued struct {
 // RequestPasswordReset issues a reset link and supersedes every earlier one (R2.3). An
 // unknown address issues nothing and is not an error: the caller answers 202 either way.
 func (s *Service) RequestPasswordReset(ctx context.Context, m Meta, email string) (LinkIssued, error) {
-	return s.issueLink(ctx, m, email, func(l domain.NewLink) any { return domain.RequestPasswordReset{Link: l} })
+	return s.issueLink(ctx, m, email, func(l domain.NewLink) domain.AccountCommand { return domain.RequestPasswordReset{Link: l} })
 }
 
 // RequestUnlockLink issues a fresh unlock link for a locked account (seed 004).
 func (s *Service) RequestUnlockLink(ctx context.Context, m Meta, email string) (LinkIssued, error) {
-	return s.issueLink(ctx, m, email, func(l domain.NewLink) any { return domain.RequestUnlockLink{Link: l} })
+	return s.issueLink(ctx, m, email, func(l domain.NewLink) domain.AccountCommand { return domain.RequestUnlockLink{Link: l} })
 }
 
 // ResendActivation issues a new activation link for an account not yet activated (R2.4).
@@ -38,7 +38,7 @@ func (s *Service) ResendActivation(ctx context.Context, m Meta, accountID string
 	return LinkIssued{AccountID: accountID, Token: tokenIfNew(link.Token, res), Positions: res.Positions}, nil
 }
 
-func (s *Service) issueLink(ctx context.Context, m Meta, email string, cmd func(domain.NewLink) any) (LinkIssued, error) {
+func (s *Service) issueLink(ctx context.Context, m Meta, email string, cmd func(domain.NewLink) domain.AccountCommand) (LinkIssued, error) {
 	accountID, found, err := s.AccountIDByEmail(ctx, email)
 	if err != nil || !found {
 		return LinkIssued{}, wrap("link", err)
@@ -65,7 +65,7 @@ func tokenIfNew(token string, res Result[domain.Account]) string {
 
 // Activate uses an activation link.
 func (s *Service) Activate(ctx context.Context, m Meta, token string) (Result[domain.Account], error) {
-	return s.withToken(ctx, m, token, func(hash string) any { return domain.Activate{TokenHash: hash} })
+	return s.withToken(ctx, m, token, func(hash string) domain.AccountCommand { return domain.Activate{TokenHash: hash} })
 }
 
 // ResetPassword uses a reset link to set a new password; it unlocks a locked account (R1.4).
@@ -74,17 +74,17 @@ func (s *Service) ResetPassword(ctx context.Context, m Meta, token, newPassword 
 	if err != nil {
 		return Result[domain.Account]{}, wrap("reset password", err)
 	}
-	return s.withToken(ctx, m, token, func(tokenHash string) any {
+	return s.withToken(ctx, m, token, func(tokenHash string) domain.AccountCommand {
 		return domain.ResetPassword{TokenHash: tokenHash, Password: s.candidate(newPassword), PasswordHash: hash}
 	})
 }
 
 // Unlock uses an unlock link.
 func (s *Service) Unlock(ctx context.Context, m Meta, token string) (Result[domain.Account], error) {
-	return s.withToken(ctx, m, token, func(hash string) any { return domain.UnlockWithLink{TokenHash: hash} })
+	return s.withToken(ctx, m, token, func(hash string) domain.AccountCommand { return domain.UnlockWithLink{TokenHash: hash} })
 }
 
-func (s *Service) withToken(ctx context.Context, m Meta, token string, cmd func(hash string) any) (Result[domain.Account], error) {
+func (s *Service) withToken(ctx context.Context, m Meta, token string, cmd func(hash string) domain.AccountCommand) (Result[domain.Account], error) {
 	accountID, err := credentials.TokenAccount(token)
 	if err != nil {
 		return Result[domain.Account]{}, &domain.Error{Code: domain.CodeLinkInvalid, Message: "unable to process your request: the link is not valid"}

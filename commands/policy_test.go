@@ -40,7 +40,7 @@ func TestPolicyHistory(t *testing.T) {
 		p       domain.Policy
 		actor   domain.Actor
 		changed bool
-		code    string
+		code    domain.Code
 	}{
 		{"first record", 0, p1, sys, true, ""},
 		{"same policy again writes nothing", time.Hour, p1, sys, false, ""},
@@ -77,7 +77,7 @@ func TestPolicyHistory(t *testing.T) {
 	}
 }
 
-func codeOf(err error) string {
+func codeOf(err error) domain.Code {
 	if err == nil {
 		return ""
 	}

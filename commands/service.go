@@ -84,14 +84,14 @@ func (m Meta) metadata(suffix string) domain.Metadata {
 }
 
 // Account executes a domain command on one account.
-func (s *Service) Account(ctx context.Context, m Meta, accountID string, cmd any) (Result[domain.Account], error) {
+func (s *Service) Account(ctx context.Context, m Meta, accountID string, cmd domain.AccountCommand) (Result[domain.Account], error) {
 	return s.accounts.Update(ctx, domain.AccountStream(accountID), m.metadata(""), func(st domain.Account, now time.Time) ([]domain.Event, error) {
 		return domain.DecideAccount(st, cmd, now, s.policy())
 	})
 }
 
 // Property executes a domain command on one property.
-func (s *Service) Property(ctx context.Context, m Meta, propertyID string, cmd any) (Result[domain.Property], error) {
+func (s *Service) Property(ctx context.Context, m Meta, propertyID string, cmd domain.PropertyCommand) (Result[domain.Property], error) {
 	return s.properties.Update(ctx, domain.PropertyStream(propertyID), m.metadata(""), func(st domain.Property, now time.Time) ([]domain.Event, error) {
 		return domain.DecideProperty(st, cmd, now, s.policy())
 	})

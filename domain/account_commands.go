@@ -128,14 +128,14 @@ type RecordSuspiciousActivity struct {
 }
 
 type DisableAccount struct {
-	Kind       string // manual or suspicious_activity
+	Kind       DisableKind // manual or suspicious_activity
 	PropertyID string
 	Actor      Actor
 	Authority  Authority
 }
 
 type EnableAccount struct {
-	Kind       string // which disable to lift; "" lifts manual and suspicious_activity and inactivity
+	Kind       DisableKind // which disable to lift; "" lifts manual and suspicious_activity and inactivity
 	PropertyID string
 	Actor      Actor
 	Authority  Authority
@@ -153,7 +153,7 @@ type TouchSession struct {
 
 type EndSession struct {
 	SessionID string
-	Cause     string
+	Cause     SessionEnd
 }
 
 type DeleteAccount struct {

@@ -9,7 +9,7 @@ import (
 // DecideAccount turns a command into the events it causes. A refusal is an *Error; when the
 // refusal itself must be on record (a rejected link, PCI 10.2.1.4) the events come back
 // with the error and the command side appends them before returning it.
-func DecideAccount(s Account, cmd any, now time.Time, p Policy) ([]Event, error) {
+func DecideAccount(s Account, cmd AccountCommand, now time.Time, p Policy) ([]Event, error) {
 	d := decider{s: s, now: now, p: p}
 	if _, registering := cmd.(RegisterAccount); !registering && !s.Registered {
 		return nil, refuse(CodeAccountNotFound, "account does not exist")
@@ -194,11 +194,11 @@ func (d *decider) activate(c Activate) ([]Event, error) {
 }
 
 // checkLink says why a link may not be used, or "" when it may (R2.3).
-func (d *decider) checkLink(kind, hash string) string {
+func (d *decider) checkLink(kind, hash string) LinkRefusal {
 	l := d.s.Links[kind]
 	switch {
 	case hash == "" || l == nil:
-		return "invalid"
+		return LinkInvalid
 	case hash == l.Current && l.Used:
 		return LinkUsed
 	case hash == l.Current && !d.now.Before(l.ExpiresAt):
@@ -208,10 +208,10 @@ func (d *decider) checkLink(kind, hash string) string {
 	case l.Older[hash] != "":
 		return l.Older[hash]
 	}
-	return "invalid"
+	return LinkInvalid
 }
 
-func linkError(why string) error {
+func linkError(why LinkRefusal) error {
 	switch why {
 	case LinkExpired:
 		return refuse(CodeLinkExpired, "unable to process your request: the link has expired")
@@ -467,7 +467,7 @@ func (d *decider) suspicious(c RecordSuspiciousActivity) ([]Event, error) {
 	return d.out, nil
 }
 
-func (d *decider) endSessions(cause string) {
+func (d *decider) endSessions(cause SessionEnd) {
 	for _, id := range sortedKeys(d.s.Sessions) {
 		d.emit(SessionEnded{SessionID: id, Cause: cause})
 	}
@@ -491,7 +491,7 @@ func (d *decider) enable(c EnableAccount) ([]Event, error) {
 	if err := authorise(c.Actor, d.s, c.Authority); err != nil {
 		return nil, err
 	}
-	kinds := []string{c.Kind}
+	kinds := []DisableKind{c.Kind}
 	if c.Kind == "" {
 		kinds = sortedKeys(d.s.Disabled)
 	}

@@ -33,7 +33,7 @@ type Account struct {
 
 	MFA MFAState
 
-	Disabled map[string]DisableRecord // by kind: manual, suspicious_activity, inactivity
+	Disabled map[DisableKind]DisableRecord // by kind: manual, suspicious_activity, inactivity
 
 	FirstLoginAt time.Time
 	LastLoginAt  time.Time
@@ -48,7 +48,7 @@ type LinkState struct {
 	Used      bool
 	// Older holds earlier link hashes of this kind (superseded or used), to tell "superseded"
 	// and "used" apart from "never issued". Bounded to the most recent few.
-	Older map[string]string // hash -> LinkSuperseded | LinkUsed
+	Older map[string]LinkRefusal // hash -> LinkSuperseded | LinkUsed
 }
 
 // MFAState is the account's second factor (R6).
@@ -168,7 +168,7 @@ func EvolveAccount(s Account, e Event) Account {
 		s.MFA = MFAState{ResetAt: at, ResetPending: true, LastUsedStep: s.MFA.LastUsedStep}
 	case AccountDisabled:
 		if s.Disabled == nil {
-			s.Disabled = map[string]DisableRecord{}
+			s.Disabled = map[DisableKind]DisableRecord{}
 		} else {
 			s.Disabled = cloneMap(s.Disabled)
 		}
@@ -236,7 +236,7 @@ func (s *Account) issueLink(kind, hash string, at, expires time.Time) {
 		s.Links = map[string]*LinkState{}
 	}
 	prev := s.Links[kind]
-	next := &LinkState{Current: hash, IssuedAt: at, ExpiresAt: expires, Older: map[string]string{}}
+	next := &LinkState{Current: hash, IssuedAt: at, ExpiresAt: expires, Older: map[string]LinkRefusal{}}
 	if prev != nil {
 		for h, why := range prev.Older {
 			next.Older[h] = why
@@ -266,7 +266,7 @@ func (s *Account) useLink(kind string) {
 
 // trimOlder keeps the map bounded; which old hashes are forgotten matters little, as a
 // forgotten one is refused as invalid instead of superseded.
-func trimOlder(m map[string]string) {
+func trimOlder(m map[string]LinkRefusal) {
 	for h := range m {
 		if len(m) <= maxOlderLinks {
 			return
@@ -335,8 +335,8 @@ func (s Account) IsMember(propertyID string) bool {
 	return found
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
+func sortedKeys[K ~string, V any](m map[K]V) []K {
+	out := make([]K, 0, len(m))
 	for k := range m {
 		out = append(out, k)
 	}

@@ -17,37 +17,51 @@ type Payload interface {
 	EventType() string
 }
 
+// UnlockCause says what unlocked an account (R1.4).
+type UnlockCause string
+
 // Causes of an unlock (R1.4).
 const (
-	UnlockByLink    = "unlock_link"
-	UnlockByReset   = "password_reset"
-	UnlockByAdmin   = "administrator"
-	UnlockByTimeout = "timed_policy"
-	UnlockBySupport = "support"
-	UnlockByRestore = "account_restored"
+	UnlockByLink    UnlockCause = "unlock_link"
+	UnlockByReset   UnlockCause = "password_reset"
+	UnlockByAdmin   UnlockCause = "administrator"
+	UnlockByTimeout UnlockCause = "timed_policy"
+	UnlockBySupport UnlockCause = "support"
+	UnlockByRestore UnlockCause = "account_restored"
 )
 
-// Causes of a password change (PCI 8.3.9 evidence tells them apart).
+// PasswordCause says why a password was set or changed (PCI 8.3.9 evidence tells them apart).
+type PasswordCause string
+
+// Causes of a password change.
 const (
-	PasswordSetAtRegistration = "registration"
-	PasswordChangedByReset    = "reset_link"
-	PasswordChangedBySelf     = "self_service"
-	PasswordChangedOnExpiry   = "forced_after_expiry"
-	PasswordChangedByAdmin    = "administrator"
+	PasswordSetAtRegistration PasswordCause = "registration"
+	PasswordChangedByReset    PasswordCause = "reset_link"
+	PasswordChangedBySelf     PasswordCause = "self_service"
+	PasswordChangedOnExpiry   PasswordCause = "forced_after_expiry"
+	PasswordChangedByAdmin    PasswordCause = "administrator"
 )
 
-// Kinds of disable (R3.1, R5.1, PCI 8.2.6).
+// DisableKind says why an account is disabled; each kind is lifted on its own (R3.1, R5.1,
+// PCI 8.2.6).
+type DisableKind string
+
+// Kinds of disable.
 const (
-	DisableManual             = "manual"
-	DisableSuspiciousActivity = "suspicious_activity"
-	DisableInactivity         = "inactivity"
+	DisableManual             DisableKind = "manual"
+	DisableSuspiciousActivity DisableKind = "suspicious_activity"
+	DisableInactivity         DisableKind = "inactivity"
 )
 
-// Reasons a link was refused (R2.3).
+// LinkRefusal says why an e-mailed link was refused (R2.3).
+type LinkRefusal string
+
+// Reasons a link was refused.
 const (
-	LinkExpired    = "expired"
-	LinkSuperseded = "superseded"
-	LinkUsed       = "used"
+	LinkExpired    LinkRefusal = "expired"
+	LinkSuperseded LinkRefusal = "superseded"
+	LinkUsed       LinkRefusal = "used"
+	LinkInvalid    LinkRefusal = "invalid"
 )
 
 // Kinds of e-mailed link.
@@ -72,20 +86,23 @@ type Origin struct {
 	DeviceID  string `json:"device_id,omitempty"`
 }
 
-// Actor names who caused an administrative event. Kind is "account", "support" or "system".
+// Actor names who caused an administrative event.
 type Actor struct {
-	Kind      string `json:"kind"`
-	AccountID string `json:"account_id,omitempty"`
+	Kind      ActorKind `json:"kind"`
+	AccountID string    `json:"account_id,omitempty"`
 	// Reference is the written request a support override acts on (R5.1).
 	Reference string `json:"reference,omitempty"`
 	Note      string `json:"note,omitempty"`
 }
 
+// ActorKind says who an actor is: a colleague's account, a support agent or the system.
+type ActorKind string
+
 // Actor kinds.
 const (
-	ActorAccount = "account"
-	ActorSupport = "support"
-	ActorSystem  = "system"
+	ActorAccount ActorKind = "account"
+	ActorSupport ActorKind = "support"
+	ActorSystem  ActorKind = "system"
 )
 
 // PolicyInForce is the part of the policy a password change is judged by, recorded with it
@@ -117,8 +134,8 @@ type AccountActivated struct {
 }
 
 type ActivationLinkRejected struct {
-	TokenHash string `json:"token_hash"`
-	Reason    string `json:"reason"`
+	TokenHash string      `json:"token_hash"`
+	Reason    LinkRefusal `json:"reason"`
 }
 
 type LinkedToProperty struct {
@@ -159,8 +176,8 @@ type AccountLocked struct {
 }
 
 type AccountUnlocked struct {
-	Cause string `json:"cause"`
-	Actor *Actor `json:"actor,omitempty"`
+	Cause UnlockCause `json:"cause"`
+	Actor *Actor      `json:"actor,omitempty"`
 }
 
 type UnlockLinkIssued struct {
@@ -170,8 +187,8 @@ type UnlockLinkIssued struct {
 }
 
 type UnlockLinkRejected struct {
-	TokenHash string `json:"token_hash"`
-	Reason    string `json:"reason"`
+	TokenHash string      `json:"token_hash"`
+	Reason    LinkRefusal `json:"reason"`
 }
 
 type PasswordResetRequested struct {
@@ -181,12 +198,12 @@ type PasswordResetRequested struct {
 }
 
 type ResetLinkRejected struct {
-	TokenHash string `json:"token_hash"`
-	Reason    string `json:"reason"`
+	TokenHash string      `json:"token_hash"`
+	Reason    LinkRefusal `json:"reason"`
 }
 
 type PasswordChanged struct {
-	Cause        string        `json:"cause"`
+	Cause        PasswordCause `json:"cause"`
 	PasswordHash string        `json:"password_hash"`
 	TokenHash    string        `json:"token_hash,omitempty"`
 	Actor        *Actor        `json:"actor,omitempty"`
@@ -245,15 +262,15 @@ type Evidence struct {
 }
 
 type AccountDisabled struct {
-	Kind       string `json:"kind"`
-	PropertyID string `json:"property_id,omitempty"`
-	Actor      Actor  `json:"actor"`
+	Kind       DisableKind `json:"kind"`
+	PropertyID string      `json:"property_id,omitempty"`
+	Actor      Actor       `json:"actor"`
 }
 
 type AccountEnabled struct {
-	Kind       string `json:"kind"`
-	PropertyID string `json:"property_id,omitempty"`
-	Actor      Actor  `json:"actor"`
+	Kind       DisableKind `json:"kind"`
+	PropertyID string      `json:"property_id,omitempty"`
+	Actor      Actor       `json:"actor"`
 }
 
 type SessionStarted struct {
@@ -269,8 +286,8 @@ type SessionActive struct {
 }
 
 type SessionEnded struct {
-	SessionID string `json:"session_id"`
-	Cause     string `json:"cause"`
+	SessionID string     `json:"session_id"`
+	Cause     SessionEnd `json:"cause"`
 }
 
 type AccountDeleted struct {

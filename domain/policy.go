@@ -104,7 +104,7 @@ func (e *PolicyError) Error() string {
 }
 
 // Code is the stable error code.
-func (e *PolicyError) Code() string { return CodeInvalidPolicy }
+func (e *PolicyError) Code() Code { return CodeInvalidPolicy }
 
 // policyBound is the range one numeric setting may take. lo and hi are a count, or
 // nanoseconds for a duration.

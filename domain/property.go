@@ -149,7 +149,7 @@ type ChangeSubscription struct {
 }
 
 // DecideProperty turns a command into the events it causes, or refuses it.
-func DecideProperty(s Property, cmd any, now time.Time, p Policy) ([]Event, error) {
+func DecideProperty(s Property, cmd PropertyCommand, now time.Time, p Policy) ([]Event, error) {
 	ev := func(ps ...Payload) []Event {
 		out := make([]Event, len(ps))
 		for i, pl := range ps {

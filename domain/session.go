@@ -6,13 +6,16 @@ import "time"
 // event per request for nothing, as the idle rule counts in hours.
 const SessionActivityResolution = time.Minute
 
+// SessionEnd says why a session is no longer valid: the cause of a SessionEnded.
+type SessionEnd string
+
 // Why a session is no longer valid.
 const (
-	SessionUnknown        = "unknown"
-	SessionExpired        = "expired"      // open longer than the maximum age
-	SessionIdle           = "idle_timeout" // unused longer than the idle timeout
-	SessionAccountBlocked = "account_blocked"
-	SessionLoggedOut      = "logout" // ended by its holder
+	SessionUnknown        SessionEnd = "unknown"
+	SessionExpired        SessionEnd = "expired"      // open longer than the maximum age
+	SessionIdle           SessionEnd = "idle_timeout" // unused longer than the idle timeout
+	SessionAccountBlocked SessionEnd = "account_blocked"
+	SessionLoggedOut      SessionEnd = "logout" // ended by its holder
 )
 
 // ExpiresAtIfIdle is when the session ends if nothing else happens: the earlier of its hard
@@ -28,7 +31,7 @@ func (s Session) ExpiresAtIfIdle() time.Time {
 // SessionCheck is whether a session may still be used, and until when.
 type SessionCheck struct {
 	Valid      bool
-	Reason     string
+	Reason     SessionEnd
 	ExpiresAt  time.Time // the earlier of the hard limit and the idle limit
 	StartedAt  time.Time
 	LastSeenAt time.Time

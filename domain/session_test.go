@@ -17,7 +17,7 @@ func TestSessionClosesAfterMaxAgeOrIdle(t *testing.T) {
 		touch  []time.Duration // uses recorded after t0
 		at     time.Duration
 		valid  bool
-		reason string
+		reason SessionEnd
 	}{
 		{"fresh", nil, time.Hour, true, ""},
 		{"idle six hours", nil, 6 * time.Hour, false, SessionIdle},

@@ -68,7 +68,7 @@ func EvaluateStatus(a Account, properties []Property, now time.Time, p Policy) A
 	if a.Deleted {
 		add(ReasonAccountDeleted, a.DeletedAt, time.Time{}, "")
 	}
-	for _, kind := range []string{DisableSuspiciousActivity, DisableManual, DisableInactivity} {
+	for _, kind := range []DisableKind{DisableSuspiciousActivity, DisableManual, DisableInactivity} {
 		if rec, ok := a.Disabled[kind]; ok {
 			add(disableReason[kind], rec.Since, time.Time{}, rec.PropertyID)
 		}
@@ -116,7 +116,7 @@ func EvaluateStatus(a Account, properties []Property, now time.Time, p Policy) A
 	return st
 }
 
-var disableReason = map[string]string{
+var disableReason = map[DisableKind]string{
 	DisableSuspiciousActivity: ReasonDisabledSuspiciousActivity,
 	DisableManual:             ReasonDisabledManually,
 	DisableInactivity:         ReasonDisabledInactivity,

@@ -95,18 +95,3 @@ func TestTimedUnlockEndsTheLockWithoutAnEvent(t *testing.T) {
 		t.Fatalf("default policy never unlocks silently: %s", st.Status)
 	}
 }
-
-func TestEveryReasonSpeaksThreeLanguages(t *testing.T) {
-	for _, code := range ReasonCodes() {
-		info, _ := LookupReason(code)
-		for _, lang := range Languages {
-			if info.Message[lang] == "" || info.Fix[lang] == "" {
-				t.Errorf("%s lacks %s text", code, lang)
-			}
-		}
-		msg, _ := Text(code, []string{"it"}, DisclosureGeneric)
-		if !info.Prompt && msg != GenericMessage["it"] {
-			t.Errorf("%s leaks under generic disclosure: %q", code, msg)
-		}
-	}
-}

@@ -342,7 +342,7 @@ func (d *demoRun) billing(day int, at func(h, m int) time.Time) []demoAction {
 	for k, p := range d.props[:min(2, len(d.props))] {
 		first := d.billingDay + 10*k
 		inv1, inv2 := fmt.Sprintf("INV-%s-0042", p.id), fmt.Sprintf("INV-%s-0043", p.id)
-		cmd := func(c any, what string) func() error {
+		cmd := func(c domain.PropertyCommand, what string) func() error {
 			return func() error {
 				if _, err := d.svc.Property(d.ctx, d.meta(), p.id, c); err != nil {
 					return d.refused(what, err)

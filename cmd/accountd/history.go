@@ -113,7 +113,7 @@ func printState(w io.Writer, st history.State) error {
 	row("password expires", st.PasswordExpiresAt.Format(time.RFC3339))
 	row("mfa enrolled", st.MFA.Enrolled)
 	for kind, rec := range st.Disabled {
-		row("disabled ("+kind+")", rec.Since.Format(time.RFC3339))
+		row("disabled ("+string(kind)+")", rec.Since.Format(time.RFC3339))
 	}
 	row("open sessions", st.OpenSessions)
 	return tw.Flush()
@@ -124,9 +124,9 @@ func actorText(a *domain.Actor) string {
 		return "-"
 	}
 	if a.AccountID != "" {
-		return a.Kind + ":" + a.AccountID
+		return string(a.Kind) + ":" + a.AccountID
 	}
-	return a.Kind
+	return string(a.Kind)
 }
 
 func originText(o *domain.Origin) string {

@@ -283,7 +283,7 @@ func (r *runner) act(a Action) error {
 		if err != nil {
 			return err
 		}
-		var cmd any = domain.GrantUserManagement{AccountID: p.id, Actor: setup}
+		var cmd domain.PropertyCommand = domain.GrantUserManagement{AccountID: p.id, Actor: setup}
 		if a.Revoke {
 			cmd = domain.RevokeUserManagement{AccountID: p.id, Actor: setup}
 		}
@@ -419,7 +419,7 @@ func (r *runner) act(a Action) error {
 		_, err = svc.Delete(ctx, m, p.id, by)
 		return r.outcome(err)
 	case Invoice:
-		var cmd any = domain.MarkInvoiceOverdue{InvoiceID: a.Invoice}
+		var cmd domain.PropertyCommand = domain.MarkInvoiceOverdue{InvoiceID: a.Invoice}
 		if a.Paid {
 			cmd = domain.MarkInvoicePaid{InvoiceID: a.Invoice}
 		}
@@ -720,7 +720,7 @@ func (r *runner) checkError(a ExpectError) error {
 	}
 	err := r.pending.err
 	r.pending = nil
-	if got := domain.ErrorCode(err); got != a.Code {
+	if got := domain.ErrorCode(err); got != domain.Code(a.Code) {
 		return r.failure("wanted error %s\ngot    %v", a.Code, err)
 	}
 	if a.Because != nil {
@@ -881,10 +881,10 @@ func (r *runner) checkSession(a ExpectSession) error {
 			bad = append(bad, fmt.Sprintf("%s has not used a session since logging in: write `%s uses her session` first", a.Person, a.Person))
 		case a.Valid != nil && *a.Valid && !u.Valid:
 			bad = append(bad, fmt.Sprintf("wanted it valid; the last use was refused because %s", u.Reason))
-		case a.ClosedBecause != "" && (u.Valid || u.Reason != a.ClosedBecause):
+		case a.ClosedBecause != "" && (u.Valid || string(u.Reason) != a.ClosedBecause):
 			got := "it was valid"
 			if !u.Valid {
-				got = "it was closed because " + u.Reason
+				got = "it was closed because " + string(u.Reason)
 			}
 			bad = append(bad, fmt.Sprintf("wanted it closed because %s; %s", a.ClosedBecause, got))
 		}

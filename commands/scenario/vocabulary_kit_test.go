@@ -24,7 +24,7 @@ var decisions = []string{
 
 // errorCodes are the stable codes of errors.go. Some commands refuse with a reason code
 // (a wrong current password is invalid_credentials), so those are accepted too.
-var errorCodes = []string{
+var errorCodes = []domain.Code{
 	domain.CodeInvalidCommand, domain.CodeInvalidPolicy, domain.CodeInvalidEmail,
 	domain.CodeEmailNotAvailable, domain.CodeAccountNotFound, domain.CodeAccountExists,
 	domain.CodeAccountDeleted, domain.CodeAlreadyActivated, domain.CodeNotActivated,
@@ -46,13 +46,15 @@ var subscriptions = []string{
 	domain.SubscriptionPending, domain.SubscriptionActive, domain.SubscriptionSuspended, domain.SubscriptionCancelled,
 }
 
-var sessionEnds = []string{domain.SessionExpired, domain.SessionIdle, domain.SessionAccountBlocked, domain.SessionUnknown}
+var sessionEnds = []string{string(domain.SessionExpired), string(domain.SessionIdle), string(domain.SessionAccountBlocked), string(domain.SessionUnknown)}
 
 var detectionActions = []string{"account_disabled", "recorded_for_review"}
 
 func isReason(code string) bool { return slices.Contains(domain.ReasonCodes(), code) }
 
-func isErrorCode(code string) bool { return slices.Contains(errorCodes, code) || isReason(code) }
+func isErrorCode(code string) bool {
+	return slices.Contains(errorCodes, domain.Code(code)) || isReason(code)
+}
 
 // eventName is an event type as a story writes it: without its version suffix.
 func eventName(typ string) string {

@@ -54,11 +54,7 @@ func (a *API) activate(x *exchange) error {
 }
 
 func (a *API) resendActivation(x *exchange) error {
-	var req struct{}
-	if err := x.decodeOptional(&req); err != nil {
-		return err
-	}
-	m, err := x.meta()
+	m, err := x.command(&struct{}{}, nil)
 	if err != nil {
 		return err
 	}

@@ -29,25 +29,22 @@ type disableRequest struct {
 	PropertyID string `json:"property_id"`
 	Note       string `json:"note"`
 	// Kind is manual (default) or suspicious_activity.
-	Kind string `json:"kind"`
+	Kind domain.DisableKind `json:"kind"`
 }
 
 func (a *API) adminDisable(x *exchange) error {
 	var req disableRequest
-	if err := x.decode(&req); err != nil {
+	var actor domain.Actor
+	m, err := x.command(&req, func() (err error) {
+		actor, err = req.actor(req.Note)
 		return err
-	}
-	actor, err := req.actor(req.Note)
+	})
 	if err != nil {
 		return err
 	}
 	kind := req.Kind
 	if kind == "" {
 		kind = domain.DisableManual
-	}
-	m, err := x.meta()
-	if err != nil {
-		return err
 	}
 	res, err := a.svc.Disable(x.r.Context(), m, x.pathVar("id"), domain.DisableAccount{Kind: kind, PropertyID: req.PropertyID, Actor: actor})
 	if err != nil {
@@ -58,14 +55,11 @@ func (a *API) adminDisable(x *exchange) error {
 
 func (a *API) adminEnable(x *exchange) error {
 	var req disableRequest
-	if err := x.decode(&req); err != nil {
+	var actor domain.Actor
+	m, err := x.command(&req, func() (err error) {
+		actor, err = req.actor(req.Note)
 		return err
-	}
-	actor, err := req.actor(req.Note)
-	if err != nil {
-		return err
-	}
-	m, err := x.meta()
+	})
 	if err != nil {
 		return err
 	}
@@ -80,21 +74,18 @@ func (a *API) adminEnable(x *exchange) error {
 // proxies, from the query string.
 func (a *API) adminDelete(x *exchange) error {
 	var req actorFields
-	if err := x.decodeOptional(&req); err != nil {
-		return err
-	}
-	if req == (actorFields{}) && x.r.URL.RawQuery != "" {
-		q, err := url.ParseQuery(x.r.URL.RawQuery)
-		if err != nil {
-			return invalidRequest("malformed query string: %v", err)
+	var actor domain.Actor
+	m, err := x.command(&req, func() (err error) {
+		if req == (actorFields{}) && x.r.URL.RawQuery != "" {
+			q, err := url.ParseQuery(x.r.URL.RawQuery)
+			if err != nil {
+				return invalidRequest("malformed query string: %v", err)
+			}
+			req = actorFields{ActorAccountID: strings.TrimSpace(q.Get("actor_account_id")), SupportReference: strings.TrimSpace(q.Get("support_reference"))}
 		}
-		req = actorFields{ActorAccountID: strings.TrimSpace(q.Get("actor_account_id")), SupportReference: strings.TrimSpace(q.Get("support_reference"))}
-	}
-	actor, err := req.actor("")
-	if err != nil {
+		actor, err = req.actor("")
 		return err
-	}
-	m, err := x.meta()
+	})
 	if err != nil {
 		return err
 	}

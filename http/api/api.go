@@ -81,7 +81,20 @@ type Route struct {
 	Path   string
 	Name   string
 	Roles  []string // empty: no token needed
-	Admin  bool
+}
+
+// route is an endpoint as its registration declares it: what it answers to, who may call
+// it, and how it is served, so nothing downstream singles a route out by its name or path.
+type route struct {
+	method, path, name string
+	roles              []Role // none: no token needed
+	// optionalBody: every field of the request body is optional, so an empty body reads as {}.
+	optionalBody bool
+	// secretPath: the path holds a secret (a session ID), so the log shows the template.
+	secretPath bool
+	// fastStatus: the login flow's account status by ID, which ServeHTTP matches without the
+	// router (statusPathID); one route declares it.
+	fastStatus bool
 }
 
 // New builds the handler with every route registered.
@@ -138,13 +151,13 @@ func (a *API) Routes() []Route { return append([]Route(nil), a.routes...) }
 type handler func(x *exchange) error
 
 type endpoint struct {
-	name  string
-	roles roleSet // zero: no token needed
-	// secretPath: the path holds a secret (a session ID), so the log shows the template.
-	secretPath bool
-	template   string
-	h          handler
-	metrics    routeObservers
+	name         string
+	roles        roleSet // zero: no token needed
+	secretPath   bool    // route.secretPath
+	optionalBody bool    // route.optionalBody
+	template     string
+	h            handler
+	metrics      routeObservers
 }
 
 func (e *endpoint) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -180,15 +193,15 @@ func (x *exchange) serve(e *endpoint) {
 	}
 }
 
-func (a *API) handle(r *mux.Router, admin bool, method, path, name string, roles []Role, h handler) {
-	e := &endpoint{name: name, roles: rolesOf(roles...), template: path, secretPath: strings.Contains(path, "/sessions/"), h: h}
-	r.Handle(path, e).Methods(method)
-	names := make([]string, len(roles))
-	for i, role := range roles {
+func (a *API) handle(r *mux.Router, rt route, h handler) {
+	e := &endpoint{name: rt.name, roles: rolesOf(rt.roles...), template: rt.path, secretPath: rt.secretPath, optionalBody: rt.optionalBody, h: h}
+	r.Handle(rt.path, e).Methods(rt.method)
+	names := make([]string, len(rt.roles))
+	for i, role := range rt.roles {
 		names[i] = string(role)
 	}
-	a.routes = append(a.routes, Route{Method: method, Path: path, Name: name, Roles: names, Admin: admin})
-	if name == "accounts.status" {
+	a.routes = append(a.routes, Route{Method: rt.method, Path: rt.path, Name: rt.name, Roles: names})
+	if rt.fastStatus {
 		a.statusByID = e
 	}
 }
@@ -279,7 +292,7 @@ func (a *API) logRequest(x *exchange) {
 		slog.Int("bytes", x.bytes),
 	}
 	if x.errCode != "" {
-		attrs = append(attrs, slog.String("error_code", x.errCode))
+		attrs = append(attrs, slog.String("error_code", string(x.errCode)))
 	}
 	if x.cause != nil {
 		attrs = append(attrs, slog.String("error", x.cause.Error()))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"accountd/domain"
+	"accountd/domain/messages"
 	"accountd/projections"
 )
 
@@ -34,7 +35,7 @@ func TestEveryDomainCodeHasAStatus(t *testing.T) {
 		}
 		code, _ := strconv.Unquote(lit.Value)
 		n++
-		if _, ok := domainStatus[code]; !ok {
+		if _, ok := domainStatus[domain.Code(code)]; !ok {
 			t.Errorf("domain code %s (%q) has no HTTP status", vs.Names[0].Name, code)
 		}
 		return true
@@ -73,7 +74,7 @@ func TestAppendStatusIsValidJSON(t *testing.T) {
 			Properties: []domain.PropertyAccess{{PropertyID: "p1", Reasons: []domain.Reason{{Code: domain.ReasonDisabledBilling, Since: now}}}, {PropertyID: "p2", Allowed: true}},
 		},
 	}
-	b := appendStatus(nil, &v, langFR)
+	b := appendStatus(nil, &v, messages.French)
 	var out struct {
 		AccountID string `json:"account_id"`
 		Reasons   []struct {
@@ -103,30 +104,11 @@ func TestAppendStatusIsValidJSON(t *testing.T) {
 	if r := out.Reasons[1]; r.PropertyID != "p1" || !r.Until.Equal(now.Add(time.Hour)) || r.RemediationCode != domain.FixPayInvoice {
 		t.Fatalf("second reason %+v", r)
 	}
-	if msg, _ := domain.Text(domain.ReasonAccountLocked, langFR, domain.DisclosureSpecific); out.Reasons[0].Message != msg {
+	if msg, _ := messages.Reason(domain.ReasonAccountLocked, messages.French, domain.DisclosureSpecific); out.Reasons[0].Message != msg {
 		t.Fatalf("message %q, want the French %q", out.Reasons[0].Message, msg)
 	}
 	if out.MFA.EnrolmentDueBy != nil || len(out.Properties) != 2 || out.Properties[0].Allowed || !out.Properties[1].Allowed {
 		t.Fatalf("decoded %+v", out)
-	}
-}
-
-func TestLanguages(t *testing.T) {
-	tests := []struct{ header, want string }{
-		{"", "en"},
-		{"fr", "fr"},
-		{"it-IT,it;q=0.9,en;q=0.8", "it"},
-		{"de-DE, en;q=0.5, fr;q=0.7", "fr"},
-		{"FR-ch", "fr"},
-		{"de, es", "en"},
-		{"en;q=0.1, it;q=0.2", "it"},
-		{"fr;q=0", "en"},
-		{"*", "en"},
-	}
-	for _, tc := range tests {
-		if got := languages(tc.header)[0]; got != tc.want {
-			t.Errorf("Accept-Language %q: %s, want %s", tc.header, got, tc.want)
-		}
 	}
 }
 

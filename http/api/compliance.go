@@ -37,10 +37,10 @@ const exportWriteTimeout = 10 * time.Minute
 
 // RegisterComplianceRoutes registers the PCI DSS evidence reads (auditor role only).
 func (a *API) RegisterComplianceRoutes(r *mux.Router) {
-	a.handle(r, false, http.MethodGet, "/v1/compliance/password-rotation", "compliance.password_rotation", auditorOnly, a.passwordRotation)
-	a.handle(r, false, http.MethodGet, "/v1/compliance/access-log", "compliance.access_log", auditorOnly, a.accessLog)
-	a.handle(r, false, http.MethodGet, "/v1/compliance/chain-head", "compliance.chain_head", auditorOnly, a.chainHead)
-	a.handle(r, false, http.MethodGet, "/v1/compliance/evidence", "compliance.evidence", auditorOnly, a.evidenceBundle)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/compliance/password-rotation", name: "compliance.password_rotation", roles: auditorOnly}, a.passwordRotation)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/compliance/access-log", name: "compliance.access_log", roles: auditorOnly}, a.accessLog)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/compliance/chain-head", name: "compliance.chain_head", roles: auditorOnly}, a.chainHead)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/compliance/evidence", name: "compliance.evidence", roles: auditorOnly}, a.evidenceBundle)
 	a.registerTransparencyRoutes(r)
 }
 

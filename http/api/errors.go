@@ -13,25 +13,25 @@ import (
 
 // Codes the HTTP layer adds to the domain's (domain/errors.go). Stable: clients branch on them.
 const (
-	CodeUnauthenticated  = "unauthenticated"
-	CodeForbidden        = "forbidden"
-	CodeInvalidJSON      = "invalid_json"
-	CodeInvalidRequest   = "invalid_request"
-	CodeInvalidID        = "invalid_id"
-	CodeBodyTooLarge     = "body_too_large"
-	CodeNotFound         = "not_found"
-	CodeMethodNotAllowed = "method_not_allowed"
-	CodeNotCaughtUp      = "not_caught_up"
-	CodeNotReady         = "not_ready"
-	CodeBusy             = "busy"
-	CodeInternal         = "internal"
+	CodeUnauthenticated  domain.Code = "unauthenticated"
+	CodeForbidden        domain.Code = "forbidden"
+	CodeInvalidJSON      domain.Code = "invalid_json"
+	CodeInvalidRequest   domain.Code = "invalid_request"
+	CodeInvalidID        domain.Code = "invalid_id"
+	CodeBodyTooLarge     domain.Code = "body_too_large"
+	CodeNotFound         domain.Code = "not_found"
+	CodeMethodNotAllowed domain.Code = "method_not_allowed"
+	CodeNotCaughtUp      domain.Code = "not_caught_up"
+	CodeNotReady         domain.Code = "not_ready"
+	CodeBusy             domain.Code = "busy"
+	CodeInternal         domain.Code = "internal"
 )
 
 // Error is a refusal as the API states it: an HTTP status, a stable code, a message for
 // people and optional structured details. Cause is logged, never sent.
 type Error struct {
 	Status  int
-	Code    string
+	Code    domain.Code
 	Message string
 	Details any
 	Cause   error
@@ -39,9 +39,9 @@ type Error struct {
 
 func (e *Error) Error() string {
 	if e.Cause != nil {
-		return e.Code + ": " + e.Message + ": " + e.Cause.Error()
+		return string(e.Code) + ": " + e.Message + ": " + e.Cause.Error()
 	}
-	return e.Code + ": " + e.Message
+	return string(e.Code) + ": " + e.Message
 }
 
 func (e *Error) Unwrap() error { return e.Cause }
@@ -52,7 +52,7 @@ func invalidRequest(format string, args ...any) *Error {
 
 // domainStatus maps each domain code to its HTTP status. A code missing here is a bug the
 // tests catch (TestEveryDomainCodeHasAStatus), and falls back to 409 at run time.
-var domainStatus = map[string]int{
+var domainStatus = map[domain.Code]int{
 	domain.CodeInvalidCommand:      http.StatusBadRequest,
 	domain.CodeInvalidPolicy:       http.StatusBadRequest,
 	domain.CodeInvalidEmail:        http.StatusBadRequest,
@@ -130,8 +130,8 @@ type errorBody struct {
 }
 
 type errorFields struct {
-	Code      string `json:"code"`
-	Message   string `json:"message"`
-	Details   any    `json:"details,omitempty"`
-	RequestID string `json:"request_id,omitempty"`
+	Code      domain.Code `json:"code"`
+	Message   string      `json:"message"`
+	Details   any         `json:"details,omitempty"`
+	RequestID string      `json:"request_id,omitempty"`
 }

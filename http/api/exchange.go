@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"accountd/commands"
+	"accountd/domain"
 )
 
 // exchange is one request and its response. It is the http.ResponseWriter the router and
@@ -31,7 +32,7 @@ type exchange struct {
 	status  int
 	bytes   int
 	roles   roleSet
-	errCode string
+	errCode domain.Code
 	cause   error
 	// endpoint served, and the account ID the fast path matched without the router.
 	endpoint *endpoint
@@ -120,14 +121,10 @@ func (x *exchange) meta() (commands.Meta, error) {
 }
 
 // decode reads the JSON body into v, refusing unknown fields, trailing data and bodies over
-// the limit, and naming the problem so a client developer can fix it from the message.
+// the limit, and naming the problem so a client developer can fix it from the message. An
+// empty body reads as {} on a route that declares every field optional (route.optionalBody).
 func (x *exchange) decode(v any) error {
-	return x.decodeBody(v, false)
-}
-
-// decodeOptional is decode for requests whose fields are all optional: an empty body is {}.
-func (x *exchange) decodeOptional(v any) error {
-	return x.decodeBody(v, true)
+	return x.decodeBody(v, x.endpoint != nil && x.endpoint.optionalBody)
 }
 
 func (x *exchange) decodeBody(v any, optional bool) error {
@@ -255,7 +252,7 @@ func (x *exchange) fail(err error) {
 	if e.Status == http.StatusUnauthorized {
 		x.w.Header()["Www-Authenticate"] = bearerChallenge
 	}
-	body := errorBody{Error: errorFields{Code: e.Code, Message: e.Message, Details: e.Details}}
+	body := errorBody{Error: errorFields{Code: e.Code, Message: localMessage(e, x.lang()), Details: e.Details}}
 	if e.Status >= 500 {
 		body.Error.RequestID = x.id
 	}
@@ -264,11 +261,15 @@ func (x *exchange) fail(err error) {
 	}
 }
 
-// command reads a write request: its JSON body into v, the body's own checks (check may be
-// nil), and the command's identity. Every write handler starts this way.
-func (x *exchange) command(v any, check func() error) (commands.Meta, error) {
-	if err := x.decode(v); err != nil {
-		return commands.Meta{}, err
+// command reads a write request: its JSON body into body (nil: the request carries none,
+// as a GET or a DELETE whose input is the path and query), the request's own checks (check
+// may be nil), and the command's identity. Every write handler starts this way, so a
+// malformed request is refused before anything is written, in the same order everywhere.
+func (x *exchange) command(body any, check func() error) (commands.Meta, error) {
+	if body != nil {
+		if err := x.decode(body); err != nil {
+			return commands.Meta{}, err
+		}
 	}
 	if check != nil {
 		if err := check(); err != nil {

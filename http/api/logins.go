@@ -9,6 +9,7 @@ import (
 
 	"accountd/commands"
 	"accountd/domain"
+	"accountd/domain/messages"
 )
 
 // Sign-in. The decision is made on the account aggregate (commands.Service.Login); this
@@ -59,23 +60,19 @@ type loginResponse struct {
 
 func (a *API) login(x *exchange) error {
 	var req loginRequest
-	if err := x.decode(&req); err != nil {
-		return err
-	}
-	if req.Password == "" {
-		return invalidRequest("field %q is required", "password")
-	}
-	if err := required("email", req.Email, "ip", req.IP); err != nil {
-		return err
-	}
-	origin, err := req.origin()
-	if err != nil {
-		return err
-	}
-	if err := a.checkThrottle(x, origin.IP); err != nil {
-		return err
-	}
-	m, err := x.meta()
+	var origin domain.Origin
+	m, err := x.command(&req, func() (err error) {
+		if req.Password == "" {
+			return invalidRequest("field %q is required", "password")
+		}
+		if err := required("email", req.Email, "ip", req.IP); err != nil {
+			return err
+		}
+		if origin, err = req.origin(); err != nil {
+			return err
+		}
+		return a.checkThrottle(x, origin.IP)
+	})
 	if err != nil {
 		return err
 	}
@@ -84,13 +81,13 @@ func (a *API) login(x *exchange) error {
 		return err
 	}
 	a.metrics.login(res.Decision, res.Reason)
-	return x.json(http.StatusOK, a.describeLogin(res, languages(x.r.Header.Get("Accept-Language"))))
+	return x.json(http.StatusOK, a.describeLogin(res, x.lang()))
 }
 
 // describeLogin words the outcome. Under generic disclosure every refusal reads the same
 // and the last-attempt warning is withheld, as it would tell a known address from an
 // unknown one; prompts (enter a code, enrol, change the password) reveal nothing and stay.
-func (a *API) describeLogin(res commands.LoginResult, langs []string) loginResponse {
+func (a *API) describeLogin(res commands.LoginResult, lang messages.Lang) loginResponse {
 	o := res.LoginOutcome
 	disclosure := a.svc.Policy().Disclosure
 	out := loginResponse{
@@ -105,10 +102,10 @@ func (a *API) describeLogin(res commands.LoginResult, langs []string) loginRespo
 		out.AccountID = res.AccountID
 	}
 	if o.Reason != "" {
-		out.Message, out.Remediation = domain.Text(o.Reason, langs, disclosure)
+		out.Message, out.Remediation = messages.Reason(o.Reason, lang, disclosure)
 	}
 	if o.LastAttemptWarning && disclosure != domain.DisclosureGeneric {
-		out.Warning = lastAttemptWarning[langs[0]]
+		out.Warning = messages.LastAttemptWarning(lang)
 	}
 	return out
 }

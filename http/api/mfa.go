@@ -18,11 +18,7 @@ type mfaEnrolmentResponse struct {
 }
 
 func (a *API) startMFAEnrolment(x *exchange) error {
-	var req struct{}
-	if err := x.decodeOptional(&req); err != nil {
-		return err
-	}
-	m, err := x.meta()
+	m, err := x.command(&struct{}{}, nil)
 	if err != nil {
 		return err
 	}
@@ -71,11 +67,7 @@ func (a *API) confirmMFAEnrolment(x *exchange) error {
 }
 
 func (a *API) deferMFAEnrolment(x *exchange) error {
-	var req struct{}
-	if err := x.decodeOptional(&req); err != nil {
-		return err
-	}
-	m, err := x.meta()
+	m, err := x.command(&struct{}{}, nil)
 	if err != nil {
 		return err
 	}
@@ -88,17 +80,14 @@ func (a *API) deferMFAEnrolment(x *exchange) error {
 
 func (a *API) resetOwnMFA(x *exchange) error {
 	var req mfaResetRequest
-	if err := x.decode(&req); err != nil {
+	var origin domain.Origin
+	m, err := x.command(&req, func() (err error) {
+		if err := required("code", req.Code); err != nil {
+			return err
+		}
+		origin, err = req.origin()
 		return err
-	}
-	if err := required("code", req.Code); err != nil {
-		return err
-	}
-	origin, err := req.origin()
-	if err != nil {
-		return err
-	}
-	m, err := x.meta()
+	})
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,10 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+
+	"accountd/domain"
+)
 
 // A password change by its holder, who proves the current one (R2.1, R2.2). A wrong current
 // password counts toward the lock like a wrong password at sign-in, so the request carries
@@ -14,20 +18,17 @@ type passwordChangeRequest struct {
 
 func (a *API) changePassword(x *exchange) error {
 	var req passwordChangeRequest
-	if err := x.decode(&req); err != nil {
+	var origin domain.Origin
+	m, err := x.command(&req, func() (err error) {
+		if req.CurrentPassword == "" {
+			return invalidRequest("field %q is required", "current_password")
+		}
+		if req.NewPassword == "" {
+			return invalidRequest("field %q is required", "new_password")
+		}
+		origin, err = req.origin()
 		return err
-	}
-	if req.CurrentPassword == "" {
-		return invalidRequest("field %q is required", "current_password")
-	}
-	if req.NewPassword == "" {
-		return invalidRequest("field %q is required", "new_password")
-	}
-	origin, err := req.origin()
-	if err != nil {
-		return err
-	}
-	m, err := x.meta()
+	})
 	if err != nil {
 		return err
 	}

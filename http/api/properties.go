@@ -64,17 +64,14 @@ type memberWritten struct {
 // registers a new one (R5.2), through the same registration command the service uses.
 func (a *API) addMember(x *exchange) error {
 	var req addMemberRequest
-	if err := x.decode(&req); err != nil {
+	var actor domain.Actor
+	m, err := x.command(&req, func() (err error) {
+		if err := required("email", req.Email); err != nil {
+			return err
+		}
+		actor, err = req.actor("")
 		return err
-	}
-	if err := required("email", req.Email); err != nil {
-		return err
-	}
-	actor, err := req.actor("")
-	if err != nil {
-		return err
-	}
-	m, err := x.meta()
+	})
 	if err != nil {
 		return err
 	}
@@ -132,42 +129,30 @@ type grantRequest struct {
 
 func (a *API) grantUserManagement(x *exchange) error {
 	var req grantRequest
-	if err := x.decode(&req); err != nil {
+	var actor domain.Actor
+	m, err := x.command(&req, func() (err error) {
+		if err := required("account_id", req.AccountID); err != nil {
+			return err
+		}
+		actor, err = req.optionalActor(x)
 		return err
-	}
-	if err := required("account_id", req.AccountID); err != nil {
-		return err
-	}
-	actor, err := req.optionalActor(x)
+	})
 	if err != nil {
 		return err
 	}
-	m, err := x.meta()
-	if err != nil {
-		return err
-	}
-	id := x.pathVar("id")
-	res, err := a.svc.Property(x.r.Context(), m, id, domain.GrantUserManagement{AccountID: strings.TrimSpace(req.AccountID), Actor: actor})
-	if err != nil {
-		return err
-	}
-	return x.json(http.StatusOK, propertyWritten{PropertyID: id, Position: res.LastPosition()})
+	return a.propertyCommand(x, m, domain.GrantUserManagement{AccountID: strings.TrimSpace(req.AccountID), Actor: actor})
 }
 
 func (a *API) invoiceOverdue(x *exchange) error {
-	return a.invoice(x, func(inv string) any { return domain.MarkInvoiceOverdue{InvoiceID: inv} })
+	return a.invoice(x, func(inv string) domain.PropertyCommand { return domain.MarkInvoiceOverdue{InvoiceID: inv} })
 }
 
 func (a *API) invoicePaid(x *exchange) error {
-	return a.invoice(x, func(inv string) any { return domain.MarkInvoicePaid{InvoiceID: inv} })
+	return a.invoice(x, func(inv string) domain.PropertyCommand { return domain.MarkInvoicePaid{InvoiceID: inv} })
 }
 
-func (a *API) invoice(x *exchange, cmd func(invoiceID string) any) error {
-	var req struct{}
-	if err := x.decodeOptional(&req); err != nil {
-		return err
-	}
-	m, err := x.meta()
+func (a *API) invoice(x *exchange, cmd func(invoiceID string) domain.PropertyCommand) error {
+	m, err := x.command(&struct{}{}, nil)
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"time"
 
+	"accountd/commands"
 	"accountd/domain"
 )
 
@@ -56,13 +57,11 @@ func (a *API) addBillingContact(x *exchange) error {
 	var req struct {
 		Email string `json:"email"`
 	}
-	if err := x.decode(&req); err != nil {
+	m, err := x.command(&req, func() error { return required("email", req.Email) })
+	if err != nil {
 		return err
 	}
-	if err := required("email", req.Email); err != nil {
-		return err
-	}
-	return a.propertyCommand(x, domain.AddBillingContact{Email: req.Email})
+	return a.propertyCommand(x, m, domain.AddBillingContact{Email: req.Email})
 }
 
 func (a *API) changeSubscription(x *exchange) error {
@@ -70,36 +69,33 @@ func (a *API) changeSubscription(x *exchange) error {
 		Status string `json:"status"`
 		actorFields
 	}
-	if err := x.decode(&req); err != nil {
+	var actor domain.Actor
+	m, err := x.command(&req, func() (err error) {
+		if err := required("status", req.Status); err != nil {
+			return err
+		}
+		if req.ActorAccountID != "" {
+			return &Error{Status: http.StatusForbidden, Code: domain.CodeNotAuthorised, Message: "the subscription is the vendor's to change: give support_reference, not actor_account_id"}
+		}
+		actor, err = req.optionalActor(x)
 		return err
-	}
-	if err := required("status", req.Status); err != nil {
-		return err
-	}
-	if req.ActorAccountID != "" {
-		return &Error{Status: http.StatusForbidden, Code: domain.CodeNotAuthorised, Message: "the subscription is the vendor's to change: give support_reference, not actor_account_id"}
-	}
-	actor, err := req.optionalActor(x)
+	})
 	if err != nil {
 		return err
 	}
-	return a.propertyCommand(x, domain.ChangeSubscription{To: strings.TrimSpace(req.Status), Actor: actor})
+	return a.propertyCommand(x, m, domain.ChangeSubscription{To: strings.TrimSpace(req.Status), Actor: actor})
 }
 
 func (a *API) revokeUserManagement(x *exchange) error {
-	actor, err := a.queryActor(x)
+	m, actor, err := x.queryActorCommand()
 	if err != nil {
 		return err
 	}
-	return a.propertyCommand(x, domain.RevokeUserManagement{AccountID: x.pathVar("account_id"), Actor: actor})
+	return a.propertyCommand(x, m, domain.RevokeUserManagement{AccountID: x.pathVar("account_id"), Actor: actor})
 }
 
 func (a *API) removeMember(x *exchange) error {
-	actor, err := a.queryActor(x)
-	if err != nil {
-		return err
-	}
-	m, err := x.meta()
+	m, actor, err := x.queryActorCommand()
 	if err != nil {
 		return err
 	}
@@ -111,19 +107,21 @@ func (a *API) removeMember(x *exchange) error {
 	return x.json(http.StatusOK, propertyWritten{PropertyID: id, Position: res.LastPosition()})
 }
 
-// queryActor reads the actor of a DELETE from its query string (bodies on DELETE are
+// queryActorCommand reads a DELETE whose actor is in its query string (bodies on DELETE are
 // dropped by too many proxies to rely on), defaulting to the admin API itself.
-func (a *API) queryActor(x *exchange) (domain.Actor, error) {
-	q := x.r.URL.Query()
-	f := actorFields{ActorAccountID: strings.TrimSpace(q.Get("actor_account_id")), SupportReference: strings.TrimSpace(q.Get("support_reference"))}
-	return f.optionalActor(x)
+func (x *exchange) queryActorCommand() (commands.Meta, domain.Actor, error) {
+	var actor domain.Actor
+	m, err := x.command(nil, func() (err error) {
+		q := x.r.URL.Query()
+		f := actorFields{ActorAccountID: strings.TrimSpace(q.Get("actor_account_id")), SupportReference: strings.TrimSpace(q.Get("support_reference"))}
+		actor, err = f.optionalActor(x)
+		return err
+	})
+	return m, actor, err
 }
 
-func (a *API) propertyCommand(x *exchange, cmd any) error {
-	m, err := x.meta()
-	if err != nil {
-		return err
-	}
+// propertyCommand sends a command read by x.command to the property of the path.
+func (a *API) propertyCommand(x *exchange, m commands.Meta, cmd domain.PropertyCommand) error {
 	id := x.pathVar("id")
 	res, err := a.svc.Property(x.r.Context(), m, id, cmd)
 	if err != nil {

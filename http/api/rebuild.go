@@ -7,6 +7,7 @@ import (
 
 	"github.com/gorilla/mux"
 
+	"accountd/domain"
 	"accountd/projections"
 )
 
@@ -67,16 +68,16 @@ type RebuildResult struct {
 
 // Codes of the rebuild endpoints.
 const (
-	CodeUnknownProjection = "unknown_projection"
-	CodeNotRebuildable    = "not_rebuildable"
-	CodeRebuildRunning    = "rebuild_running"
+	CodeUnknownProjection domain.Code = "unknown_projection"
+	CodeNotRebuildable    domain.Code = "not_rebuildable"
+	CodeRebuildRunning    domain.Code = "rebuild_running"
 )
 
 // RegisterOperationsRoutes registers what operators drive on a running server.
 func (a *API) RegisterOperationsRoutes(r *mux.Router) {
-	a.handle(r, true, http.MethodPost, "/v1/admin/rebuilds", "admin.rebuilds_start", adminOnly, a.startRebuild)
-	a.handle(r, true, http.MethodGet, "/v1/admin/rebuilds", "admin.rebuilds_list", adminOnly, a.listRebuilds)
-	a.handle(r, true, http.MethodGet, "/v1/admin/rebuilds/{id}", "admin.rebuilds_get", adminOnly, a.getRebuild)
+	a.handle(r, route{method: http.MethodPost, path: "/v1/admin/rebuilds", name: "admin.rebuilds_start", roles: adminOnly, optionalBody: true}, a.startRebuild)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/admin/rebuilds", name: "admin.rebuilds_list", roles: adminOnly}, a.listRebuilds)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/admin/rebuilds/{id}", name: "admin.rebuilds_get", roles: adminOnly}, a.getRebuild)
 }
 
 func (a *API) startRebuild(x *exchange) error {
@@ -84,7 +85,7 @@ func (a *API) startRebuild(x *exchange) error {
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeNotReady, Message: "this server does not rebuild online"}
 	}
 	var req RebuildRequest
-	if err := x.decodeOptional(&req); err != nil {
+	if err := x.decode(&req); err != nil {
 		return err
 	}
 	if req.MaxRate < 0 {

@@ -27,11 +27,11 @@ import (
 
 // Codes of the security endpoints. Stable: clients branch on them.
 const (
-	CodeTooManyAttempts = "too_many_attempts"
-	CodeInvalidCursor   = "invalid_cursor"
-	CodeInvalidTime     = "invalid_time"
-	CodeInvalidLimit    = "invalid_limit"
-	CodeInvalidAddress  = "invalid_address"
+	CodeTooManyAttempts domain.Code = "too_many_attempts"
+	CodeInvalidCursor   domain.Code = "invalid_cursor"
+	CodeInvalidTime     domain.Code = "invalid_time"
+	CodeInvalidLimit    domain.Code = "invalid_limit"
+	CodeInvalidAddress  domain.Code = "invalid_address"
 )
 
 // Security gathers the dependencies of the security endpoints. Each nil part switches its
@@ -46,17 +46,17 @@ var securityRole = []Role{RoleSecurity}
 
 // RegisterSecurityRoutes registers the security endpoints.
 func (a *API) RegisterSecurityRoutes(r *mux.Router) {
-	a.handle(r, false, http.MethodGet, "/v1/suspicious-activity", "security.timeline", securityRole, a.suspiciousActivity)
-	a.handle(r, false, http.MethodGet, "/v1/accounts/{id}/events", "security.history", securityRole, a.accountHistory)
-	a.handle(r, false, http.MethodGet, "/v1/accounts/{id}/state", "security.state_at", securityRole, a.accountStateAt)
-	a.handle(r, false, http.MethodPost, "/v1/what-if", "security.what_if", securityRole, a.whatIf)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/suspicious-activity", name: "security.timeline", roles: securityRole}, a.suspiciousActivity)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/accounts/{id}/events", name: "security.history", roles: securityRole}, a.accountHistory)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/accounts/{id}/state", name: "security.state_at", roles: securityRole}, a.accountStateAt)
+	a.handle(r, route{method: http.MethodPost, path: "/v1/what-if", name: "security.what_if", roles: securityRole}, a.whatIf)
 }
 
 type securityParam struct {
 	Param string `json:"param"`
 }
 
-func badParam(code, param, msg string) *Error {
+func badParam(code domain.Code, param, msg string) *Error {
 	return &Error{Status: http.StatusBadRequest, Code: code, Message: msg, Details: securityParam{Param: param}}
 }
 
@@ -160,7 +160,7 @@ func historyError(err error) error {
 	}
 	var he *history.Error
 	if errors.As(err, &he) {
-		if strings.HasSuffix(he.Code, "_not_found") {
+		if strings.HasSuffix(string(he.Code), "_not_found") {
 			return &Error{Status: http.StatusNotFound, Code: he.Code, Message: he.Message}
 		}
 		return &Error{Status: http.StatusBadRequest, Code: he.Code, Message: he.Message}

@@ -3,21 +3,23 @@ package api
 import (
 	"net/http"
 	"time"
+
+	"accountd/domain"
 )
 
 // Session checks (R7.1). A check records the session's use, so it is a command even though
 // it is a GET: the log line shows the route template, as the path holds the session ID.
 
 type sessionResponse struct {
-	Valid      bool      `json:"valid"`
-	Reason     string    `json:"reason,omitempty"`
-	ExpiresAt  time.Time `json:"expires_at"`
-	StartedAt  time.Time `json:"started_at"`
-	LastSeenAt time.Time `json:"last_seen_at"`
+	Valid      bool              `json:"valid"`
+	Reason     domain.SessionEnd `json:"reason,omitempty"`
+	ExpiresAt  time.Time         `json:"expires_at"`
+	StartedAt  time.Time         `json:"started_at"`
+	LastSeenAt time.Time         `json:"last_seen_at"`
 }
 
 func (a *API) checkSession(x *exchange) error {
-	m, err := x.meta()
+	m, err := x.command(nil, nil)
 	if err != nil {
 		return err
 	}
@@ -36,7 +38,7 @@ type sessionEnded struct {
 // endSession is the holder's logout: the session is closed on record and any later check
 // answers 404 session_not_found.
 func (a *API) endSession(x *exchange) error {
-	m, err := x.meta()
+	m, err := x.command(nil, nil)
 	if err != nil {
 		return err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"accountd/domain"
+	"accountd/domain/messages"
 	"accountd/projections"
 )
 
@@ -106,9 +107,9 @@ func (a *API) writeStatusAt(x *exchange, accountID string, at time.Time) error {
 	if !ok {
 		return accountNotFound()
 	}
-	langs := languages(x.r.Header.Get("Accept-Language"))
+	lang := x.lang()
 	bp := statusBufPool.Get().(*[]byte)
-	b := appendStatus((*bp)[:0], &v, langs)
+	b := appendStatus((*bp)[:0], &v, lang)
 	x.writeJSON(http.StatusOK, b)
 	if cap(b) <= 64<<10 {
 		*bp = b
@@ -120,7 +121,7 @@ func (a *API) writeStatusAt(x *exchange, accountID string, at time.Time) error {
 // appendStatus encodes the status view by hand (see jsonenc.go). The text of each reason is
 // the specific one: the status is read by trusted services, and stating the reason is its
 // purpose; what an end user is shown at sign-in follows the disclosure policy (logins.go).
-func appendStatus(b []byte, v *projections.StatusView, langs []string) []byte {
+func appendStatus(b []byte, v *projections.StatusView, lang messages.Lang) []byte {
 	st := &v.Status
 	b = append(b, '{')
 	b = appendKey(b, "account_id", true)
@@ -130,7 +131,7 @@ func appendStatus(b []byte, v *projections.StatusView, langs []string) []byte {
 	b = appendKey(b, "status", false)
 	b = appendString(b, st.Status)
 	b = appendKey(b, "reasons", false)
-	b = appendReasons(b, st.Reasons, langs)
+	b = appendReasons(b, st.Reasons, lang)
 	b = appendKey(b, "failed_attempts", false)
 	b = appendInt(b, st.FailedAttempts)
 	b = appendKey(b, "attempts_remaining", false)
@@ -159,7 +160,7 @@ func appendStatus(b []byte, v *projections.StatusView, langs []string) []byte {
 		b = appendKey(b, "allowed", false)
 		b = appendBool(b, p.Allowed)
 		b = appendKey(b, "reasons", false)
-		b = appendReasons(b, p.Reasons, langs)
+		b = appendReasons(b, p.Reasons, lang)
 		b = append(b, '}')
 	}
 	b = append(b, ']')
@@ -168,14 +169,14 @@ func appendStatus(b []byte, v *projections.StatusView, langs []string) []byte {
 	return append(b, '}', '\n')
 }
 
-func appendReasons(b []byte, rs []domain.Reason, langs []string) []byte {
+func appendReasons(b []byte, rs []domain.Reason, lang messages.Lang) []byte {
 	b = append(b, '[')
 	for i := range rs {
 		r := &rs[i]
 		if i > 0 {
 			b = append(b, ',')
 		}
-		msg, fix := domain.Text(r.Code, langs, domain.DisclosureSpecific)
+		msg, fix := messages.Reason(r.Code, lang, domain.DisclosureSpecific)
 		b = append(b, '{')
 		b = appendKey(b, "code", true)
 		b = appendString(b, r.Code)

@@ -11,6 +11,7 @@ import (
 	"github.com/gorilla/mux"
 	"golang.org/x/mod/sumdb/tlog"
 
+	"accountd/domain"
 	"accountd/eventstore"
 	"accountd/eventstore/transparency"
 )
@@ -36,10 +37,10 @@ const (
 var auditorAndSecurity = []Role{RoleAuditor, RoleSecurity}
 
 func (a *API) registerTransparencyRoutes(r *mux.Router) {
-	a.handle(r, false, http.MethodGet, "/v1/compliance/checkpoint", "compliance.checkpoint", auditorAndSecurity, a.checkpoint)
-	a.handle(r, false, http.MethodGet, "/v1/compliance/proofs/inclusion", "compliance.proof_inclusion", auditorAndSecurity, a.inclusionProof)
-	a.handle(r, false, http.MethodGet, "/v1/compliance/proofs/consistency", "compliance.proof_consistency", auditorAndSecurity, a.consistencyProof)
-	a.handle(r, false, http.MethodGet, "/v1/compliance/events/{position}", "compliance.event_leaf", auditorAndSecurity, a.eventLeaf)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/compliance/checkpoint", name: "compliance.checkpoint", roles: auditorAndSecurity}, a.checkpoint)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/compliance/proofs/inclusion", name: "compliance.proof_inclusion", roles: auditorAndSecurity}, a.inclusionProof)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/compliance/proofs/consistency", name: "compliance.proof_consistency", roles: auditorAndSecurity}, a.consistencyProof)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/compliance/events/{position}", name: "compliance.event_leaf", roles: auditorAndSecurity}, a.eventLeaf)
 }
 
 // integrityError is the 409 every compliance route answers once the audit found the log
@@ -86,7 +87,7 @@ func (a *API) checkpoint(x *exchange) error {
 }
 
 // queryInt reads a required positive integer query parameter.
-func queryInt(x *exchange, name, code string, min int64) (int64, error) {
+func queryInt(x *exchange, name string, code domain.Code, min int64) (int64, error) {
 	v := x.r.URL.Query().Get(name)
 	n, err := strconv.ParseInt(v, 10, 64)
 	if err != nil || n < min {

@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
 
+	"accountd/domain"
 	"accountd/http/api"
 )
 
@@ -175,7 +176,7 @@ func refusesShape(body []byte) bool {
 	if json.Unmarshal(body, &answer) != nil {
 		return false
 	}
-	switch answer.Error.Code {
+	switch domain.Code(answer.Error.Code) {
 	case api.CodeInvalidJSON, api.CodeInvalidRequest:
 		m := answer.Error.Message
 		return strings.Contains(m, "unknown field") || strings.Contains(m, "cannot unmarshal") || strings.HasSuffix(m, "is required")

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"accountd/domain"
 	"accountd/http/api"
 )
 
@@ -55,7 +56,8 @@ func TestRequestErrors(t *testing.T) {
 	tests := []struct {
 		name, method, path, body string
 		status                   int
-		code, inMessage          string
+		code                     domain.Code
+		inMessage                string
 	}{
 		{"unknown field", "POST", "/v1/logins", `{"email":"a@b.example","password":"x","ip":"192.0.2.1","remember_me":true}`, 400, "invalid_json", `unknown field "remember_me"`},
 		{"syntax error", "POST", "/v1/logins", `{"email":"a@b.example",}`, 400, "invalid_json", "malformed JSON at byte"},

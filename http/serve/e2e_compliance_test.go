@@ -37,7 +37,7 @@ func TestComplianceEvidence(t *testing.T) {
 		name, path string
 		role       api.Role
 		status     int
-		code       string
+		code       domain.Code
 	}{
 		{"admin may not", "/v1/compliance/password-rotation?" + period, api.RoleAdmin, http.StatusForbidden, "forbidden"},
 		{"no property", "/v1/compliance/password-rotation?from=" + from + "&to=" + to, api.RoleAuditor, http.StatusBadRequest, "invalid_params"},

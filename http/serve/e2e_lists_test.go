@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"accountd/domain"
 	"accountd/http/api"
 )
 
@@ -102,7 +103,10 @@ func TestListPropertiesAndMembers(t *testing.T) {
 		}
 	}
 
-	for _, tc := range []struct{ name, path, code string }{
+	for _, tc := range []struct {
+		name, path string
+		code       domain.Code
+	}{
 		{"a cursor of another list", "/v1/properties/" + lago + "/members?cursor=" + e.must(e.get("/v1/properties?limit=1", api.RoleAdmin), http.StatusOK).str("next_cursor"), "invalid_cursor"},
 		{"a made-up cursor", "/v1/properties?cursor=bogus", "invalid_cursor"},
 		{"a limit too large", "/v1/properties?limit=1000", "invalid_limit"},

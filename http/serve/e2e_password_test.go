@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"accountd/domain"
 	"accountd/http/api"
 )
 
@@ -105,7 +106,7 @@ func TestPasswordChangeByHolder(t *testing.T) {
 		name             string
 		current, newPass string
 		status           int
-		code             string
+		code             domain.Code
 	}{
 		{"wrong current password", "not my password", "A brand new passphrase 7", http.StatusUnprocessableEntity, "invalid_credentials"},
 		{"same as before", goodPassword, goodPassword, http.StatusUnprocessableEntity, "password_rejected"},

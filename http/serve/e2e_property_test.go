@@ -140,7 +140,7 @@ func TestPropertyBadInput(t *testing.T) {
 		name, method, path string
 		body               any
 		status             int
-		code               string
+		code               domain.Code
 	}{
 		{"unknown property", http.MethodPost, "/v1/properties/8a0c4a8e-0000-4000-8000-000000000000/invoices/INV-1/overdue", nil, http.StatusNotFound, "property_not_found"},
 		{"unknown property read", http.MethodGet, "/v1/properties/8a0c4a8e-0000-4000-8000-000000000000", nil, http.StatusNotFound, "property_not_found"},

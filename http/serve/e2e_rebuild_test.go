@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"accountd/domain"
 	"accountd/http/api"
 	"accountd/projections"
 )
@@ -167,7 +168,7 @@ func TestOnlineRebuildRefusals(t *testing.T) {
 		role   api.Role
 		body   any
 		status int
-		code   string
+		code   domain.Code
 	}{
 		{"the outbox", api.RoleAdmin, map[string]any{"projections": []string{"outbox"}}, http.StatusBadRequest, api.CodeNotRebuildable},
 		{"an unknown projection", api.RoleAdmin, map[string]any{"projections": []string{"status", "nope"}}, http.StatusBadRequest, api.CodeUnknownProjection},

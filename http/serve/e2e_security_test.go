@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"accountd/domain"
 	"accountd/eventstore/sqlite"
 	"accountd/http/api"
 	"accountd/http/serve"
@@ -221,7 +222,10 @@ func TestTimelineFiltersAndPaginates(t *testing.T) {
 	if n := len(entries(e.timeline("property_id=nowhere"))); n != 0 {
 		t.Fatalf("property filter: %d entries", n)
 	}
-	for _, tc := range []struct{ query, code string }{
+	for _, tc := range []struct {
+		query string
+		code  domain.Code
+	}{
 		{"cursor=bogus", "invalid_cursor"},
 		{"since=yesterday", "invalid_time"},
 		{"limit=0", "invalid_limit"},

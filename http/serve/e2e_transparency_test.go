@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"accountd/domain"
 	"context"
 	"database/sql"
 	"encoding/base64"
@@ -101,7 +102,7 @@ func TestTransparencyEndpoints(t *testing.T) {
 		path string
 		role api.Role
 		code int
-		want string
+		want domain.Code
 	}{
 		{"/v1/compliance/proofs/inclusion?position=0&tree_size=3", api.RoleAuditor, 400, api.CodeInvalidPosition},
 		{"/v1/compliance/proofs/inclusion?position=x&tree_size=3", api.RoleAuditor, 400, api.CodeInvalidPosition},

@@ -131,10 +131,10 @@ func (r response) num(key string) float64 {
 
 func (r response) position() uint64 { return uint64(r.num("position")) }
 
-func (r response) errCode() string {
+func (r response) errCode() domain.Code {
 	e, _ := r.body["error"].(map[string]any)
 	c, _ := e["code"].(string)
-	return c
+	return domain.Code(c)
 }
 
 // call sends one request. body is sent as is when it is a string, as JSON otherwise; the

@@ -60,7 +60,7 @@ func TestAccessLogCoversAllAccess(t *testing.T) {
 		{"session_started.v1", "success", "anna@lac.example", "session ", true},
 		{"login_failed.v1", "failure", "anna@lac.example", "consecutive failures", true},
 		{"account_locked.v1", "success", "system", "threshold 6", false},
-		{"account_unlocked.v1", "success", "support:REQ-7", "cause " + domain.UnlockBySupport, false},
+		{"account_unlocked.v1", "success", "support:REQ-7", "cause " + string(domain.UnlockBySupport), false},
 		{"account_disabled.v1", "success", "support:REQ-7", "kind manual", false},
 		{"account_enabled.v1", "success", "support:REQ-7", "kind manual", false},
 		{"session_ended.v1", "success", "system", "cause account_disabled", true},

@@ -194,7 +194,7 @@ func TestRotationOverTwoYears(t *testing.T) {
 			}
 		})
 	}
-	if c := rows["rotator@lac.example"].Changes; len(c) == 0 || c[0].Cause != domain.PasswordChangedBySelf {
+	if c := rows["rotator@lac.example"].Changes; len(c) == 0 || c[0].Cause != string(domain.PasswordChangedBySelf) {
 		t.Errorf("rotator's changes: %+v", c)
 	}
 
@@ -351,7 +351,7 @@ func TestReportsShowMembersAndDisablesOfTheirTime(t *testing.T) {
 		want   map[string]string // e-mail -> disabled column
 		absent []string
 	}{
-		{"2025", y2025, map[string]string{"anna@lac.example": domain.DisableManual, "bruno@lac.example": ""}, []string{"carla@lac.example"}},
+		{"2025", y2025, map[string]string{"anna@lac.example": string(domain.DisableManual), "bruno@lac.example": ""}, []string{"carla@lac.example"}},
 		{"2026", y2026, map[string]string{"anna@lac.example": "", "carla@lac.example": ""}, []string{"bruno@lac.example"}},
 	}
 	for _, tc := range cases {

@@ -208,10 +208,10 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 				return err
 			}
 		}
-		if err := insertChange(ctx, tx, pos, r.id, at, domain.PasswordSetAtRegistration, "", e.Policy); err != nil {
+		if err := insertChange(ctx, tx, pos, r.id, at, string(domain.PasswordSetAtRegistration), "", e.Policy); err != nil {
 			return err
 		}
-		return insertAccess(ctx, tx, pos, at, r.id, r.email, "password_set", outcomeSuccess, "cause "+domain.PasswordSetAtRegistration, "registration", domain.Origin{})
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, "password_set", outcomeSuccess, "cause "+string(domain.PasswordSetAtRegistration), "registration", domain.Origin{})
 	case domain.LinkedToProperty:
 		return addMember(ctx, tx, e.PropertyID, r.id, at)
 	case domain.UnlinkedFromProperty:
@@ -250,7 +250,7 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 		case domain.SessionExpired, domain.SessionIdle, domain.SessionAccountBlocked, "suspicious_activity", "account_disabled":
 			actor = actorSystem
 		}
-		if err := insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "session "+e.SessionID+"; cause "+e.Cause, actor, o); err != nil {
+		if err := insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "session "+e.SessionID+"; cause "+string(e.Cause), actor, o); err != nil {
 			return err
 		}
 		// A session ends once; one that only times out keeps its row, as small as the
@@ -268,13 +268,13 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 		case e.Cause == domain.UnlockByLink || e.Cause == domain.UnlockByReset:
 			actor = holder
 		}
-		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "cause "+e.Cause, actor, domain.Origin{})
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "cause "+string(e.Cause), actor, domain.Origin{})
 	case domain.ActivationLinkRejected:
-		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeFailure, "activation link refused: "+e.Reason, holder, domain.Origin{})
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeFailure, "activation link refused: "+string(e.Reason), holder, domain.Origin{})
 	case domain.UnlockLinkRejected:
-		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeFailure, "unlock link refused: "+e.Reason, holder, domain.Origin{})
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeFailure, "unlock link refused: "+string(e.Reason), holder, domain.Origin{})
 	case domain.ResetLinkRejected:
-		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeFailure, "reset link refused: "+e.Reason, holder, domain.Origin{})
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeFailure, "reset link refused: "+string(e.Reason), holder, domain.Origin{})
 	case domain.MFAEnrolmentStarted:
 		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "second factor enrolment started", holder, domain.Origin{})
 	case domain.MFAEnrolmentDeferred:
@@ -300,35 +300,35 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 		if e.Actor != nil {
 			actor = actorText(*e.Actor)
 		}
-		if err := insertChange(ctx, tx, pos, r.id, at, e.Cause, actor, e.Policy); err != nil {
+		if err := insertChange(ctx, tx, pos, r.id, at, string(e.Cause), actor, e.Policy); err != nil {
 			return err
 		}
-		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "cause "+e.Cause, actor, domain.Origin{})
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "cause "+string(e.Cause), actor, domain.Origin{})
 	case domain.MFAEnrolmentConfirmed:
 		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "second factor enrolled", holder, domain.Origin{})
 	case domain.MFAReset:
 		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "second factor removed; enrolment due at next login", actorText(e.Actor), domain.Origin{})
 	case domain.AccountDisabled:
-		if err := openPeriod(ctx, tx, r.id, e.Kind, at); err != nil {
+		if err := openPeriod(ctx, tx, r.id, string(e.Kind), at); err != nil {
 			return err
 		}
-		if !slices.Contains(r.disabledKinds, e.Kind) {
-			r.disabledKinds = append(r.disabledKinds, e.Kind)
+		if !slices.Contains(r.disabledKinds, string(e.Kind)) {
+			r.disabledKinds = append(r.disabledKinds, string(e.Kind))
 			slices.Sort(r.disabledKinds)
 		}
 		if r.disabledSince == 0 {
 			r.disabledSince = at
 		}
 		r.dirty = true
-		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, scopedKind(e.Kind, e.PropertyID, e.Actor), actorText(e.Actor), domain.Origin{})
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, scopedKind(string(e.Kind), e.PropertyID, e.Actor), actorText(e.Actor), domain.Origin{})
 	case domain.AccountEnabled:
-		if err := closePeriods(ctx, tx, r.id, e.Kind, at); err != nil {
+		if err := closePeriods(ctx, tx, r.id, string(e.Kind), at); err != nil {
 			return err
 		}
 		if e.Kind == "" {
 			r.disabledKinds = nil
 		} else {
-			r.disabledKinds = slices.DeleteFunc(r.disabledKinds, func(k string) bool { return k == e.Kind })
+			r.disabledKinds = slices.DeleteFunc(r.disabledKinds, func(k string) bool { return k == string(e.Kind) })
 		}
 		if len(r.disabledKinds) == 0 {
 			r.disabledSince = 0
@@ -337,7 +337,7 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 			r.lastActiveAt = at // as the domain does: re-enabling restarts the inactivity clock
 		}
 		r.dirty = true
-		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, scopedKind(e.Kind, e.PropertyID, e.Actor), actorText(e.Actor), domain.Origin{})
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, scopedKind(string(e.Kind), e.PropertyID, e.Actor), actorText(e.Actor), domain.Origin{})
 	case domain.AccountDeleted:
 		r.deletedAt, r.dirty = at, true
 		if err := openPeriod(ctx, tx, r.id, kindDeleted, at); err != nil {
@@ -434,7 +434,7 @@ func actorText(a domain.Actor) string {
 	case "":
 		return "unknown"
 	}
-	return a.Kind
+	return string(a.Kind)
 }
 
 // shorten keeps enough of a keyed hash to correlate attempts without printing it whole.

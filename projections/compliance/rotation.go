@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"accountd/domain"
 )
 
 // Verdicts of the password-rotation report (PCI 8.3.9).
@@ -32,7 +34,7 @@ type ParamError struct {
 func (e *ParamError) Error() string { return "invalid " + e.Field + ": " + e.Message }
 
 // Code is the stable error code (HTTP 400).
-func (e *ParamError) Code() string { return "invalid_params" }
+func (e *ParamError) Code() domain.Code { return "invalid_params" }
 
 // Query selects a report: one property (optional for the access log) over [From, To].
 type Query struct {

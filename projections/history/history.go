@@ -31,17 +31,17 @@ type Reader struct {
 
 // Stable error codes of this package (the API maps them to 400/404).
 const (
-	CodeAccountNotFound = domain.CodeAccountNotFound
-	CodeInvalidQuery    = "invalid_query"
+	CodeAccountNotFound             = domain.CodeAccountNotFound
+	CodeInvalidQuery    domain.Code = "invalid_query"
 )
 
 // Error is a refusal with a stable code.
 type Error struct {
-	Code    string
+	Code    domain.Code
 	Message string
 }
 
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
+func (e *Error) Error() string { return string(e.Code) + ": " + e.Message }
 
 // readStream returns every decoded event of a stream (none when it does not exist).
 func (r *Reader) readStream(ctx context.Context, stream string) ([]eventlog.Decoded, error) {
@@ -183,27 +183,27 @@ func (r *Reader) Events(ctx context.Context, accountID string, after int64, limi
 
 // State is an account's state at an instant, without secrets.
 type State struct {
-	AccountID         string                 `json:"account_id"`
-	At                time.Time              `json:"at"`
-	Revision          int64                  `json:"revision"`
-	Email             string                 `json:"email"`
-	RegisteredAt      time.Time              `json:"registered_at,omitzero"`
-	Activated         bool                   `json:"activated"`
-	ActivatedAt       time.Time              `json:"activated_at,omitzero"`
-	Deleted           bool                   `json:"deleted"`
-	Properties        []string               `json:"properties"`
-	PasswordChangedAt time.Time              `json:"password_changed_at,omitzero"`
-	PasswordExpiresAt time.Time              `json:"password_expires_at,omitzero"`
-	ChangeRequired    bool                   `json:"password_change_required"`
-	FailedAttempts    int                    `json:"failed_attempts"`
-	Locked            bool                   `json:"locked"`
-	LockedAt          time.Time              `json:"locked_at,omitzero"`
-	MFA               MFAView                `json:"mfa"`
-	Disabled          map[string]DisableView `json:"disabled"`
-	FirstLoginAt      time.Time              `json:"first_login_at,omitzero"`
-	LastLoginAt       time.Time              `json:"last_login_at,omitzero"`
-	OpenSessions      int                    `json:"open_sessions"`
-	Status            domain.AccountStatus   `json:"status"`
+	AccountID         string                             `json:"account_id"`
+	At                time.Time                          `json:"at"`
+	Revision          int64                              `json:"revision"`
+	Email             string                             `json:"email"`
+	RegisteredAt      time.Time                          `json:"registered_at,omitzero"`
+	Activated         bool                               `json:"activated"`
+	ActivatedAt       time.Time                          `json:"activated_at,omitzero"`
+	Deleted           bool                               `json:"deleted"`
+	Properties        []string                           `json:"properties"`
+	PasswordChangedAt time.Time                          `json:"password_changed_at,omitzero"`
+	PasswordExpiresAt time.Time                          `json:"password_expires_at,omitzero"`
+	ChangeRequired    bool                               `json:"password_change_required"`
+	FailedAttempts    int                                `json:"failed_attempts"`
+	Locked            bool                               `json:"locked"`
+	LockedAt          time.Time                          `json:"locked_at,omitzero"`
+	MFA               MFAView                            `json:"mfa"`
+	Disabled          map[domain.DisableKind]DisableView `json:"disabled"`
+	FirstLoginAt      time.Time                          `json:"first_login_at,omitzero"`
+	LastLoginAt       time.Time                          `json:"last_login_at,omitzero"`
+	OpenSessions      int                                `json:"open_sessions"`
+	Status            domain.AccountStatus               `json:"status"`
 }
 
 // DisableView is one reason the account is disabled, by kind. The domain's record has no
@@ -254,7 +254,7 @@ func (r *Reader) StateAt(ctx context.Context, accountID string, at time.Time) (S
 	if props == nil {
 		props = []string{}
 	}
-	disabled := make(map[string]DisableView, len(a.Disabled))
+	disabled := make(map[domain.DisableKind]DisableView, len(a.Disabled))
 	for kind, d := range a.Disabled {
 		disabled[kind] = DisableView{Since: d.Since, Actor: d.Actor, PropertyID: d.PropertyID}
 	}

@@ -33,6 +33,7 @@
 package outbox
 
 import (
+	"accountd/domain/messages"
 	"accountd/eventstore/eventlog"
 	"context"
 	"crypto/sha256"
@@ -580,11 +581,11 @@ func (o *Outbox) compose(ctx context.Context, tx *sql.Tx, d eventlog.Decoded) ([
 	base := Message{ID: rec.ID.String(), CreatedAt: d.Event.At.UTC(), From: o.cfg.From}
 	switch e := d.Event.Data.(type) {
 	case domain.ActivationLinkIssued:
-		return o.linkMail(ctx, tx, base, rec, KindActivation, "/activate", e.Nonce, e.ExpiresAt, activationLetter)
+		return o.linkMail(ctx, tx, base, rec, KindActivation, "/activate", e.Nonce, e.ExpiresAt, activationMail)
 	case domain.PasswordResetRequested:
-		return o.linkMail(ctx, tx, base, rec, KindPasswordReset, "/reset-password", e.Nonce, e.ExpiresAt, resetLetter)
+		return o.linkMail(ctx, tx, base, rec, KindPasswordReset, "/reset-password", e.Nonce, e.ExpiresAt, resetMail)
 	case domain.UnlockLinkIssued:
-		return o.linkMail(ctx, tx, base, rec, KindUnlock, "/unlock", e.Nonce, e.ExpiresAt, unlockLetter)
+		return o.linkMail(ctx, tx, base, rec, KindUnlock, "/unlock", e.Nonce, e.ExpiresAt, unlockMail)
 
 	case domain.AccountDisabled:
 		base.Kind = KindAccountDisabled
@@ -592,7 +593,7 @@ func (o *Outbox) compose(ctx context.Context, tx *sql.Tx, d eventlog.Decoded) ([
 		if err != nil {
 			return nil, err
 		}
-		return []Message{withLetter(base, acc.id, []string{acc.email}, disabledLetter(acc.email, e))}, nil
+		return withMail(base, acc.id, []string{acc.email}, disabledMail(acc.email, e))
 
 	case domain.AccountEnabled:
 		base.Kind = KindAccountEnabled
@@ -607,7 +608,7 @@ func (o *Outbox) compose(ctx context.Context, tx *sql.Tx, d eventlog.Decoded) ([
 		if remaining > 0 {
 			return nil, nil // still disabled for another reason: nothing to announce yet
 		}
-		return []Message{withLetter(base, acc.id, []string{acc.email}, enabledLetter(acc.email, acc.mustChangePassword))}, nil
+		return withMail(base, acc.id, []string{acc.email}, enabledMail(acc.email, acc.mustChangePassword))
 
 	case domain.PropertyAccessSuspended:
 		base.Kind = KindBillingSuspended
@@ -627,7 +628,7 @@ func (o *Outbox) compose(ctx context.Context, tx *sql.Tx, d eventlog.Decoded) ([
 			o.log.Warn("outbox: billing suspension with no one to tell", "property_id", id, "position", rec.Position)
 			return nil, nil
 		}
-		return []Message{withLetter(base, "", to, billingLetter(prop.displayName(), e.OverdueInvoices, asPrimary))}, nil
+		return withMail(base, "", to, billingMail(prop.displayName(), e.OverdueInvoices, asPrimary))
 
 	case domain.SuspiciousActivityDetected:
 		if e.Action != "account_disabled" {
@@ -649,9 +650,12 @@ func (o *Outbox) compose(ctx context.Context, tx *sql.Tx, d eventlog.Decoded) ([
 			if prop.primary == "" {
 				continue
 			}
-			m := withLetter(base, acc.id, []string{prop.primary}, suspiciousLetter(prop.displayName(), acc.email, e))
-			m.ID = propertyMessageID(base.ID, prop.id)
-			out = append(out, m)
+			m, err := withMail(base, acc.id, []string{prop.primary}, suspiciousMail(prop.displayName(), acc.email, e))
+			if err != nil {
+				return nil, err
+			}
+			m[0].ID = propertyMessageID(base.ID, prop.id)
+			out = append(out, m...)
 		}
 		if len(out) == 0 {
 			o.log.Warn("outbox: suspicious activity on an account with no property primary contact to notify",
@@ -668,13 +672,18 @@ func propertyMessageID(eventID, propertyID string) string {
 	return eventID + "-" + hex.EncodeToString(sum[:4])
 }
 
-func withLetter(m Message, accountID string, to []string, l letter) Message {
-	m.AccountID, m.To, m.Subject, m.Text = accountID, to, l.Subject(), l.Text()
-	return m
+// withMail is the message of m's event to the given addresses, worded by d's template.
+func withMail(m Message, accountID string, to []string, d messages.MailData) ([]Message, error) {
+	mail, err := messages.RenderMail(d)
+	if err != nil {
+		return nil, err
+	}
+	m.AccountID, m.To, m.Subject, m.Text = accountID, to, mail.Subject, mail.Text
+	return []Message{m}, nil
 }
 
 func (o *Outbox) linkMail(ctx context.Context, tx *sql.Tx, base Message, rec eventstore.RecordedEvent, kind, path, nonce string, expires time.Time,
-	write func(email, link string, issued, expires time.Time) letter) ([]Message, error) {
+	write func(email, link string, issued, expires time.Time) messages.MailData) ([]Message, error) {
 	base.Kind = kind
 	acc, err := accountOf(ctx, tx, rec, kind)
 	if err != nil {
@@ -685,7 +694,7 @@ func (o *Outbox) linkMail(ctx context.Context, tx *sql.Tx, base Message, rec eve
 	}
 	token := o.cfg.Links.Token(acc.id, nonce)
 	base.Link = o.publicURL + path + "?token=" + url.QueryEscape(token)
-	return []Message{withLetter(base, acc.id, []string{acc.email}, write(acc.email, base.Link, base.CreatedAt, expires))}, nil
+	return withMail(base, acc.id, []string{acc.email}, write(acc.email, base.Link, base.CreatedAt, expires))
 }
 
 type accountRow struct {
