@@ -153,3 +153,16 @@ func (s *Service) CheckSession(ctx context.Context, m Meta, sessionID string) (d
 	}
 	return check, nil
 }
+
+// EndSession closes a session at its holder's request (logout, R7.1).
+func (s *Service) EndSession(ctx context.Context, m Meta, sessionID string) (Result[domain.Account], error) {
+	accountID, ok := SessionAccount(sessionID)
+	if !ok {
+		return Result[domain.Account]{}, &domain.Error{Code: domain.CodeSessionNotFound, Message: "no such session"}
+	}
+	res, err := s.Account(ctx, m, accountID, domain.EndSession{SessionID: sessionID, Cause: domain.SessionLoggedOut})
+	if domain.ErrorCode(err) == domain.CodeAccountNotFound {
+		return res, &domain.Error{Code: domain.CodeSessionNotFound, Message: "no such session"}
+	}
+	return res, err
+}

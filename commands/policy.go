@@ -29,11 +29,11 @@ type PolicyVersion struct {
 // PolicyEvidence names the thresholds PCI DSS asks the evidence to state, so an auditor
 // does not have to map setting names to requirements.
 type PolicyEvidence struct {
-	LockoutThreshold8_3_4     int    `json:"8.3.4_lockout_threshold"`
-	MinLength8_3_6            int    `json:"8.3.6_min_length"`
-	HistoryDepth8_3_7         int    `json:"8.3.7_history_depth"`
-	MaxPasswordAge8_3_9       string `json:"8.3.9_max_password_age"`
-	InactivityDisableAfter826 string `json:"8.2.6_inactivity_disable_after"`
+	LockoutThreshold8_3_4     int    `json:"pci_8_3_4_lockout_threshold"`
+	MinLength8_3_6            int    `json:"pci_8_3_6_min_length"`
+	HistoryDepth8_3_7         int    `json:"pci_8_3_7_history_depth"`
+	MaxPasswordAge8_3_9       string `json:"pci_8_3_9_max_password_age"`
+	InactivityDisableAfter826 string `json:"pci_8_2_6_inactivity_disable_after"`
 }
 
 func evidenceOf(p domain.Policy) PolicyEvidence {

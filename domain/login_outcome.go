@@ -33,7 +33,8 @@ func DescribeLogin(events []Event, after Account, now time.Time, p Policy) Login
 		case LoginSucceeded:
 			o.Decision, o.SessionID = DecisionAllowed, d.SessionID
 		case SessionStarted:
-			o.SessionExpiresAt = d.ExpiresAt
+			// The same instant the session check answers: unused, it ends at the idle limit.
+			o.SessionExpiresAt = after.Sessions[d.SessionID].ExpiresAtIfIdle()
 		case LoginFailed:
 			o.Decision, o.Reason = DecisionDenied, d.Reason
 		case AccountLocked:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -105,45 +106,114 @@ func (e *PolicyError) Error() string {
 // Code is the stable error code.
 func (e *PolicyError) Code() string { return CodeInvalidPolicy }
 
+// policyBound is the range one numeric setting may take. lo and hi are a count, or
+// nanoseconds for a duration.
+type policyBound struct {
+	name, rule string
+	lo, hi     int64
+	// zeroMeans, when set, allows 0 outside the range and says what it means.
+	zeroMeans string
+}
+
+// policyBounds are the bounds the rulebook and PCI DSS allow; Validate checks them and
+// PolicySettings shows them, so what is refused and what is documented cannot differ.
+var policyBounds = []policyBound{
+	{name: "lockout_threshold", rule: "R1.1, PCI 8.3.4", lo: 1, hi: 10},
+	{name: "lockout_duration", rule: "R1.4, PCI 8.3.4", lo: int64(30 * time.Minute), hi: int64(365 * day), zeroMeans: "until identity is confirmed"},
+	{name: "password_max_age", rule: "R2.1, PCI 8.3.9", lo: int64(day), hi: int64(365 * day)},
+	{name: "password_min_length", rule: "R2.2, PCI 8.3.6", lo: 10, hi: 64}, // R2.2: the seeds never go below 10
+	{name: "password_max_length", rule: "OWASP", lo: 64, hi: 1024},
+	{name: "password_history_depth", rule: "R2.2, PCI 8.3.7", lo: 0, hi: 24},
+	{name: "reset_link_ttl", rule: "R2.3", lo: int64(time.Minute), hi: int64(7 * day)},
+	{name: "activation_link_ttl", rule: "R2.4", lo: int64(time.Minute), hi: int64(30 * day)},
+	{name: "unlock_link_ttl", rule: "R1.4", lo: int64(time.Minute), hi: int64(7 * day)},
+	{name: "mfa_enrolment_grace", rule: "R6.3", lo: 0, hi: int64(30 * day)}, // R6.3: skipped for at most 30 days
+	{name: "mfa_max_failures", rule: "R6.2", lo: 1, hi: 20},
+	{name: "mfa_cooldown", rule: "R6.2", lo: int64(time.Second), hi: int64(day)},
+	{name: "mfa_clock_skew_steps", rule: "R6.5", lo: 0, hi: 3},
+	{name: "session_max_age", rule: "R7.1", lo: int64(time.Minute), hi: int64(30 * day)},
+	{name: "session_idle_timeout", rule: "R7.1", lo: int64(time.Minute), hi: int64(30 * day)},
+	{name: "billing_overdue_threshold", rule: "R4.1", lo: 1, hi: 100},
+	{name: "billing_restore_delay", rule: "R4.2", lo: 0, hi: int64(30 * day)},
+	{name: "inactivity_disable_after", rule: "PCI 8.2.6", lo: int64(day), hi: int64(3650 * day)},
+}
+
+// PolicySetting describes one setting for people: its policy-file name, the rule it
+// carries and the values it may take.
+type PolicySetting struct {
+	Name, Rule, Allowed string
+}
+
+// PolicySettings lists every setting in the policy's field order.
+func PolicySettings() []PolicySetting {
+	bounds := map[string]policyBound{}
+	for _, b := range policyBounds {
+		bounds[b.name] = b
+	}
+	var out []PolicySetting
+	t := reflect.TypeFor[Policy]()
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name := jsonName(f)
+		s := PolicySetting{Name: name}
+		switch b, ok := bounds[name]; {
+		case ok:
+			lo, hi := formatBound(f.Type, b.lo), formatBound(f.Type, b.hi)
+			s.Rule, s.Allowed = b.rule, lo+" to "+hi
+			if b.zeroMeans != "" {
+				s.Allowed = "0 (" + b.zeroMeans + ") or " + s.Allowed
+			}
+		case name == "mfa_required":
+			s.Rule, s.Allowed = "R6.3", "true or false"
+		case name == "disclosure":
+			s.Rule, s.Allowed = "R8.2", string(DisclosureSpecific)+" or "+string(DisclosureGeneric)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	return name
+}
+
+func formatBound(t reflect.Type, v int64) string {
+	if t == reflect.TypeFor[Duration]() {
+		return Duration(v).String()
+	}
+	return strconv.FormatInt(v, 10)
+}
+
 // Validate checks every setting against the bounds the rulebook and PCI DSS allow.
 func (p Policy) Validate() error {
 	var probs []PolicyProblem
 	bad := func(field, format string, args ...any) {
 		probs = append(probs, PolicyProblem{Field: field, Message: fmt.Sprintf(format, args...)})
 	}
-	intIn := func(field string, v, lo, hi int) {
-		if v < lo || v > hi {
-			bad(field, "%d is out of range: must be between %d and %d", v, lo, hi)
+	v := reflect.ValueOf(p)
+	t := v.Type()
+	for i := range t.NumField() {
+		name := jsonName(t.Field(i))
+		for _, b := range policyBounds {
+			if b.name != name {
+				continue
+			}
+			f := v.Field(i)
+			n := f.Int()
+			if n == 0 && b.zeroMeans != "" || n >= b.lo && n <= b.hi {
+				continue
+			}
+			if f.Type() == reflect.TypeFor[Duration]() {
+				bad(name, "%s is out of range: must be between %s and %s", Duration(n), Duration(b.lo), Duration(b.hi))
+			} else {
+				bad(name, "%d is out of range: must be between %d and %d", n, b.lo, b.hi)
+			}
 		}
 	}
-	durIn := func(field string, v Duration, lo, hi time.Duration) {
-		if time.Duration(v) < lo || time.Duration(v) > hi {
-			bad(field, "%s is out of range: must be between %s and %s", v, Duration(lo), Duration(hi))
-		}
-	}
-	intIn("lockout_threshold", p.LockoutThreshold, 1, 10)
-	if p.LockoutDuration != 0 {
-		durIn("lockout_duration", p.LockoutDuration, 30*time.Minute, 365*day)
-	}
-	durIn("password_max_age", p.PasswordMaxAge, day, 365*day)
-	intIn("password_min_length", p.PasswordMinLength, 10, 64) // R2.2: the seeds never go below 10
-	intIn("password_max_length", p.PasswordMaxLength, 64, 1024)
-	intIn("password_history_depth", p.PasswordHistoryDepth, 0, 24)
-	durIn("reset_link_ttl", p.ResetLinkTTL, time.Minute, 7*day)
-	durIn("activation_link_ttl", p.ActivationLinkTTL, time.Minute, 30*day)
-	durIn("unlock_link_ttl", p.UnlockLinkTTL, time.Minute, 7*day)
-	durIn("mfa_enrolment_grace", p.MFAEnrolmentGrace, 0, 30*day) // R6.3: skipped for at most 30 days
-	intIn("mfa_max_failures", p.MFAMaxFailures, 1, 20)
-	durIn("mfa_cooldown", p.MFACooldown, time.Second, day)
-	intIn("mfa_clock_skew_steps", p.MFAClockSkewSteps, 0, 3)
-	durIn("session_max_age", p.SessionMaxAge, time.Minute, 30*day)
-	durIn("session_idle_timeout", p.SessionIdleTimeout, time.Minute, 30*day)
 	if p.SessionIdleTimeout > p.SessionMaxAge {
 		bad("session_idle_timeout", "%s is longer than session_max_age %s", p.SessionIdleTimeout, p.SessionMaxAge)
 	}
-	intIn("billing_overdue_threshold", p.BillingOverdueThreshold, 1, 100)
-	durIn("billing_restore_delay", p.BillingRestoreDelay, 0, 30*day)
-	durIn("inactivity_disable_after", p.InactivityDisableAfter, day, 3650*day)
 	if p.Disclosure != DisclosureSpecific && p.Disclosure != DisclosureGeneric {
 		bad("disclosure", "%q is not one of %q, %q", p.Disclosure, DisclosureSpecific, DisclosureGeneric)
 	}

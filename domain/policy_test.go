@@ -1,7 +1,12 @@
 package domain
 
 import (
+	"encoding/json"
 	"errors"
+	"fmt"
+	"os"
+	"reflect"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -118,5 +123,78 @@ func TestDurationTextRoundTrip(t *testing.T) {
 	}
 	if _, err := ParseDuration("-5m"); err == nil {
 		t.Error("negative duration accepted")
+	}
+}
+
+// Every bound PolicySettings shows is the one Validate applies: its ends pass, one step
+// beyond fails naming the setting.
+func TestPolicyBoundsAreWhatValidateChecks(t *testing.T) {
+	for _, b := range policyBounds {
+		set := func(n int64) Policy {
+			p := DefaultPolicy()
+			if b.name == "session_idle_timeout" || b.name == "session_max_age" {
+				p.SessionIdleTimeout, p.SessionMaxAge = Duration(time.Minute), Duration(30*day)
+			}
+			v := reflect.ValueOf(&p).Elem()
+			for i := range v.NumField() {
+				if jsonName(v.Type().Field(i)) == b.name {
+					v.Field(i).SetInt(n)
+					return p
+				}
+			}
+			t.Fatalf("%s names no policy field", b.name)
+			return p
+		}
+		for _, tc := range []struct {
+			n     int64
+			valid bool
+		}{{b.lo, true}, {b.hi, true}, {b.lo - 1, b.lo == 1 && b.zeroMeans != ""}, {b.hi + 1, false}} {
+			if b.name == "session_idle_timeout" && tc.n > b.lo {
+				continue // bounded by session_max_age too
+			}
+			err := set(tc.n).Validate()
+			if (err == nil) != tc.valid || err != nil && !strings.Contains(err.Error(), b.name) {
+				t.Errorf("%s = %d: %v, want valid %v", b.name, tc.n, err, tc.valid)
+			}
+		}
+	}
+	named := map[string]bool{}
+	for _, s := range PolicySettings() {
+		if s.Allowed == "" {
+			t.Errorf("%s: no allowed values", s.Name)
+		}
+		named[s.Name] = true
+	}
+	if len(named) != reflect.TypeFor[Policy]().NumField() {
+		t.Errorf("PolicySettings names %d settings, the policy has %d", len(named), reflect.TypeFor[Policy]().NumField())
+	}
+}
+
+// The rulebook beside this code names every policy setting with its default, as
+// "`name` [default]", so a reader finds each number and a change of default shows there.
+func TestRulebookNamesEverySettingWithItsDefault(t *testing.T) {
+	text, err := os.ReadFile("RULES.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, _ := json.Marshal(DefaultPolicy())
+	var defaults map[string]any
+	if err := json.Unmarshal(doc, &defaults); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range PolicySettings() {
+		m := regexp.MustCompile("`" + s.Name + "` \\[([^]:]+)").FindSubmatch(text)
+		if m == nil {
+			t.Errorf("RULES.md does not name `%s` [default]", s.Name)
+			continue
+		}
+		written, def := string(m[1]), fmt.Sprint(defaults[s.Name])
+		if d, err := ParseDuration(written); err == nil && s.Name != "disclosure" {
+			want, _ := ParseDuration(def)
+			written, def = d.String(), want.String()
+		}
+		if written != def {
+			t.Errorf("RULES.md gives `%s` [%s], the default is %s", s.Name, m[1], def)
+		}
 	}
 }

@@ -12,7 +12,18 @@ const (
 	SessionExpired        = "expired"      // open longer than the maximum age
 	SessionIdle           = "idle_timeout" // unused longer than the idle timeout
 	SessionAccountBlocked = "account_blocked"
+	SessionLoggedOut      = "logout" // ended by its holder
 )
+
+// ExpiresAtIfIdle is when the session ends if nothing else happens: the earlier of its hard
+// limit and the idle limit counted from its last recorded use.
+func (s Session) ExpiresAtIfIdle() time.Time {
+	idleAt := s.LastSeenAt.Add(s.IdleAfter)
+	if idleAt.Before(s.ExpiresAt) {
+		return idleAt
+	}
+	return s.ExpiresAt
+}
 
 // SessionCheck is whether a session may still be used, and until when.
 type SessionCheck struct {
@@ -32,10 +43,7 @@ func SessionValidity(a Account, properties []Property, sessionID string, now tim
 		return SessionCheck{Reason: SessionUnknown}
 	}
 	idleAt := s.LastSeenAt.Add(s.IdleAfter)
-	c := SessionCheck{Valid: true, StartedAt: s.StartedAt, LastSeenAt: s.LastSeenAt, ExpiresAt: s.ExpiresAt}
-	if idleAt.Before(c.ExpiresAt) {
-		c.ExpiresAt = idleAt
-	}
+	c := SessionCheck{Valid: true, StartedAt: s.StartedAt, LastSeenAt: s.LastSeenAt, ExpiresAt: s.ExpiresAtIfIdle()}
 	switch {
 	case !now.Before(s.ExpiresAt):
 		c.Valid, c.Reason = false, SessionExpired

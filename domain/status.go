@@ -167,3 +167,27 @@ func propertyAccess(a Account, properties []Property, now time.Time, reasons []R
 	}
 	return access, reasons
 }
+
+// AccountIfNothingHappens is the account as it will stand at `at` if nobody acts before
+// then. The status evaluates most time rules by itself (password expiry, timed unlocks,
+// the MFA grace, cooldowns); the one the system records by its own action, the inactivity
+// disable (PCI 8.2.6), is applied here as the sweep would apply it, from the instant it
+// falls due.
+func AccountIfNothingHappens(a Account, at time.Time, p Policy) Account {
+	last := a.LastLoginAt
+	if last.IsZero() {
+		last = a.RegisteredAt
+	}
+	due := last.Add(p.InactivityDisableAfter.Std())
+	if at.Before(due) {
+		return a
+	}
+	events, err := DecideAccount(a, DisableIfInactive{}, due, p)
+	if err != nil {
+		return a
+	}
+	for _, e := range events {
+		a = EvolveAccount(a, e)
+	}
+	return a
+}

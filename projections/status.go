@@ -204,6 +204,17 @@ type StatusView struct {
 
 // AccountStatus evaluates an account's status at now under the policy.
 func (s *Status) AccountStatus(accountID string, now time.Time, p domain.Policy) (StatusView, bool) {
+	return s.accountStatus(accountID, now, p, false)
+}
+
+// AccountStatusIfNothingHappens is the status at a future instant if nobody acts before
+// then (domain.AccountIfNothingHappens): what a password expiry, an inactivity disable or
+// the end of the MFA grace will do to the account.
+func (s *Status) AccountStatusIfNothingHappens(accountID string, at time.Time, p domain.Policy) (StatusView, bool) {
+	return s.accountStatus(accountID, at, p, true)
+}
+
+func (s *Status) accountStatus(accountID string, now time.Time, p domain.Policy, future bool) (StatusView, bool) {
 	s.mu.RLock()
 	rec, ok := s.accounts[accountID]
 	if !ok || !rec.Account.Registered {
@@ -221,6 +232,9 @@ func (s *Status) AccountStatus(accountID string, now time.Time, p domain.Policy)
 	}
 	s.mu.RUnlock()
 	a := rec.Account
+	if future {
+		a = domain.AccountIfNothingHappens(a, now, p)
+	}
 	return StatusView{
 		AccountID:         accountID,
 		Email:             a.Email,

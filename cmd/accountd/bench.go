@@ -3,7 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"accountd/http/api"
+	"accountd/http/client"
 )
 
 const benchUsage = `Usage: accountd bench [flags]
@@ -176,58 +177,26 @@ func runBench(args, environ []string, stdout, stderr io.Writer) error {
 }
 
 // benchAccount creates a property and an account to read, with the generated tokens.
-func benchAccount(client *http.Client, base string, tokens map[api.Role]string) (string, error) {
+func benchAccount(hc *http.Client, base string, tokens map[api.Role]string) (string, error) {
 	if tokens[api.RoleAdmin] == "" || tokens[api.RoleLoginService] == "" {
 		return "", errors.New("need the admin and login-service tokens in --data/tokens, or give --path")
 	}
-	var prop struct {
-		PropertyID string `json:"property_id"`
-	}
-	if err := postJSON(client, base+"/v1/properties", tokens[api.RoleAdmin], map[string]string{"name": "Bench Hotel", "primary_contact_email": "bench@example.com"}, &prop); err != nil {
+	ctx := context.Background()
+	admin := client.New(base, tokens[api.RoleAdmin], hc)
+	prop, err := admin.CreateProperty(ctx, "Bench Hotel", "bench@example.com")
+	if err != nil {
 		return "", err
-	}
-	var acc struct {
-		AccountID string `json:"account_id"`
 	}
 	email := fmt.Sprintf("bench-%d@example.com", time.Now().UnixNano())
-	body := map[string]string{"email": email, "password": "Bench password 2026!", "property_id": prop.PropertyID}
-	if err := postJSON(client, base+"/v1/accounts", tokens[api.RoleLoginService], body, &acc); err != nil {
+	acc, err := admin.WithToken(tokens[api.RoleLoginService]).Register(ctx, client.Registration{Email: email, Password: "Bench password 2026!", PropertyID: prop.PropertyID})
+	if err != nil {
 		return "", err
 	}
-	// Wait until the status projection has the account, so the run measures reads, not 404s.
-	for range 50 {
-		req, _ := http.NewRequest(http.MethodGet, base+"/v1/accounts/"+acc.AccountID+"/status", nil)
-		req.Header.Set("Authorization", "Bearer "+tokens[api.RoleLoginService])
-		if resp, err := client.Do(req); err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return acc.AccountID, nil
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
+	// The status read waits for the registration's position, so the run measures reads, not 404s.
+	if _, err := admin.WithToken(tokens[api.RoleLoginService]).Status(ctx, acc.AccountID, client.ReadAfter(acc.Position)); err != nil {
+		return "", fmt.Errorf("the new account never appeared in the status read model: %w", err)
 	}
-	return "", errors.New("the new account never appeared in the status read model")
-}
-
-func postJSON(client *http.Client, url, token string, in, out any) error {
-	b, _ := json.Marshal(in)
-	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+token)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode >= 300 {
-		return fmt.Errorf("POST %s: %s: %s", url, resp.Status, bytes.TrimSpace(body))
-	}
-	return json.Unmarshal(body, out)
+	return acc.AccountID, nil
 }
 
 type loadResult struct {

@@ -5,6 +5,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +23,7 @@ import (
 	"time"
 
 	"accountd/http/api"
+	"accountd/http/client"
 )
 
 const (
@@ -413,7 +415,7 @@ func (t loginTally) countIntent(intent int) int {
 
 // benchSetUp creates the properties, registers and activates the staff accounts, and locks
 // the victims.
-func benchSetUp(client *http.Client, base, host, adminToken string, f benchFlags) (*benchPool, error) {
+func benchSetUp(hc *http.Client, base, host, adminToken string, f benchFlags) (*benchPool, error) {
 	if adminToken == "" {
 		return nil, errors.New("need the admin token in --data/tokens to create the properties")
 	}
@@ -429,13 +431,12 @@ func benchSetUp(client *http.Client, base, host, adminToken string, f benchFlags
 	}
 
 	// Properties.
+	ctx := context.Background()
+	admin := client.New(base, adminToken, hc)
+	ls := admin.WithToken(p.token)
 	props := make([]string, p.properties)
 	if err := benchParallel(p.properties, func(i int) error {
-		var out struct {
-			PropertyID string `json:"property_id"`
-		}
-		err := postJSON(client, base+"/v1/properties", adminToken, map[string]string{
-			"name": fmt.Sprintf("Bench Hotel %d (%s)", i+1, p.run), "primary_contact_email": fmt.Sprintf("direction.%s@hotel%02d.example.com", p.run, i+1)}, &out)
+		out, err := admin.CreateProperty(ctx, fmt.Sprintf("Bench Hotel %d (%s)", i+1, p.run), fmt.Sprintf("direction.%s@hotel%02d.example.com", p.run, i+1))
 		props[i] = out.PropertyID
 		return err
 	}); err != nil {
@@ -469,10 +470,7 @@ func benchSetUp(client *http.Client, base, host, adminToken string, f benchFlags
 	}
 	if err := benchParallel(len(all), func(i int) error {
 		a := all[i]
-		var out struct {
-			AccountID string `json:"account_id"`
-		}
-		err := postJSON(client, base+"/v1/accounts", p.token, map[string]string{"email": a.email, "password": a.password, "property_id": props[a.property]}, &out)
+		out, err := ls.Register(ctx, client.Registration{Email: a.email, Password: a.password, PropertyID: props[a.property]})
 		a.id = out.AccountID
 		return err
 	}); err != nil {
@@ -496,8 +494,7 @@ func benchSetUp(client *http.Client, base, host, adminToken string, f benchFlags
 		mu.Unlock()
 	}
 	if err := benchParallel(len(all), func(i int) error {
-		var out struct{ Position uint64 }
-		err := postJSON(client, base+"/v1/activations", p.token, map[string]string{"token": links[strings.ToLower(all[i].email)]}, &out)
+		out, err := ls.Activate(ctx, links[strings.ToLower(all[i].email)])
 		seen(out.Position)
 		return err
 	}); err != nil {
@@ -508,12 +505,8 @@ func benchSetUp(client *http.Client, base, host, adminToken string, f benchFlags
 	if err := benchParallel(len(p.victims), func(i int) error {
 		v := &p.victims[i]
 		for range 11 { // the policy caps the threshold at 10
-			var out struct {
-				Reason   string
-				Position uint64
-			}
-			if err := postJSON(client, base+"/v1/logins", p.token, benchLogin{Email: v.email, Password: "Password123!",
-				IP: p.attackers[i%len(p.attackers)], UserAgent: benchAttackerAgents[0]}, &out); err != nil {
+			out, err := ls.Login(ctx, client.Login{Email: v.email, Password: "Password123!", IP: p.attackers[i%len(p.attackers)], UserAgent: benchAttackerAgents[0]})
+			if err != nil {
 				return fmt.Errorf("locking victim %s: %w", v.email, err)
 			}
 			seen(out.Position)
@@ -530,10 +523,17 @@ func benchSetUp(client *http.Client, base, host, adminToken string, f benchFlags
 	for i := range all {
 		p.prepare(all[i])
 	}
-	if err := benchWaitStatus(client, base, p.token, p.victims[0].id, position); err != nil {
-		return nil, err
+	// The status read waits for the last write's position (bounded by the server).
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := ls.Status(ctx, p.victims[0].id, client.ReadAfter(position))
+		if err == nil {
+			return p, nil
+		}
+		if client.ErrorCode(err) != "not_caught_up" || time.Now().After(deadline) {
+			return nil, fmt.Errorf("the status read model did not reach position %d: %w", position, err)
+		}
 	}
-	return p, nil
 }
 
 // benchParallel runs do(0..n-1) on a few goroutines and returns the first error.
@@ -556,28 +556,6 @@ func benchParallel(n int, do func(i int) error) error {
 	}
 	wg.Wait()
 	return errors.Join(errs...)
-}
-
-// benchWaitStatus waits until the status read model has applied position, read through
-// one account's status.
-func benchWaitStatus(client *http.Client, base, token, id string, position uint64) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		req, _ := http.NewRequest(http.MethodGet, fmt.Sprintf("%s/v1/accounts/%s/status?min_position=%d", base, id, position), nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := client.Do(req)
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return nil
-			}
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("the status read model did not reach position %d in 30s", position)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 // benchActivationTokens waits for the activation mail to each address of want in the

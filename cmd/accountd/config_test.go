@@ -46,6 +46,21 @@ func TestParseServe(t *testing.T) {
 					t.Errorf("flags: %+v", c.Config)
 				}
 			}},
+		{name: "the public URL follows the listen address", args: []string{"--addr", "127.0.0.1:9090"}, check: func(t *testing.T, c configView) {
+			if c.PublicURL != "http://127.0.0.1:9090" {
+				t.Errorf("public URL %q, want http://127.0.0.1:9090", c.PublicURL)
+			}
+		}},
+		{name: "the public URL of a listener on every interface", env: []string{"ACCOUNTD_ADDR=:7070"}, check: func(t *testing.T, c configView) {
+			if c.PublicURL != "http://127.0.0.1:7070" {
+				t.Errorf("public URL %q, want http://127.0.0.1:7070", c.PublicURL)
+			}
+		}},
+		{name: "the public URL of an IPv6 listener", args: []string{"--addr", "[::1]:8081"}, check: func(t *testing.T, c configView) {
+			if c.PublicURL != "http://[::1]:8081" {
+				t.Errorf("public URL %q", c.PublicURL)
+			}
+		}},
 		{name: "environment, and a flag wins over it", args: []string{"--addr", ":7000"},
 			env: []string{"ACCOUNTD_ADDR=:6000", "ACCOUNTD_DATA=" + dir, "ACCOUNTD_SYNC=normal", "ACCOUNTD_SHUTDOWN_TIMEOUT=3s"},
 			check: func(t *testing.T, c configView) {

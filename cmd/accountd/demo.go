@@ -77,7 +77,7 @@ func runDemo(args, environ []string, stdout, stderr io.Writer) error {
 	c.store.sync = "normal"
 	fs.IntVar(&c.properties, "properties", 50, "number of properties (hotels)")
 	fs.IntVar(&c.accounts, "accounts", 5000, "number of staff accounts")
-	fs.IntVar(&c.months, "months", 12, "months of history, ending now")
+	fs.IntVar(&c.months, "months", 12, "months of history, ending now (at least 105 days are written, so an expiry shows)")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed: the same seed gives the same history")
 	fs.DurationVar(&c.logEvery, "log-every", 5*time.Second, "interval of the progress lines when stderr is not a terminal")
 	pos, err := parseInterleaved(fs, args, environ)
@@ -101,6 +101,9 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) error {
 		c.end = time.Now().UTC().Add(-10 * time.Minute)
 	}
 	start := c.end.AddDate(0, -c.months, 0).Truncate(24 * time.Hour)
+	if earliest := c.end.AddDate(0, 0, -demoMinDays).Truncate(24 * time.Hour); earliest.Before(start) {
+		start = earliest // a shorter history could show no password expiry
+	}
 	cfg := serve.Config{DataDir: c.store.data, Store: c.store.store, StoreURL: c.store.storeURL, Argon2: &demoArgon2,
 		Logger: slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}
 	switch c.store.sync {

@@ -111,6 +111,9 @@ func (d *demoRun) schedule(day int, date time.Time) []demoAction {
 // unlock link, a forgotten password, a rotation that was due.
 func (d *demoRun) workday(a *demoAccount) func() error {
 	r := d.rng.IntN(1000)
+	if a.lockoutFirst {
+		a.lockoutFirst, r = false, 0
+	}
 	return func() error {
 		o := domain.Origin{IP: a.ip, UserAgent: "Mozilla/5.0 (demo front desk)", DeviceID: a.device}
 		switch {

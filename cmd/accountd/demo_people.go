@@ -48,6 +48,8 @@ type demoAccount struct {
 	device      string
 	ip          string
 	secondProp  int // -1, or a second property the account is linked to
+	// lockoutFirst: the first workday is a lockout, so every size shows one.
+	lockoutFirst bool
 }
 
 func demoCast(rng *rand.Rand, nProps, nAccounts int) ([]demoProperty, []*demoAccount) {
@@ -84,8 +86,18 @@ func demoCast(rng *rand.Rand, nProps, nAccounts int) ([]demoProperty, []*demoAcc
 		a.password = demoPassword(a)
 		accounts[i] = a
 	}
+	// Every size tells each story at least once, however few people there are: the first
+	// account keeps its password past 90 days and signs in most weekdays, so its expiry
+	// shows (the history spans demoMinDays for that), and the second is locked out first.
+	keeper := accounts[0]
+	keeper.registerDay, keeper.neverActive, keeper.loginProb = 0, false, 0.9
+	keeper.rotateEvery = time.Duration(demoMinDays+30) * 24 * time.Hour
+	accounts[min(1, nAccounts-1)].lockoutFirst = true
 	return props, accounts
 }
+
+// demoMinDays is the shortest history: long enough for a password to pass 90 days.
+const demoMinDays = 105
 
 // demoPassword is the account's password for its current rotation: long, not on the common
 // list, unrelated to the e-mail, and different from the last four.

@@ -42,7 +42,7 @@ func kindsAndTimes(t *testing.T, dir string) (map[string]int, []string) {
 func TestDemoWritesARealisticHistory(t *testing.T) {
 	end := time.Date(2026, 11, 20, 18, 0, 0, 0, time.UTC)
 	run := func(dir string, seed uint64) string {
-		c := demoConfig{properties: 2, accounts: 20, months: 4, seed: seed, logEvery: time.Hour, end: end}
+		c := demoConfig{properties: 2, accounts: 20, months: 2, seed: seed, logEvery: time.Hour, end: end}
 		c.store = storeFlags{data: dir, sync: "normal", store: "sqlite"}
 		var out, errs bytes.Buffer
 		if err := demo(context.Background(), c, &out, &errs); err != nil {
@@ -58,12 +58,14 @@ func TestDemoWritesARealisticHistory(t *testing.T) {
 		"login_succeeded.v1", "login_failed.v1", "login_rejected.v1", "unknown_email_login_failed.v1",
 		"mfa_enrolment_started.v1", "mfa_enrolment_confirmed.v1", "mfa_enrolment_deferred.v1",
 		"invoice_overdue.v1", "invoice_paid.v1", "password_changed.v1",
+		// the three stories every size tells, the smallest too: a lockout, an expiry, a suspension
+		"account_locked.v1", "property_access_suspended.v1",
 	} {
 		if kinds[kind] == 0 {
 			t.Errorf("no %s in the demo log; kinds: %v", kind, kinds)
 		}
 	}
-	for _, want := range []string{"Example accounts", "successful logins", "Mails:", "credential-stuffing"} {
+	for _, want := range []string{"Example accounts", "successful logins", "Mails:", "credential-stuffing", "lockouts", "password changes forced by expiry"} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("summary lacks %q:\n%s", want, summary)
 		}

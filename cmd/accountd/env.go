@@ -1,10 +1,16 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"os"
+	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/peterbourgon/ff/v3"
 )
 
 // envPrefix names accountd's environment variables.
@@ -27,23 +33,37 @@ func envMap(environ []string) map[string]string {
 }
 
 // applyEnv sets every flag not given on the command line from its environment
-// equivalent, so the precedence is flag, then environment, then default.
+// equivalent, so the precedence is flag, then environment, then default. The flag's
+// declaration is the only place either is named: ff (github.com/peterbourgon/ff/v3) maps
+// --public-url to PUBLIC_URL under the ACCOUNTD_ prefix. The variables come from the
+// environment given to run, not the process's, so tests hand each run its own; ff reads
+// them through its config-file channel (a parser over that list) for that reason.
 func applyEnv(fs *flag.FlagSet, env map[string]string) error {
-	given := map[string]bool{}
-	fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
-	var err error
-	fs.VisitAll(func(f *flag.Flag) {
-		if err != nil || given[f.Name] {
-			return
-		}
-		v, ok := env[envName(f.Name)]
-		if !ok {
-			return
-		}
-		if serr := fs.Set(f.Name, v); serr != nil {
-			err = usageError{fmt.Errorf("%s=%q: %v", envName(f.Name), v, serr)}
-		}
-	})
+	devNull := os.DevNull
+	err := ff.Parse(fs, nil,
+		ff.WithConfigFileVia(&devNull),
+		ff.WithIgnoreUndefined(true),
+		ff.WithConfigFileParser(func(_ io.Reader, set func(name, value string) error) error {
+			names := make([]string, 0, len(env))
+			for k := range env {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			for _, k := range names {
+				name, ok := strings.CutPrefix(k, envPrefix)
+				if !ok || env[k] == "" {
+					continue
+				}
+				if err := set(name, env[k]); err != nil {
+					return usageError{fmt.Errorf("%s=%q: %v", k, env[k], errors.Unwrap(err))}
+				}
+			}
+			return nil
+		}))
+	var ue usageError
+	if err != nil && !errors.As(err, &ue) {
+		err = usageError{err}
+	}
 	return err
 }
 
@@ -72,16 +92,33 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// toolEnv lists the environment variables of the other subcommands' flags. One shell often
-// serves every subcommand, so serve must not call them unknown; TestToolEnvIsComplete keeps
-// the list equal to what the subcommands' --help says they read.
-var toolEnv = []string{
-	"ACCOUNTD_ACCOUNT", "ACCOUNTD_ACCOUNTS", "ACCOUNTD_AT", "ACCOUNTD_C", "ACCOUNTD_CONNECTIONS",
-	"ACCOUNTD_D", "ACCOUNTD_DURATION", "ACCOUNTD_FROM", "ACCOUNTD_LOCKOUT_DURATION",
-	"ACCOUNTD_LOCKOUT_THRESHOLD", "ACCOUNTD_LOG_EVERY", "ACCOUNTD_MAX_RATE",
-	"ACCOUNTD_MAX_REQUESTS", "ACCOUNTD_MONTHS", "ACCOUNTD_OUT", "ACCOUNTD_PATH",
-	"ACCOUNTD_PROJECTION", "ACCOUNTD_PROPERTIES", "ACCOUNTD_PROPERTY", "ACCOUNTD_RATE",
-	"ACCOUNTD_READS_PER_LOGIN", "ACCOUNTD_SEED", "ACCOUNTD_SERVER",
-	"ACCOUNTD_TO", "ACCOUNTD_TOKEN", "ACCOUNTD_URL", "ACCOUNTD_WARMUP", "ACCOUNTD_WORKLOAD",
-	"ACCOUNTD_ACCESS_LOG", "ACCOUNTD_CHECKPOINT", "ACCOUNTD_VERIFIER_KEY",
+// otherCommandsEnv lists the variables the other commands read, from their own flag
+// declarations (as their --help prints them), so serve does not call them unknown when
+// one shell serves every command.
+func otherCommandsEnv() []string {
+	listed := regexp.MustCompile(`\[(ACCOUNTD_[A-Z0-9_]+)\]`)
+	var out []string
+	for _, c := range subcommands {
+		if c.name == "serve" {
+			continue
+		}
+		var help strings.Builder
+		for _, args := range helpArgs(c.name) {
+			_ = c.run(args, nil, &help, &help)
+		}
+		for _, m := range listed.FindAllStringSubmatch(help.String(), -1) {
+			out = append(out, m[1])
+		}
+	}
+	return out
+}
+
+// helpArgs are the runs that print a command's flags: its own --help, and each
+// subcommand's for the commands that have them.
+func helpArgs(name string) [][]string {
+	switch name {
+	case "evidence":
+		return [][]string{{"export", "--help"}, {"verify", "--help"}}
+	}
+	return [][]string{{"--help"}}
 }

@@ -41,9 +41,15 @@ against the log at that position. It names every mismatch and exits 1 if there i
 DATE is RFC 3339 or YYYY-MM-DD (midnight UTC). With the SQLite log the server must be stopped
 (events.db is opened exclusively); beside a node on a shared PostgreSQL log, export works on
 a private snapshot of the node's read models.
-
-Flags (environment equivalent in brackets):
 `
+
+// The subcommands' own usage: a line, a pointer to the whole story, then their flags.
+const (
+	evidenceExportUsage = "Usage: accountd evidence export --data DIR --property ID --from DATE --to DATE --out FILE.zip\n\n" +
+		"Writes a PCI DSS evidence bundle (accountd help evidence says what is in it).\n\nFlags of accountd evidence export (environment equivalent in brackets):\n"
+	evidenceVerifyUsage = "Usage: accountd evidence verify FILE.zip [--data DIR]\n\n" +
+		"Re-checks a bundle against its manifest and, with --data, the log (accountd help evidence).\n\nFlags of accountd evidence verify (environment equivalent in brackets):\n"
+)
 
 // version is set at link time (-ldflags "-X main.version=..."); otherwise the module's
 // build information stands in.
@@ -120,7 +126,12 @@ func runEvidence(args, environ []string, stdout, stderr io.Writer) error {
 	case "verify":
 		return runEvidenceVerify(args[1:], environ, stdout, stderr)
 	case "-h", "--help", "-help", "help":
+		// The whole story, then each subcommand's flags, which is what a reader looks for.
 		fmt.Fprint(stdout, evidenceUsage)
+		for _, sub := range []func(args, environ []string, stdout, stderr io.Writer) error{runEvidenceExport, runEvidenceVerify} {
+			fmt.Fprintln(stdout)
+			_ = sub([]string{"--help"}, nil, stdout, stdout)
+		}
 		return nil
 	}
 	return usageError{fmt.Errorf("unknown subcommand %q: want export or verify", args[0])}
@@ -132,7 +143,7 @@ type exportOptions struct {
 }
 
 func runEvidenceExport(args, environ []string, stdout, stderr io.Writer) error {
-	fs := newToolFlags("evidence export", evidenceUsage, stderr)
+	fs := newToolFlags("evidence export", evidenceExportUsage, stderr)
 	var sf storeFlags
 	sf.register(fs)
 	var o exportOptions
@@ -361,7 +372,7 @@ func (e *bundleMismatch) Error() string {
 }
 
 func runEvidenceVerify(args, environ []string, stdout, stderr io.Writer) error {
-	fs := newToolFlags("evidence verify", evidenceUsage, stderr)
+	fs := newToolFlags("evidence verify", evidenceVerifyUsage, stderr)
 	data := fs.String("data", "", "data directory: also check the manifest's chain hash against this log")
 	sync := fs.String("sync", "full", "event log durability when --data is given: full or normal")
 	storeKind := fs.String("store", "sqlite", "event log: sqlite (in --data), postgres or kurrentdb (at --store-url)")

@@ -115,7 +115,7 @@ func TestEvidenceBundle(t *testing.T) {
 	if m.Log.Position == 0 || len(m.Log.ChainHash) != 64 || m.ToolVersion == "" || len(m.Files) != 4 {
 		t.Fatalf("manifest: %+v", m)
 	}
-	if !strings.Contains(string(files[filePolicies]), `"reference": "CHG-9"`) || !strings.Contains(string(files[fileRotationJS]), `"8.3.6_min_length":14`) {
+	if !strings.Contains(string(files[filePolicies]), `"reference": "CHG-9"`) || !strings.Contains(string(files[fileRotationJS]), `"pci_8_3_6_min_length":14`) {
 		t.Errorf("the policy change of day 180 is not in the bundle:\n%s", files[filePolicies])
 	}
 	csvText := string(files[fileRotationCSV])

@@ -24,6 +24,8 @@ Commands:
   verify   check the hash chain and the transparency tree, against a saved checkpoint too
   keys     print the checkpoint verifier key auditors pin, or rotate the signing key
   sweep    disable accounts inactive beyond the policy (PCI 8.2.6), once
+  policy   print the effective policy: every setting, its default, range and source
+  tokens   list, add or revoke API client tokens (a running server picks the change up)
   history  print an account's timeline, or its state at an instant, from the log
   what-if  replay recorded sign-ins under a candidate policy and compare lockouts
   rebuild  rebuild read models from the log and swap them in (online through a running server)
@@ -51,28 +53,10 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 	}
 	cmd, rest := args[0], args[1:]
 	var err error
-	switch cmd {
-	case "serve":
-		err = runServe(rest, environ, stderr)
-	case "evidence":
-		err = runEvidence(rest, environ, stdout, stderr)
-	case "verify":
-		err = runVerify(rest, environ, stdout, stderr)
-	case "keys":
-		err = runKeys(rest, environ, stdout, stderr)
-	case "sweep":
-		err = runSweep(rest, environ, stdout, stderr)
-	case "bench":
-		err = runBench(rest, environ, stdout, stderr)
-	case "history":
-		err = runHistory(rest, environ, stdout, stderr)
-	case "what-if":
-		err = runWhatIf(rest, environ, stdout, stderr)
-	case "rebuild":
-		err = runRebuild(rest, environ, stdout, stderr)
-	case "demo":
-		err = runDemo(rest, environ, stdout, stderr)
-	case "help", "-h", "--help", "-help":
+	switch c, ok := commandNamed(cmd); {
+	case ok:
+		err = c.run(rest, environ, stdout, stderr)
+	case cmd == "help" || cmd == "-h" || cmd == "--help" || cmd == "-help":
 		if len(rest) > 0 && rest[0] != "help" {
 			return run([]string{rest[0], "--help"}, environ, stdout, stderr)
 		}
@@ -92,6 +76,35 @@ func run(args, environ []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "accountd %s: %v\n", cmd, err)
 		return 1
 	}
+}
+
+// command is one subcommand: its name and its entry point, which takes the environment
+// as a list so that tests hand each run its own.
+type command struct {
+	name string
+	run  func(args, environ []string, stdout, stderr io.Writer) error
+}
+
+var subcommands []command
+
+// init fills the table: runServe reaches it (through otherCommandsEnv), so a plain
+// initialiser would be an initialisation cycle.
+func init() {
+	subcommands = []command{
+		{"serve", func(args, environ []string, _, stderr io.Writer) error { return runServe(args, environ, stderr) }},
+		{"bench", runBench}, {"evidence", runEvidence}, {"verify", runVerify}, {"keys", runKeys}, {"sweep", runSweep},
+		{"policy", runPolicy}, {"tokens", runTokens}, {"history", runHistory}, {"what-if", runWhatIf},
+		{"rebuild", runRebuild}, {"demo", runDemo},
+	}
+}
+
+func commandNamed(name string) (command, bool) {
+	for _, c := range subcommands {
+		if c.name == name {
+			return c, true
+		}
+	}
+	return command{}, false
 }
 
 // usageError is a mistake in flags or environment: exit code 2.

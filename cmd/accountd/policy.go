@@ -23,6 +23,20 @@ type policyOverride struct {
 // ACCOUNTD_POLICY_<FIELD> variables, then --policy field=value flags. Every error names
 // the setting and where it came from; the result is validated against the rulebook's bounds.
 func loadPolicy(file string, env map[string]string, flags []string) (domain.Policy, error) {
+	p, _, err := loadPolicySources(file, env, flags)
+	return p, err
+}
+
+// loadPolicySources is loadPolicy that also says where each setting came from, by its
+// policy-file name: "file PATH", the variable's name, or "flag --policy". A setting
+// absent from the map is the default.
+func loadPolicySources(file string, env map[string]string, flags []string) (domain.Policy, map[string]string, error) {
+	sources := map[string]string{}
+	p, err := loadPolicyInto(file, env, flags, sources)
+	return p, sources, err
+}
+
+func loadPolicyInto(file string, env map[string]string, flags []string, sources map[string]string) (domain.Policy, error) {
 	p := domain.DefaultPolicy()
 	if file != "" {
 		data, err := os.ReadFile(file)
@@ -31,6 +45,12 @@ func loadPolicy(file string, env map[string]string, flags []string) (domain.Poli
 		}
 		if p, err = domain.ParsePolicyJSON(data); err != nil {
 			return p, fmt.Errorf("policy file %s: %w", file, err)
+		}
+		var given map[string]json.RawMessage
+		if json.Unmarshal(data, &given) == nil {
+			for name := range given {
+				sources[name] = "file " + file
+			}
 		}
 	}
 	var overrides []policyOverride
@@ -49,12 +69,16 @@ func loadPolicy(file string, env map[string]string, flags []string) (domain.Poli
 		if !ok {
 			return p, fmt.Errorf("--policy %q: want field=value, e.g. lockout_threshold=7", f)
 		}
-		overrides = append(overrides, policyOverride{source: "--policy", field: strings.ReplaceAll(strings.TrimSpace(name), "-", "_"), value: strings.TrimSpace(value)})
+		overrides = append(overrides, policyOverride{source: "flag --policy", field: strings.ReplaceAll(strings.TrimSpace(name), "-", "_"), value: strings.TrimSpace(value)})
 	}
 	for _, o := range overrides {
 		var err error
 		if p, err = o.apply(p); err != nil {
 			return p, err
+		}
+		sources[o.field] = o.source
+		if strings.HasPrefix(o.source, envPrefix) {
+			sources[o.field] = "environment " + o.source
 		}
 	}
 	if err := p.Validate(); err != nil {

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -25,6 +23,7 @@ import (
 	"accountd/domain"
 	"accountd/eventstore"
 	"accountd/http/api"
+	"accountd/http/client"
 	"accountd/http/serve"
 	"accountd/projections"
 	"accountd/projections/compliance"
@@ -216,14 +215,14 @@ func rebuildOnline(ctx context.Context, f rebuildFlags, targets []serve.RebuildT
 			return fmt.Errorf("%w; give one with --token", err)
 		}
 	}
-	c := adminClient{base: strings.TrimRight(f.server, "/"), token: token, http: &http.Client{Timeout: 30 * time.Second}}
+	c := client.New(f.server, token, &http.Client{Timeout: 30 * time.Second})
 	names := make([]string, len(targets))
 	for i, t := range targets {
 		names[i] = t.Name
 	}
-	var job api.RebuildJob
-	if err := c.do(ctx, http.MethodPost, "/v1/admin/rebuilds", api.RebuildRequest{Projections: names, MaxRate: f.maxRate}, http.StatusAccepted, &job); err != nil {
-		return err
+	job, err := c.StartRebuild(ctx, api.RebuildRequest{Projections: names, MaxRate: f.maxRate})
+	if err != nil {
+		return refusedBy(c, err)
 	}
 	var bar *progress
 	var barFile string
@@ -254,11 +253,11 @@ func rebuildOnline(ctx context.Context, f rebuildFlags, targets []serve.RebuildT
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("stopped following rebuild %s; it goes on in the server (GET %s/v1/admin/rebuilds/%s)", job.ID, c.base, job.ID)
+			return fmt.Errorf("stopped following rebuild %s; it goes on in the server (GET %s/v1/admin/rebuilds/%s)", job.ID, c.BaseURL, job.ID)
 		case <-time.After(rebuildPoll):
 		}
-		if err := c.do(ctx, http.MethodGet, "/v1/admin/rebuilds/"+job.ID, nil, http.StatusOK, &job); err != nil {
-			return err
+		if job, err = c.Rebuild(ctx, job.ID); err != nil {
+			return refusedBy(c, err)
 		}
 	}
 }
@@ -281,48 +280,12 @@ func adminToken(data string) (string, error) {
 	return "", fmt.Errorf("no admin token in %s", filepath.Join(data, "tokens"))
 }
 
-// adminClient calls a server's admin routes.
-type adminClient struct {
-	base, token string
-	http        *http.Client
-}
-
-func (c adminClient) do(ctx context.Context, method, path string, body any, want int, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
+// refusedBy words a server's refusal for the terminal.
+func refusedBy(c *client.Client, err error) error {
+	if e, ok := err.(*client.Error); ok {
+		return fmt.Errorf("the server at %s refused: %s: %s", c.BaseURL, e.Code, e.Message)
 	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("the server at %s: %w", c.base, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("the server at %s: %w", c.base, err)
-	}
-	if resp.StatusCode != want {
-		var e struct {
-			Error struct{ Code, Message string } `json:"error"`
-		}
-		if json.Unmarshal(raw, &e) == nil && e.Error.Code != "" {
-			return fmt.Errorf("the server refused: %s: %s", e.Error.Code, e.Error.Message)
-		}
-		return fmt.Errorf("%s %s: %s", method, path, resp.Status)
-	}
-	return json.Unmarshal(raw, out)
+	return err
 }
 
 // newRebuildDetectors wires the detectors to the real command side, as serve does. A

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -68,13 +69,19 @@ type serveFlags struct {
 }
 
 func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
+	return newServerFlags("serve", serveUsage, stderr)
+}
+
+// newServerFlags declares serve's flags under another command's name and usage, for the
+// commands that open the server's state with its configuration (sweep).
+func newServerFlags(name, usageText string, stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	f := &serveFlags{}
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	def := credentials.DefaultArgon2Params()
 	fs.StringVar(&f.data, "data", "./data", "data directory")
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address")
-	fs.StringVar(&f.publicURL, "public-url", "http://127.0.0.1:8080", "base URL of the links in e-mails")
+	fs.StringVar(&f.publicURL, "public-url", "", "base `URL` of the links in e-mails (default: http:// and --addr, 127.0.0.1 for an unspecified host)")
 	fs.StringVar(&f.policyFile, "policy-file", "", "policy JSON `file` (settings as in domain.Policy)")
 	fs.Var(&f.policies, "policy", "policy `setting=value` override, repeatable")
 	fs.StringVar(&f.sync, "sync", "full", "event log durability: full (fsync every commit) or normal")
@@ -99,7 +106,7 @@ func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
 	registerDetectorFlags(fs, &f.detect)
 	f.checkpoints.register(fs)
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), serveUsage)
+		fmt.Fprint(fs.Output(), usageText)
 		fs.VisitAll(func(fl *flag.Flag) {
 			name, help := flag.UnquoteUsage(fl)
 			fmt.Fprintf(fs.Output(), "  --%s %s\n    \t%s [%s]", fl.Name, name, help, envName(fl.Name))
@@ -122,7 +129,11 @@ const (
 // parseServe turns arguments and environment into the server's configuration. Nothing is
 // opened here, so every mistake is reported before anything is created on disk.
 func parseServe(args, environ []string, stderr io.Writer) (serve.Config, error) {
-	fs, f := newServeFlags(stderr)
+	return parseServerFlags("serve", serveUsage, args, environ, stderr)
+}
+
+func parseServerFlags(name, usageText string, args, environ []string, stderr io.Writer) (serve.Config, error) {
+	fs, f := newServerFlags(name, usageText, stderr)
 	if err := fs.Parse(args); err != nil {
 		return serve.Config{}, err
 	}
@@ -137,8 +148,11 @@ func parseServe(args, environ []string, stderr io.Writer) (serve.Config, error) 
 	if err != nil {
 		return serve.Config{}, usageError{err}
 	}
-	for _, k := range unknownEnv(fs, env, append([]string{envTokens, envMFAKey, envLinkKey, envBenchToken}, toolEnv...)...) {
+	for _, k := range unknownEnv(fs, env, append([]string{envTokens, envMFAKey, envLinkKey, envBenchToken}, otherCommandsEnv()...)...) {
 		logger.Warn("ignoring unknown environment variable", "name", k)
+	}
+	if f.publicURL == "" {
+		f.publicURL = publicURLOf(f.addr)
 	}
 	cfg := serve.Config{DataDir: f.data, Addr: f.addr, PublicURL: strings.TrimRight(f.publicURL, "/"), Logger: logger,
 		MaxBodyBytes: f.maxBody, ShutdownTimeout: f.shutdownTimeout, DisableMetrics: !f.metrics, DisableOutbox: !f.outbox}
@@ -320,4 +334,18 @@ func runServe(args, environ []string, stderr io.Writer) error {
 		}
 	}
 	return srv.ListenAndServe(ctx)
+}
+
+// publicURLOf is the base URL of mail links when --public-url is not given: the listener
+// itself, so a server moved to another port does not mail links to the old one. A listener
+// on every interface (":8080", "0.0.0.0:8080") is reached on this machine at 127.0.0.1.
+func publicURLOf(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }

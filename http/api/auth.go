@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync/atomic"
 )
 
 // Role is what an API client may do. Roles are strict: admin is not a superset of the
@@ -119,7 +120,8 @@ func roleList() string {
 // the presented token and compares it with every known digest in constant time, so
 // neither the match nor its position leaks through timing.
 type authenticator struct {
-	tokens []tokenDigest
+	// tokens is swapped whole when the tokens file changes, so a check sees one set.
+	tokens atomic.Pointer[[]tokenDigest]
 }
 
 type tokenDigest struct {
@@ -129,11 +131,21 @@ type tokenDigest struct {
 
 func newAuthenticator(tokens []Token) *authenticator {
 	a := &authenticator{}
-	for _, t := range tokens {
-		a.tokens = append(a.tokens, tokenDigest{sum: sha256.Sum256([]byte(t.Secret)), roles: rolesOf(t.Roles...)})
-	}
+	a.set(tokens)
 	return a
 }
+
+func (a *authenticator) set(tokens []Token) {
+	digests := make([]tokenDigest, 0, len(tokens))
+	for _, t := range tokens {
+		digests = append(digests, tokenDigest{sum: sha256.Sum256([]byte(t.Secret)), roles: rolesOf(t.Roles...)})
+	}
+	a.tokens.Store(&digests)
+}
+
+// SetTokens replaces the API's clients: requests from then on are checked against these
+// tokens only (a running server re-reads its tokens file this way).
+func (a *API) SetTokens(tokens []Token) { a.auth.set(tokens) }
 
 // roles returns the roles the request's bearer token grants (0: none or no token).
 func (a *authenticator) roles(r *http.Request) roleSet {
@@ -144,9 +156,10 @@ func (a *authenticator) roles(r *http.Request) roleSet {
 	}
 	sum := sha256.Sum256([]byte(strings.TrimSpace(h[len(prefix):])))
 	var granted roleSet
-	for i := range a.tokens {
-		match := subtle.ConstantTimeCompare(sum[:], a.tokens[i].sum[:])
-		granted |= a.tokens[i].roles & roleSet(-match)
+	tokens := *a.tokens.Load()
+	for i := range tokens {
+		match := subtle.ConstantTimeCompare(sum[:], tokens[i].sum[:])
+		granted |= tokens[i].roles & roleSet(-match)
 	}
 	return granted
 }

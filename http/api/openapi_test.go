@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"gopkg.in/yaml.v3"
 
 	"accountd/eventstore/sqlite"
@@ -43,6 +44,15 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 	var doc openAPIDoc
 	if err := yaml.Unmarshal(api.OpenAPI(), &doc); err != nil {
 		t.Fatalf("openapi.yaml does not parse: %v", err)
+	}
+	// A strict reader, not just YAML: a description written as {a: b, c} parses as YAML
+	// but is not the text it looks like.
+	strict, err := openapi3.NewLoader().LoadFromData(api.OpenAPI())
+	if err == nil {
+		err = strict.Validate(context.Background())
+	}
+	if err != nil {
+		t.Errorf("openapi.yaml is not a valid OpenAPI document: %v", err)
 	}
 	if !strings.HasPrefix(doc.OpenAPI, "3.1") {
 		t.Errorf("openapi = %q, want 3.1.x", doc.OpenAPI)

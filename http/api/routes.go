@@ -40,6 +40,7 @@ func (a *API) RegisterPublicRoutes(r *mux.Router) {
 	a.handle(r, false, http.MethodPost, "/v1/accounts/{id}/mfa/deferral", "mfa.deferral", loginService, a.deferMFAEnrolment)
 	a.handle(r, false, http.MethodPost, "/v1/accounts/{id}/mfa/reset", "mfa.reset", loginService, a.resetOwnMFA)
 	a.handle(r, false, http.MethodGet, "/v1/sessions/{id}", "sessions.check", loginService, a.checkSession)
+	a.handle(r, false, http.MethodDelete, "/v1/sessions/{id}", "sessions.end", loginService, a.endSession)
 }
 
 // RegisterAdminRoutes registers the administration of properties and of other people's
@@ -49,6 +50,8 @@ func (a *API) RegisterAdminRoutes(r *mux.Router) {
 	a.handle(r, true, http.MethodPost, "/v1/properties/{id}/members", "properties.members", adminOnly, a.addMember)
 	a.handle(r, true, http.MethodPost, "/v1/properties/{id}/user-managers", "properties.user_managers", adminOnly, a.grantUserManagement)
 	a.handle(r, true, http.MethodGet, "/v1/properties/{id}", "properties.get", adminOnly, a.getProperty)
+	a.handle(r, true, http.MethodGet, "/v1/properties", "properties.find", adminOnly, a.findProperties)
+	a.handle(r, true, http.MethodGet, "/v1/properties/{id}/members", "properties.members_list", adminOnly, a.listMembers)
 	a.handle(r, true, http.MethodDelete, "/v1/properties/{id}/members/{account_id}", "properties.members_remove", adminOnly, a.removeMember)
 	a.handle(r, true, http.MethodDelete, "/v1/properties/{id}/user-managers/{account_id}", "properties.user_managers_revoke", adminOnly, a.revokeUserManagement)
 	a.handle(r, true, http.MethodPost, "/v1/properties/{id}/billing-contacts", "properties.billing_contacts", adminOnly, a.addBillingContact)

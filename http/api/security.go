@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -234,11 +235,9 @@ func (a *API) whatIf(x *exchange) error {
 	if err := x.decode(&req); err != nil {
 		return err
 	}
-	p := a.svc.Policy()
-	if len(req.Policy) > 0 {
-		if err := json.Unmarshal(req.Policy, &p); err != nil {
-			return invalidRequest("field %q: %v", "policy", err)
-		}
+	p, err := candidatePolicy(a.svc.Policy(), req.Policy)
+	if err != nil {
+		return err
 	}
 	from, err := time.Parse(time.RFC3339Nano, req.From)
 	if err != nil {
@@ -261,4 +260,19 @@ func (a *API) whatIf(x *exchange) error {
 		return historyError(err)
 	}
 	return x.json(http.StatusOK, rep)
+}
+
+// candidatePolicy lays the request's settings over the policy in force. A misspelt setting
+// is refused, as in a policy file: replaying silently under the current value instead would
+// answer a question nobody asked.
+func candidatePolicy(current domain.Policy, changes json.RawMessage) (domain.Policy, error) {
+	if len(changes) == 0 {
+		return current, nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(changes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&current); err != nil {
+		return current, &Error{Status: http.StatusBadRequest, Code: domain.CodeInvalidPolicy, Message: "policy: " + err.Error(), Details: securityParam{Param: "policy"}}
+	}
+	return current, historyError(current.Validate())
 }

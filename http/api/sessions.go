@@ -27,3 +27,23 @@ func (a *API) checkSession(x *exchange) error {
 	}
 	return x.json(http.StatusOK, sessionResponse{Valid: c.Valid, Reason: c.Reason, ExpiresAt: c.ExpiresAt, StartedAt: c.StartedAt, LastSeenAt: c.LastSeenAt})
 }
+
+type sessionEnded struct {
+	SessionID string `json:"session_id"`
+	Position  uint64 `json:"position"`
+}
+
+// endSession is the holder's logout: the session is closed on record and any later check
+// answers 404 session_not_found.
+func (a *API) endSession(x *exchange) error {
+	m, err := x.meta()
+	if err != nil {
+		return err
+	}
+	id := x.pathVar("id")
+	res, err := a.svc.EndSession(x.r.Context(), m, id)
+	if err != nil {
+		return err
+	}
+	return x.json(http.StatusOK, sessionEnded{SessionID: id, Position: res.LastPosition()})
+}

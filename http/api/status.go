@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"accountd/domain"
 	"accountd/projections"
@@ -17,12 +18,34 @@ import (
 // need no event to take effect.
 
 func (a *API) accountStatus(x *exchange) error {
-	if q := x.r.URL.RawQuery; q != "" {
-		if err := a.waitForQuery(x, q); err != nil {
+	var at time.Time
+	if raw := x.r.URL.RawQuery; raw != "" {
+		q, err := url.ParseQuery(raw)
+		if err != nil {
+			return invalidRequest("malformed query string: %v", err)
+		}
+		if err := a.waitFor(x, q.Get("min_position")); err != nil {
+			return err
+		}
+		if at, err = futureInstant(q, a.svc.Now()); err != nil {
 			return err
 		}
 	}
-	return a.writeStatus(x, x.pathVar("id"))
+	return a.writeStatusAt(x, x.pathVar("id"), at)
+}
+
+// futureInstant reads ?at=, the instant a status read looks ahead to (zero: now). A past
+// instant is refused: the read model holds the account as it stands, and what it was is
+// the security role's GET /v1/accounts/{id}/state.
+func futureInstant(q url.Values, now time.Time) (time.Time, error) {
+	at, err := parseInstant(q, "at")
+	if err != nil || at.IsZero() {
+		return at, err
+	}
+	if at.Before(now.Add(-time.Second)) {
+		return at, badParam(CodeInvalidTime, "at", "at is in the past: a status read looks ahead; the state at a past instant is GET /v1/accounts/{id}/state")
+	}
+	return at, nil
 }
 
 func (a *API) accountStatusByEmail(x *exchange) error {
@@ -41,19 +64,15 @@ func (a *API) accountStatusByEmail(x *exchange) error {
 	if !ok {
 		return accountNotFound()
 	}
-	return a.writeStatus(x, id)
+	at, err := futureInstant(q, a.svc.Now())
+	if err != nil {
+		return err
+	}
+	return a.writeStatusAt(x, id, at)
 }
 
 func accountNotFound() error {
 	return &domain.Error{Code: domain.CodeAccountNotFound, Message: "account does not exist"}
-}
-
-func (a *API) waitForQuery(x *exchange, rawQuery string) error {
-	q, err := url.ParseQuery(rawQuery)
-	if err != nil {
-		return invalidRequest("malformed query string: %v", err)
-	}
-	return a.waitFor(x, q.Get("min_position"))
 }
 
 // waitFor gives read-your-writes: a client passes the position a write answered with, and
@@ -76,8 +95,14 @@ func (a *API) waitFor(x *exchange, raw string) error {
 
 var statusBufPool = sync.Pool{New: func() any { b := make([]byte, 0, 2048); return &b }}
 
-func (a *API) writeStatus(x *exchange, accountID string) error {
-	v, ok := a.status.AccountStatus(accountID, a.svc.Now(), a.svc.Policy())
+func (a *API) writeStatusAt(x *exchange, accountID string, at time.Time) error {
+	var v projections.StatusView
+	var ok bool
+	if at.IsZero() {
+		v, ok = a.status.AccountStatus(accountID, a.svc.Now(), a.svc.Policy())
+	} else {
+		v, ok = a.status.AccountStatusIfNothingHappens(accountID, at, a.svc.Policy())
+	}
 	if !ok {
 		return accountNotFound()
 	}

@@ -2,9 +2,11 @@ package serve_test
 
 import (
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"accountd/domain"
 	"accountd/http/api"
 )
 
@@ -135,17 +137,95 @@ func TestDeleteAndRestore(t *testing.T) {
 }
 
 // R7.1: a session is checked and closes after 6 hours without use.
+// TestSessions follows R7.1 with the injected clock: the session ends at the idle limit
+// unless used, at the hard limit however used, or at logout; every answer gives the same
+// expires_at, the earlier of the two limits.
 func TestSessions(t *testing.T) {
-	e := newEnv(t, nil)
-	e.activeAccount("xena@lago.example")
-	sid := e.login("xena@lago.example", goodPassword).str("session_id")
-	ok := e.must(e.get("/v1/sessions/"+sid, api.RoleLoginService), http.StatusOK)
-	if ok.body["valid"] != true || ok.str("expires_at") == "" || ok.str("started_at") == "" {
-		t.Fatalf("fresh session: %s", ok.raw)
+	policy := testPolicy(nil)
+	idle, hard := policy.SessionIdleTimeout.Std(), policy.SessionMaxAge.Std()
+	if idle >= hard {
+		t.Fatalf("the test needs an idle limit (%v) below the hard limit (%v)", idle, hard)
 	}
-	e.clock.Advance(6*time.Hour + time.Minute)
-	idle := e.must(e.get("/v1/sessions/"+sid, api.RoleLoginService), http.StatusOK)
-	if idle.body["valid"] != false || idle.str("reason") != "idle_timeout" {
-		t.Fatalf("idle session: %s", idle.raw)
+	type step struct {
+		advance    time.Duration
+		valid      bool
+		reason     string
+		expiresAt  time.Duration // after the start; 0: not checked
+		lastSeenAt time.Duration
+	}
+	for _, tc := range []struct {
+		name  string
+		steps []step
+	}{
+		{"unused, it ends at the idle limit", []step{
+			{0, true, "", idle, 0},
+			{idle - time.Minute, true, "", 2*idle - time.Minute, idle - time.Minute},
+			{idle + time.Minute, false, "idle_timeout", 0, 0},
+		}},
+		{"used, it lasts until the hard limit and no longer", []step{
+			{idle - time.Hour, true, "", 2*idle - time.Hour, idle - time.Hour},
+			{idle - time.Hour, true, "", min(3*idle-2*time.Hour, hard), 2*idle - 2*time.Hour},
+			{hard - 2*(idle-time.Hour) - time.Minute, true, "", hard, hard - time.Minute},
+			{time.Minute, false, "expired", 0, 0},
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, policy)
+			e.activeAccount("xena@lago.example")
+			start := e.clock.Now()
+			login := e.login("xena@lago.example", goodPassword)
+			sid := login.str("session_id")
+			if got := login.str("session_expires_at"); got != start.Add(idle).Format(time.RFC3339Nano) {
+				t.Fatalf("login: session_expires_at %s, want the idle limit %s", got, start.Add(idle))
+			}
+			for i, st := range tc.steps {
+				e.clock.Advance(st.advance)
+				r := e.must(e.get("/v1/sessions/"+sid, api.RoleLoginService), http.StatusOK)
+				if r.body["valid"] != st.valid || r.str("reason") != st.reason {
+					t.Fatalf("step %d (+%v): %s, want valid %v reason %q", i, e.clock.Now().Sub(start), r.raw, st.valid, st.reason)
+				}
+				if st.expiresAt != 0 && r.str("expires_at") != start.Add(st.expiresAt).Format(time.RFC3339Nano) {
+					t.Errorf("step %d: expires_at %s, want start+%v", i, r.str("expires_at"), st.expiresAt)
+				}
+				if st.valid && r.str("last_seen_at") != start.Add(st.lastSeenAt).Format(time.RFC3339Nano) {
+					t.Errorf("step %d: last_seen_at %s, want start+%v", i, r.str("last_seen_at"), st.lastSeenAt)
+				}
+			}
+		})
+	}
+}
+
+func TestLogout(t *testing.T) {
+	e := newEnv(t, nil)
+	e.activeAccount("yann@lago.example")
+	login := e.login("yann@lago.example", goodPassword)
+	sid := login.str("session_id")
+	other := e.login("yann@lago.example", goodPassword).str("session_id")
+	out := e.must(e.call(http.MethodDelete, "/v1/sessions/"+sid, api.RoleLoginService, nil), http.StatusOK)
+	if out.str("session_id") != sid || out.position() == 0 {
+		t.Fatalf("logout: %s", out.raw)
+	}
+	if r := e.get("/v1/sessions/"+sid, api.RoleLoginService); r.status != http.StatusNotFound || r.errCode() != "session_not_found" {
+		t.Errorf("check after logout: %d %s, want 404 session_not_found", r.status, r.raw)
+	}
+	if r := e.call(http.MethodDelete, "/v1/sessions/"+sid, api.RoleLoginService, nil); r.status != http.StatusNotFound {
+		t.Errorf("second logout: %d %s, want 404", r.status, r.raw)
+	}
+	if r := e.get("/v1/sessions/"+other, api.RoleLoginService); r.body["valid"] != true {
+		t.Errorf("the other session ended too: %s", r.raw)
+	}
+	ended := 0
+	for _, ev := range e.events(domain.AccountStream(login.str("account_id"))) {
+		if ev.Type == "session_ended.v1" && strings.Contains(string(ev.Data), `"cause":"logout"`) {
+			ended++
+		}
+	}
+	if ended != 1 {
+		t.Errorf("%d session_ended.v1 with cause logout on record, want 1", ended)
+	}
+	for _, tc := range []struct{ name, id string }{{"a session ID naming no account", "nobody"}, {"an unknown session", "no-such-account_x"}} {
+		if r := e.call(http.MethodDelete, "/v1/sessions/"+tc.id, api.RoleLoginService, nil); r.status != http.StatusNotFound {
+			t.Errorf("%s: %d %s", tc.name, r.status, r.raw)
+		}
 	}
 }

@@ -3,7 +3,6 @@ package serve_test
 import (
 	"context"
 	"encoding/csv"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -64,12 +63,7 @@ func TestComplianceEvidence(t *testing.T) {
 	t.Run("csv", func(t *testing.T) {
 		req, _ := http.NewRequest(http.MethodGet, e.ts.URL+"/v1/compliance/password-rotation?"+period+"&format=csv", nil)
 		req.Header.Set("Authorization", "Bearer "+e.tokens[api.RoleAuditor])
-		resp, err := e.ts.Client().Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
+		resp, body := e.rawCall(req)
 		recs, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
 		if err != nil || resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || len(recs) != 2 || recs[1][1] != "marta@lago.example" {
 			t.Fatalf("%d %s %v: %q", resp.StatusCode, resp.Header.Get("Content-Type"), err, body)

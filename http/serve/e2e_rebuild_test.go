@@ -2,7 +2,6 @@ package serve_test
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -147,12 +146,8 @@ func TestOnlineRebuildWhileServing(t *testing.T) {
 		return false
 	})
 
-	resp, err := http.Get(e.ts.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	req, _ := http.NewRequest(http.MethodGet, e.ts.URL+"/metrics", nil)
+	_, raw := e.rawCall(req)
 	metrics := string(raw)
 	for _, want := range []string{`accountd_rebuilds_total{result="succeeded"} 2`, "accountd_rebuild_pause_seconds_count 4"} {
 		if !strings.Contains(metrics, want) {

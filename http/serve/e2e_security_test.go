@@ -269,9 +269,18 @@ func TestWhatIfHigherThresholdNeverLocks(t *testing.T) {
 	if n := len(same.body["accounts"].([]any)); n != 0 {
 		t.Fatalf("replay under the recorded policy differs: %s", same.raw)
 	}
-	body["policy"] = map[string]any{"lockout_threshold": 11}
-	if r := e.post("/v1/what-if", api.RoleSecurity, body); r.status != http.StatusBadRequest || r.errCode() != "invalid_policy" {
-		t.Fatalf("threshold 11 (over PCI's 10): %d %s", r.status, r.raw)
+	for _, tc := range []struct {
+		name   string
+		policy map[string]any
+	}{
+		{"threshold 11 (over PCI's 10)", map[string]any{"lockout_threshold": 11}},
+		{"a misspelt setting", map[string]any{"lockout_treshold": 10}},
+		{"a setting of the wrong type", map[string]any{"lockout_threshold": "ten"}},
+	} {
+		body["policy"] = tc.policy
+		if r := e.post("/v1/what-if", api.RoleSecurity, body); r.status != http.StatusBadRequest || r.errCode() != "invalid_policy" {
+			t.Errorf("%s: %d %s, want 400 invalid_policy", tc.name, r.status, r.raw)
+		}
 	}
 }
 

@@ -74,7 +74,7 @@ func newEnv(t *testing.T, policy *domain.Policy) *env {
 	ctx := context.Background()
 	srv, err := serve.New(ctx, serve.Config{
 		DataDir: data, Policy: policy, Sync: sqlite.Normal, Argon2: cheapArgon2(), Clock: clock.Now,
-		Logger: testLogger(t), StatusWait: 300 * time.Millisecond,
+		Logger: testLogger(t), StatusWait: 300 * time.Millisecond, TokensReload: 20 * time.Millisecond,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -136,17 +136,21 @@ func (r response) errCode() string {
 // role picks the bearer token ("" sends none).
 func (e *env) call(method, path string, role api.Role, body any, headers ...string) response {
 	e.t.Helper()
-	var rd io.Reader
+	var sent []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		sent = []byte(b)
 	default:
 		j, err := json.Marshal(b)
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		rd = bytes.NewReader(j)
+		sent = j
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(sent)
 	}
 	req, err := http.NewRequest(method, e.ts.URL+path, rd)
 	if err != nil {
@@ -164,6 +168,9 @@ func (e *env) call(method, path string, role api.Role, body any, headers ...stri
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
+	if err := checkContract(method, req.URL.RequestURI(), req.Header, sent, resp.StatusCode, resp.Header, raw); err != nil {
+		e.t.Error(err)
+	}
 	out := response{status: resp.StatusCode, header: resp.Header, raw: raw}
 	// Bodies that are not JSON (a checkpoint's signed note, a CSV, a zip) are left in raw.
 	if ct := resp.Header.Get("Content-Type"); len(raw) > 0 && (ct == "" || strings.Contains(ct, "json")) {

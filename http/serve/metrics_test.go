@@ -1,7 +1,6 @@
 package serve_test
 
 import (
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -50,15 +49,8 @@ func TestMetricsAfterLoginAndStatus(t *testing.T) {
 
 func scrape(t *testing.T, e *env) string {
 	t.Helper()
-	res, err := http.Get(e.ts.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
+	req, _ := http.NewRequest(http.MethodGet, e.ts.URL+"/metrics", nil)
+	res, b := e.rawCall(req)
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("GET /metrics: %d %s", res.StatusCode, b)
 	}

@@ -158,7 +158,7 @@ func (r *rebuilds) Start(req api.RebuildRequest) (api.RebuildJob, error) {
 	if !ok || ctx.Err() != nil {
 		return api.RebuildJob{}, errors.New("the server is not running its background work (not started, or shutting down)")
 	}
-	job := &rebuildJob{view: api.RebuildJob{ID: uuid.NewString(), State: api.RebuildRunning, StartedAt: time.Now().UTC(), MaxRate: req.MaxRate}}
+	job := &rebuildJob{view: api.RebuildJob{ID: uuid.NewString(), State: api.RebuildRunning, StartedAt: time.Now().UTC(), MaxRate: req.MaxRate, Results: []api.RebuildResult{}}}
 	for _, t := range targets {
 		job.view.Projections = append(job.view.Projections, t.Name)
 	}

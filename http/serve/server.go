@@ -54,8 +54,10 @@ type Config struct {
 	StoreURL string
 	// Argon2 sets the password hashing cost (default credentials.DefaultArgon2Params()).
 	Argon2 *credentials.Argon2Params
-	// Tokens are the API clients. Empty: DataDir/tokens, generated on first start.
-	Tokens []api.Token
+	// Tokens are the API clients. Empty: DataDir/tokens, generated on first start and
+	// re-read every TokensReload (default DefaultTokensReload) while the server runs.
+	Tokens       []api.Token
+	TokensReload time.Duration
 	// MFAKey and LinkKey are 32-byte secrets. Empty: DataDir/keys/{mfa,link}.key, generated
 	// on first start.
 	MFAKey, LinkKey []byte
@@ -394,6 +396,9 @@ func (s *Server) Start(ctx context.Context) {
 		s.run(ctx, "inactivity-sweep", sweeper{s})
 		if s.witness != nil {
 			s.run(ctx, "transparency", s.witness)
+		}
+		if s.tokensFile != "" {
+			s.run(ctx, "tokens-file", &tokensReloader{s: s})
 		}
 	})
 }

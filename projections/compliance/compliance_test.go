@@ -269,6 +269,14 @@ func TestInactivitySweepIsIdempotent(t *testing.T) {
 		if res.Disabled != want {
 			t.Errorf("sweep %d disabled %d, want %d", i, res.Disabled, want)
 		}
+		// What the sweep looked at, and (the second time) why nothing was due.
+		now := s.svc.Now()
+		if !res.Cutoff.Equal(now.Add(-s.svc.Policy().InactivityDisableAfter.Std())) {
+			t.Errorf("sweep %d: cutoff %v, want now minus inactivity_disable_after", i, res.Cutoff)
+		}
+		if i == 1 && (res.Watched < 1 || res.Examined != 0 || !res.NextDueAt.After(now)) {
+			t.Errorf("second sweep: %+v, want the busy account watched, none examined, the next due later", res)
+		}
 		s.catchUp()
 	}
 	a, err := s.svc.LoadAccount(s.ctx, idle)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"time"
 
 	"accountd/commands"
 	"accountd/domain"
@@ -13,6 +14,13 @@ import (
 type SweepResult struct {
 	Examined int `json:"examined"`
 	Disabled int `json:"disabled"`
+	// Watched is how many accounts the rule applies to (not deleted, not already disabled
+	// for inactivity); Cutoff is the last activity that makes one due (now minus the
+	// policy's inactivity_disable_after); NextDueAt is when the least recently active of
+	// them becomes due, zero when none is watched. Together they say why nothing was due.
+	Watched   int       `json:"watched"`
+	Cutoff    time.Time `json:"cutoff"`
+	NextDueAt time.Time `json:"next_due_at,omitzero"`
 }
 
 // SweepInactive disables, with disabled_inactivity, every account with no successful login
@@ -24,7 +32,15 @@ func SweepInactive(ctx context.Context, db *sql.DB, svc *commands.Service) (Swee
 	now := svc.Now()
 	cutoff := now.Add(-svc.Policy().InactivityDisableAfter.Std())
 	day := now.Format("2006-01-02")
-	var res SweepResult
+	res := SweepResult{Cutoff: cutoff}
+	var oldest sql.NullInt64
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*), MIN(last_active_at) FROM compliance_accounts
+		WHERE deleted_at = 0 AND ',' || disabled_kinds || ',' NOT LIKE '%,inactivity,%'`).Scan(&res.Watched, &oldest); err != nil {
+		return res, err
+	}
+	if oldest.Valid {
+		res.NextDueAt = time.Unix(0, oldest.Int64).UTC().Add(svc.Policy().InactivityDisableAfter.Std())
+	}
 	err := InactiveCandidates(ctx, db, cutoff, func(id string) error {
 		res.Examined++
 		r, err := svc.Account(ctx, commands.Meta{CommandID: "inactivity-sweep/" + id + "/" + day}, id, domain.DisableIfInactive{})

@@ -183,27 +183,35 @@ func (r *Reader) Events(ctx context.Context, accountID string, after int64, limi
 
 // State is an account's state at an instant, without secrets.
 type State struct {
-	AccountID         string                          `json:"account_id"`
-	At                time.Time                       `json:"at"`
-	Revision          int64                           `json:"revision"`
-	Email             string                          `json:"email"`
-	RegisteredAt      time.Time                       `json:"registered_at,omitzero"`
-	Activated         bool                            `json:"activated"`
-	ActivatedAt       time.Time                       `json:"activated_at,omitzero"`
-	Deleted           bool                            `json:"deleted"`
-	Properties        []string                        `json:"properties"`
-	PasswordChangedAt time.Time                       `json:"password_changed_at,omitzero"`
-	PasswordExpiresAt time.Time                       `json:"password_expires_at,omitzero"`
-	ChangeRequired    bool                            `json:"password_change_required"`
-	FailedAttempts    int                             `json:"failed_attempts"`
-	Locked            bool                            `json:"locked"`
-	LockedAt          time.Time                       `json:"locked_at,omitzero"`
-	MFA               MFAView                         `json:"mfa"`
-	Disabled          map[string]domain.DisableRecord `json:"disabled"`
-	FirstLoginAt      time.Time                       `json:"first_login_at,omitzero"`
-	LastLoginAt       time.Time                       `json:"last_login_at,omitzero"`
-	OpenSessions      int                             `json:"open_sessions"`
-	Status            domain.AccountStatus            `json:"status"`
+	AccountID         string                 `json:"account_id"`
+	At                time.Time              `json:"at"`
+	Revision          int64                  `json:"revision"`
+	Email             string                 `json:"email"`
+	RegisteredAt      time.Time              `json:"registered_at,omitzero"`
+	Activated         bool                   `json:"activated"`
+	ActivatedAt       time.Time              `json:"activated_at,omitzero"`
+	Deleted           bool                   `json:"deleted"`
+	Properties        []string               `json:"properties"`
+	PasswordChangedAt time.Time              `json:"password_changed_at,omitzero"`
+	PasswordExpiresAt time.Time              `json:"password_expires_at,omitzero"`
+	ChangeRequired    bool                   `json:"password_change_required"`
+	FailedAttempts    int                    `json:"failed_attempts"`
+	Locked            bool                   `json:"locked"`
+	LockedAt          time.Time              `json:"locked_at,omitzero"`
+	MFA               MFAView                `json:"mfa"`
+	Disabled          map[string]DisableView `json:"disabled"`
+	FirstLoginAt      time.Time              `json:"first_login_at,omitzero"`
+	LastLoginAt       time.Time              `json:"last_login_at,omitzero"`
+	OpenSessions      int                    `json:"open_sessions"`
+	Status            domain.AccountStatus   `json:"status"`
+}
+
+// DisableView is one reason the account is disabled, by kind. The domain's record has no
+// JSON names of its own: it is state, not an answer.
+type DisableView struct {
+	Since      time.Time    `json:"since"`
+	Actor      domain.Actor `json:"actor"`
+	PropertyID string       `json:"property_id,omitempty"`
 }
 
 // MFAView is the second factor without its secret.
@@ -246,9 +254,9 @@ func (r *Reader) StateAt(ctx context.Context, accountID string, at time.Time) (S
 	if props == nil {
 		props = []string{}
 	}
-	disabled := a.Disabled
-	if disabled == nil {
-		disabled = map[string]domain.DisableRecord{}
+	disabled := make(map[string]DisableView, len(a.Disabled))
+	for kind, d := range a.Disabled {
+		disabled[kind] = DisableView{Since: d.Since, Actor: d.Actor, PropertyID: d.PropertyID}
 	}
 	return State{
 		AccountID: accountID, At: at, Revision: rev, Email: a.Email, RegisteredAt: a.RegisteredAt, Activated: a.Activated, ActivatedAt: a.ActivatedAt,
