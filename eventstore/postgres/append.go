@@ -232,6 +232,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 	reads := &pgx.Batch{}
 	reads.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
 	reads.Queue(s.q.head)
+	reads.Queue(s.q.frontier)
 	reads.Queue(s.q.streamHeads, streamNames)
 	reads.Queue(s.q.findIDs, allIDs)
 	br := tx.SendBatch(ctx, reads)
@@ -245,12 +246,30 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 		_ = br.Close()
 		return 0, fmt.Errorf("read log head: %w", err)
 	}
+	// The tree's right edge, read in the same round trip: what the writer needs when
+	// another node committed last.
+	edge := map[int64][]byte{}
+	rows, _ := br.Query()
+	for rows.Next() {
+		var pos int64
+		var blob []byte
+		if err := rows.Scan(&pos, &blob); err != nil {
+			rows.Close()
+			_ = br.Close()
+			return 0, fmt.Errorf("read tree frontier: %w", err)
+		}
+		edge[pos] = blob
+	}
+	if err := rows.Err(); err != nil {
+		_ = br.Close()
+		return 0, fmt.Errorf("read tree frontier: %w", err)
+	}
 	type streamHead struct {
 		current uint64
 		exists  bool
 	}
 	heads := make(map[string]streamHead, len(streamNames))
-	rows, _ := br.Query()
+	rows, _ = br.Query()
 	for rows.Next() {
 		var name string
 		var rev *int64
@@ -297,7 +316,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 	// another node's, it is read under the lock.
 	frontier := s.frontier.Snapshot()
 	if frontier.Size() != headPos {
-		if frontier, err = transparency.LoadFrontier(headPos, s.txTreeReader(ctx, tx)); err != nil {
+		if frontier, err = transparency.LoadFrontier(headPos, blobReader(edge)); err != nil {
 			return 0, err
 		}
 	}

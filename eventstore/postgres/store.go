@@ -262,6 +262,7 @@ type queries struct {
 	setVersion   string
 	bumpVersion  string
 	treeAt       string
+	frontier     string
 	head         string
 	streamHeads  string
 	findIDs      string
@@ -305,7 +306,11 @@ func newQueries(schema string) queries {
 		setVersion:  "INSERT INTO " + sch + ".meta (key, value) VALUES ('schema_version', $1)",
 		bumpVersion: "UPDATE " + sch + ".meta SET value = $1 WHERE key = 'schema_version'",
 		treeAt:      "SELECT position, tree FROM " + t + " WHERE position = ANY($1::bigint[])",
-		head:        "SELECT position, hash FROM " + t + " ORDER BY position DESC LIMIT 1",
+		// The rows holding the frontier of a tree of size n: position (n >> b) << b for
+		// every bit b set in n (transparency.FrontierIndexes).
+		frontier: "SELECT position, tree FROM " + t + " WHERE position IN (SELECT (h.n >> b) << b FROM " +
+			"(SELECT coalesce(max(position), 0) AS n FROM " + t + ") h, generate_series(0, 62) b WHERE (h.n >> b) & 1 = 1)",
+		head: "SELECT position, hash FROM " + t + " ORDER BY position DESC LIMIT 1",
 		// One index probe per stream (the last entry of (stream, revision)), rather than a
 		// max() that would scan the whole stream.
 		streamHeads: "SELECT s.stream, (SELECT revision FROM " + t + " e WHERE e.stream = s.stream ORDER BY revision DESC LIMIT 1)" +

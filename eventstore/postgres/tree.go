@@ -76,9 +76,19 @@ func (s *Store) ReadTreeHashes(ctx context.Context, indexes []int64) ([]tlog.Has
 	return readTreeHashes(ctx, s.pool, s.q.treeAt, indexes)
 }
 
-func (s *Store) txTreeReader(ctx context.Context, tx pgx.Tx) tlog.HashReader {
+// blobReader reads stored hashes from tree columns already fetched, by position.
+func blobReader(blobs map[int64][]byte) tlog.HashReader {
 	return tlog.HashReaderFunc(func(indexes []int64) ([]tlog.Hash, error) {
-		return readTreeHashes(ctx, tx, s.q.treeAt, indexes)
+		out := make([]tlog.Hash, len(indexes))
+		for i, x := range indexes {
+			rec, offset := transparency.RecordOfStoredHash(x)
+			blob := blobs[rec+1]
+			if len(blob) < (offset+1)*tlog.HashSize {
+				return nil, &eventstore.TreeMismatchError{Position: uint64(rec + 1), Reason: "its stored tree hashes are missing"}
+			}
+			copy(out[i][:], blob[offset*tlog.HashSize:])
+		}
+		return out, nil
 	})
 }
 
