@@ -22,6 +22,9 @@ type Features struct {
 	// that is not an exact retry of the append that stored it fails with
 	// ErrDuplicateEventID. Without it only retries within a stream are recognised.
 	ExactIdempotency bool
+	// HashTree: the store maintains the transparency log's Merkle tree at append time and
+	// implements HashTree.
+	HashTree bool
 }
 
 // Featured is implemented by every backend: it declares its Features.

@@ -20,7 +20,7 @@ func TestServeKnowsEveryCommandsVariables(t *testing.T) {
 		{"history's --account", "ACCOUNTD_ACCOUNT", false},
 		{"bench's --connections", "ACCOUNTD_CONNECTIONS", false},
 		{"tokens' --role", "ACCOUNTD_ROLE", false},
-		{"evidence export's --access-log", "ACCOUNTD_ACCESS_LOG", false},
+		{"evidence verify's --verifier-key", "ACCOUNTD_VERIFIER_KEY", false},
 		{"policy's --format", "ACCOUNTD_FORMAT", false},
 		{"serve's own --addr", "ACCOUNTD_ADDR", false},
 		{"a typo", "ACCOUNTD_ADRR", true},

@@ -1,53 +1,65 @@
 package main
 
 import (
-	"accountd/eventstore"
-	"accountd/eventstore/eventlog"
-	"accountd/http/serve"
-	"accountd/projections"
-	"accountd/projections/compliance"
 	"archive/zip"
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"sort"
 	"strings"
 	"time"
+
+	"accountd/eventstore/transparency"
+	"accountd/http/api"
+	"accountd/http/serve"
+	"accountd/projections"
+	"accountd/projections/compliance"
+	"accountd/projections/evidence"
 )
 
 const evidenceUsage = `Usage:
   accountd evidence export --data DIR --property ID --from DATE --to DATE --out FILE.zip
-  accountd evidence verify FILE.zip [--data DIR]
+  accountd evidence verify FILE.zip [--verifier-key KEY] [--checkpoint FILE [--consistency-proof FILE]]
 
 export writes a PCI DSS evidence bundle for one property and period: the password-rotation
-report (CSV and JSON), the access log (CSV), the policies in force, and manifest.json with the
-SHA-256 of each file, the log position and chain hash at export time and the tool version.
-The whole hash chain is verified first; a broken log is not exported.
+report (CSV and JSON), the access log (CSV), the policies in force, the events every row
+derives from (as transparency-log leaves: no secret, personal values opened only where the
+reports show them) with an inclusion proof of each against a checkpoint signed for the
+export, the manifest signed with the same key, and that key's verifier key. A log whose
+stored events do not match its tree is not exported.
 
-verify re-checks every file against the manifest and, with --data, the manifest's chain hash
-against the log at that position. It names every mismatch and exits 1 if there is any.
+With a server running on --data (SQLite), the export goes through it
+(GET /v1/compliance/evidence with the auditor token of --data/tokens, or --server and
+--token); otherwise it works on the log directly, with the signing key of
+--data/keys/checkpoint-signing.key or --signing-key. Beside a node on a shared PostgreSQL
+log it works on a private snapshot of the node's read models.
 
-DATE is RFC 3339 or YYYY-MM-DD (midnight UTC). With the SQLite log the server must be stopped
-(events.db is opened exclusively); beside a node on a shared PostgreSQL log, export works on
-a private snapshot of the node's read models.
+verify needs no access to the log: it checks the manifest's and the checkpoint's signatures
+(against --verifier-key, which auditors pin: the bundle's own key only proves that the
+bundle is self-consistent), every file against the manifest, each event's inclusion proof,
+that each stream's events are complete from its first, and then derives every report row
+again from the included events and names each row that does not follow from them. With
+--checkpoint, a checkpoint the auditor kept, it also proves that the bundle's log extends
+it (or it the bundle's), given the consistency proof between the two sizes as
+GET /v1/compliance/proofs/consistency answers it. It exits 1 naming every problem.
+
+DATE is RFC 3339 or YYYY-MM-DD (midnight UTC).
 `
 
 // The subcommands' own usage: a line, a pointer to the whole story, then their flags.
 const (
 	evidenceExportUsage = "Usage: accountd evidence export --data DIR --property ID --from DATE --to DATE --out FILE.zip\n\n" +
-		"Writes a PCI DSS evidence bundle (accountd help evidence says what is in it).\n\nFlags of accountd evidence export (environment equivalent in brackets):\n"
-	evidenceVerifyUsage = "Usage: accountd evidence verify FILE.zip [--data DIR]\n\n" +
-		"Re-checks a bundle against its manifest and, with --data, the log (accountd help evidence).\n\nFlags of accountd evidence verify (environment equivalent in brackets):\n"
+		"Writes a PCI DSS evidence bundle anchored in a signed checkpoint (accountd help evidence says what is in it).\n\nFlags of accountd evidence export (environment equivalent in brackets):\n"
+	evidenceVerifyUsage = "Usage: accountd evidence verify FILE.zip [--verifier-key KEY] [--checkpoint FILE [--consistency-proof FILE]]\n\n" +
+		"Checks a bundle offline, re-deriving every report row from its events (accountd help evidence).\n\nFlags of accountd evidence verify (environment equivalent in brackets):\n"
 )
 
 // version is set at link time (-ldflags "-X main.version=..."); otherwise the module's
@@ -76,44 +88,6 @@ func toolVersion() string {
 	return v
 }
 
-// Bundle file names.
-const (
-	fileManifest    = "manifest.json"
-	fileRotationCSV = "password-rotation.csv"
-	fileRotationJS  = "password-rotation.json"
-	fileAccessCSV   = "access-log.csv"
-	filePolicies    = "policies.json"
-	manifestFormat  = "accountd-evidence/1"
-)
-
-// Manifest is the bundle's table of contents and its anchor in the log.
-type Manifest struct {
-	Format      string         `json:"format"`
-	Tool        string         `json:"tool"`
-	ToolVersion string         `json:"tool_version"`
-	PropertyID  string         `json:"property_id"`
-	From        time.Time      `json:"from"`
-	To          time.Time      `json:"to"`
-	GeneratedAt time.Time      `json:"generated_at"`
-	Log         ManifestLog    `json:"log"`
-	Files       []ManifestFile `json:"files"`
-}
-
-// ManifestLog is the log's state the bundle was made from.
-type ManifestLog struct {
-	Position      uint64 `json:"position"`
-	ChainHash     string `json:"chain_hash"`
-	Events        uint64 `json:"events"`
-	ChainVerified bool   `json:"chain_verified"`
-}
-
-// ManifestFile is one file of the bundle.
-type ManifestFile struct {
-	Name   string `json:"name"`
-	SHA256 string `json:"sha256"`
-	Bytes  int64  `json:"bytes"`
-}
-
 func runEvidence(args, environ []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, evidenceUsage)
@@ -138,7 +112,8 @@ func runEvidence(args, environ []string, stdout, stderr io.Writer) error {
 
 type exportOptions struct {
 	property, from, to, out string
-	accessLog               bool
+	signingKey              string
+	server, token           string
 }
 
 func runEvidenceExport(args, environ []string, stdout, stderr io.Writer) error {
@@ -150,7 +125,9 @@ func runEvidenceExport(args, environ []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&o.from, "from", "", "start of the period (RFC 3339 or YYYY-MM-DD)")
 	fs.StringVar(&o.to, "to", "", "end of the period (RFC 3339 or YYYY-MM-DD)")
 	fs.StringVar(&o.out, "out", "", "bundle `FILE.zip` to write")
-	fs.BoolVar(&o.accessLog, "access-log", true, "include the access log (invalid attempts and credential changes, PCI 10.2.1.4/10.2.1.5) as "+fileAccessCSV)
+	fs.StringVar(&o.signingKey, "signing-key", "", "checkpoint signing key `PATH` (default --data/keys/"+transparency.SigningKeyFile+")")
+	fs.StringVar(&o.server, "server", "", "export through the server at this `URL` (default: the one running on --data, if any)")
+	fs.StringVar(&o.token, "token", "", "auditor token for --server (default: the auditor token in --data/tokens)")
 	pos, err := parseInterleaved(fs, args, environ)
 	if err != nil {
 		return err
@@ -165,23 +142,152 @@ func runEvidenceExport(args, environ []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err}
 	}
-	store, err := sf.open()
+	ctx := context.Background()
+	var m evidence.Manifest
+	through := o.server
+	if through == "" && (sf.store == "" || sf.store == serve.StoreSQLite) {
+		// A server holds events.db exclusively: the export goes through it.
+		release, err := serve.LockDataDir(sf.data)
+		switch {
+		case errors.Is(err, serve.ErrDataDirInUse):
+			if through, err = serve.ServerURL(sf.data); err != nil {
+				return fmt.Errorf("a server holds %s but %w; give its address with --server", sf.data, err)
+			}
+		case err == nil:
+			release()
+		}
+	}
+	if through != "" {
+		if o.token == "" {
+			if o.token, err = roleToken(sf.data, api.RoleAuditor); err != nil {
+				return fmt.Errorf("%w; give one with --token", err)
+			}
+		}
+		fmt.Fprintf(stderr, "exporting through the server at %s\n", through)
+		m, err = exportThroughServer(ctx, through, o.token, q, o.out)
+	} else {
+		m, err = exportFromLog(ctx, sf, o, q)
+	}
 	if err != nil {
 		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: property %s, %s to %s, %d events proved against the checkpoint of tree size %d (root %s), verifier key %s\n",
+		o.out, q.PropertyID, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339), m.Log.Events, m.Log.TreeSize, m.Log.RootHash, m.Log.VerifierKey)
+	return nil
+}
+
+// exportFromLog exports in this process, from the log and the read models of --data.
+func exportFromLog(ctx context.Context, sf storeFlags, o exportOptions, q compliance.Query) (evidence.Manifest, error) {
+	store, err := sf.openLog()
+	if err != nil {
+		return evidence.Manifest{}, err
 	}
 	defer store.Close()
+	log, err := serve.EvidenceLog(store, sf.data, o.signingKey)
+	if err != nil {
+		return evidence.Manifest{}, err
+	}
+	if log == nil {
+		return evidence.Manifest{}, fmt.Errorf("the %s event log keeps no Merkle tree: no evidence bundle can be proved from it", sf.store)
+	}
+	// No server watches this log: recompute its whole tree from the events first, and sign
+	// nothing beyond what matched, so a log altered on disk is named, not signed.
+	auditor, err := transparency.NewAuditor(store)
+	if err != nil {
+		return evidence.Manifest{}, err
+	}
+	if err := auditor.Advance(ctx, -1); err != nil {
+		return evidence.Manifest{}, fmt.Errorf("the log does not verify; no evidence exported: %w", err)
+	}
+	log.Checkpoints.LimitTo(auditor.Size)
 	readDB, done, err := evidenceReadModels(sf.data)
 	if err != nil {
-		return err
+		return evidence.Manifest{}, err
 	}
 	defer done()
-	m, err := exportBundle(context.Background(), store, readDB, q, o.out, o.accessLog, time.Now)
+	db, err := projections.OpenDB(readDB)
 	if err != nil {
-		return err
+		return evidence.Manifest{}, err
 	}
-	fmt.Fprintf(stdout, "wrote %s: property %s, %s to %s, log position %d, chain hash %s\n",
-		o.out, q.PropertyID, q.From.Format(time.RFC3339), q.To.Format(time.RFC3339), m.Log.Position, m.Log.ChainHash)
-	return nil
+	defer db.Close()
+	runner, err := projections.NewRunner(ctx, store, db, slog.New(slog.DiscardHandler), compliance.New())
+	if err != nil {
+		return evidence.Manifest{}, err
+	}
+	src := evidence.Source{Store: store, Log: *log, ReadModels: db, ToolVersion: toolVersion(), Now: time.Now,
+		CaughtUp: func(ctx context.Context, _ uint64) error { return runner.CatchUp(ctx) }}
+	return writeAtomically(o.out, func(w io.Writer) (evidence.Manifest, error) { return evidence.Export(ctx, src, q, w) })
+}
+
+// exportThroughServer saves the server's GET /v1/compliance/evidence.
+func exportThroughServer(ctx context.Context, base, token string, q compliance.Query, out string) (evidence.Manifest, error) {
+	u := strings.TrimRight(base, "/") + "/v1/compliance/evidence?" + url.Values{
+		"property_id": {q.PropertyID}, "from": {q.From.Format(time.RFC3339Nano)}, "to": {q.To.Format(time.RFC3339Nano)}}.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return evidence.Manifest{}, err
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return evidence.Manifest{}, fmt.Errorf("the server at %s: %w", base, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		if json.Unmarshal(raw, &e) == nil && e.Error.Code != "" {
+			return evidence.Manifest{}, fmt.Errorf("the server refused: %s: %s", e.Error.Code, e.Error.Message)
+		}
+		return evidence.Manifest{}, fmt.Errorf("GET %s: %s", u, resp.Status)
+	}
+	if _, err := writeAtomically(out, func(w io.Writer) (evidence.Manifest, error) {
+		_, err := io.Copy(w, resp.Body)
+		return evidence.Manifest{}, err
+	}); err != nil {
+		return evidence.Manifest{}, err
+	}
+	return bundleManifest(out)
+}
+
+// bundleManifest reads the manifest of a bundle on disk.
+func bundleManifest(path string) (evidence.Manifest, error) {
+	var m evidence.Manifest
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		return m, err
+	}
+	defer zr.Close()
+	f, err := zr.Open(evidence.FileManifest)
+	if err != nil {
+		return m, err
+	}
+	defer f.Close()
+	return m, json.NewDecoder(f).Decode(&m)
+}
+
+// writeAtomically writes a file through a temporary one, so a failed export leaves none.
+func writeAtomically(out string, write func(io.Writer) (evidence.Manifest, error)) (evidence.Manifest, error) {
+	tmp := out + ".partial"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return evidence.Manifest{}, err
+	}
+	defer os.Remove(tmp)
+	defer f.Close()
+	m, err := write(f)
+	if err != nil {
+		return m, err
+	}
+	if err := f.Sync(); err != nil {
+		return m, err
+	}
+	if err := f.Close(); err != nil {
+		return m, err
+	}
+	return m, os.Rename(tmp, out)
 }
 
 // evidenceReadModels returns the read-model database the export may bring up to date. The
@@ -230,282 +336,60 @@ func exportQuery(o exportOptions) (compliance.Query, error) {
 	return q, q.Validate(true)
 }
 
-// exportBundle verifies the chain, brings the compliance read model up to the head and
-// streams each report into the zip through a hash, so memory stays flat. The chain is
-// verified while the reports are written (the store is held exclusively, so the log cannot
-// move meanwhile); the bundle is only completed, with the head in its manifest, once the
-// chain has verified.
-func exportBundle(ctx context.Context, store chainStore, readDB string, q compliance.Query, out string, accessLog bool, now func() time.Time) (Manifest, error) {
-	type verified struct {
-		head eventstore.ChainHead
-		err  error
-	}
-	chain := make(chan verified, 1)
-	vctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		head, err := store.VerifyChain(vctx)
-		chain <- verified{head, err}
-	}()
-	m, err := writeBundle(ctx, store, readDB, q, out, accessLog, now, func() (eventstore.ChainHead, error) {
-		v := <-chain
-		if v.err != nil {
-			return v.head, fmt.Errorf("the log does not verify; no evidence exported: %w", v.err)
-		}
-		return v.head, nil
-	})
-	if err != nil {
-		cancel()
-		<-chain // VerifyChain must be done with the store before the caller closes it
-	}
-	return m, err
-}
-
-func writeBundle(ctx context.Context, store chainStore, readDB string, q compliance.Query, out string, accessLog bool, now func() time.Time, chainHead func() (eventstore.ChainHead, error)) (Manifest, error) {
-	db, err := projections.OpenDB(readDB)
-	if err != nil {
-		return Manifest{}, err
-	}
-	defer db.Close()
-	runner, err := projections.NewRunner(ctx, store, db, slog.New(slog.DiscardHandler), compliance.New())
-	if err != nil {
-		return Manifest{}, err
-	}
-	if err := runner.CatchUp(ctx); err != nil {
-		return Manifest{}, err
-	}
-	policies, err := eventlog.LoadPolicyHistory(ctx, store)
-	if err != nil {
-		return Manifest{}, err
-	}
-	m := Manifest{
-		Format: manifestFormat, Tool: "accountd", ToolVersion: toolVersion(), PropertyID: q.PropertyID,
-		From: q.From, To: q.To, GeneratedAt: now().UTC(),
-	}
-	tmp := out + ".partial"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
-	if err != nil {
-		return m, err
-	}
-	defer os.Remove(tmp)
-	defer f.Close()
-	zw := zip.NewWriter(f)
-	add := func(name string, write func(io.Writer) error) error {
-		w, err := zw.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Deflate, Modified: m.GeneratedAt})
-		if err != nil {
-			return err
-		}
-		h := sha256.New()
-		cw := &countWriter{w: io.MultiWriter(w, h)}
-		if err := write(cw); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		m.Files = append(m.Files, ManifestFile{Name: name, SHA256: hex.EncodeToString(h.Sum(nil)), Bytes: cw.n})
-		return nil
-	}
-	steps := []struct {
-		name  string
-		write func(io.Writer) error
-	}{
-		{fileRotationCSV, func(w io.Writer) error { return compliance.WriteRotationCSV(ctx, w, db, policies, q) }},
-		{fileRotationJS, func(w io.Writer) error { return compliance.WriteRotationJSON(ctx, w, db, policies, q, m.GeneratedAt) }},
-		{fileAccessCSV, func(w io.Writer) error { return compliance.WriteAccessCSV(ctx, w, db, q) }},
-		{filePolicies, func(w io.Writer) error {
-			enc := json.NewEncoder(w)
-			enc.SetIndent("", "  ")
-			return enc.Encode(map[string]any{"from": q.From, "to": q.To, "policies_in_force": policies.InForce(q.From, q.To)})
-		}},
-	}
-	for _, s := range steps {
-		if s.name == fileAccessCSV && !accessLog {
-			continue
-		}
-		if err := add(s.name, s.write); err != nil {
-			return m, err
-		}
-	}
-	head, err := chainHead()
-	if err != nil {
-		return m, err
-	}
-	m.Log = ManifestLog{Position: head.Position, ChainHash: hex.EncodeToString(head.Hash[:]), Events: head.Events, ChainVerified: true}
-	mb, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return m, err
-	}
-	w, err := zw.CreateHeader(&zip.FileHeader{Name: fileManifest, Method: zip.Deflate, Modified: m.GeneratedAt})
-	if err != nil {
-		return m, err
-	}
-	if _, err := w.Write(append(mb, '\n')); err != nil {
-		return m, err
-	}
-	if err := zw.Close(); err != nil {
-		return m, err
-	}
-	if err := f.Sync(); err != nil {
-		return m, err
-	}
-	if err := f.Close(); err != nil {
-		return m, err
-	}
-	return m, os.Rename(tmp, out)
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(b []byte) (int, error) {
-	n, err := c.w.Write(b)
-	c.n += int64(n)
-	return n, err
-}
-
-// bundleMismatch lists everything in a bundle that does not match; exit status 1.
-type bundleMismatch struct{ problems []string }
-
-func (e *bundleMismatch) Error() string {
-	return fmt.Sprintf("evidence bundle does not verify (%d problem(s)):\n  - %s", len(e.problems), strings.Join(e.problems, "\n  - "))
-}
-
 func runEvidenceVerify(args, environ []string, stdout, stderr io.Writer) error {
 	fs := newToolFlags("evidence verify", evidenceVerifyUsage, stderr)
-	data := fs.String("data", "", "data directory: also check the manifest's chain hash against this log")
-	sync := fs.String("sync", "full", "event log durability when --data is given: full or normal")
-	storeKind := fs.String("store", "sqlite", "event log: sqlite (in --data), postgres or kurrentdb (at --store-url)")
-	storeURL := fs.String("store-url", "", "event log `URL` for --store postgres or kurrentdb")
+	key := fs.String("verifier-key", "", "the verifier `KEY` you pinned (name+hash+base64, or a file holding it); default: the bundle's own")
+	kept := fs.String("checkpoint", "", "a signed checkpoint `FILE` you kept: prove the bundle's log extends it")
+	proofFile := fs.String("consistency-proof", "", "`FILE` with the consistency proof between --checkpoint's tree and the bundle's (JSON of GET /v1/compliance/proofs/consistency)")
 	pos, err := parseInterleaved(fs, args, environ)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 {
-		return usageError{errors.New("want exactly one bundle: accountd evidence verify FILE.zip [--data DIR]")}
+		return usageError{errors.New("want exactly one bundle: accountd evidence verify FILE.zip [--verifier-key KEY] [--checkpoint FILE]")}
 	}
-	m, problems, err := verifyBundle(pos[0])
+	opt := evidence.VerifyOptions{VerifierKey: *key}
+	if b, err := os.ReadFile(*key); *key != "" && err == nil {
+		opt.VerifierKey = strings.TrimSpace(string(b))
+	}
+	if *kept != "" {
+		if opt.Checkpoint, err = os.ReadFile(*kept); err != nil {
+			return usageError{fmt.Errorf("--checkpoint: %w", err)}
+		}
+	}
+	if *proofFile != "" {
+		b, err := os.ReadFile(*proofFile)
+		if err != nil {
+			return usageError{fmt.Errorf("--consistency-proof: %w", err)}
+		}
+		opt.ConsistencyProof = new(evidence.ConsistencyProof)
+		if err := json.Unmarshal(b, opt.ConsistencyProof); err != nil {
+			return usageError{fmt.Errorf("--consistency-proof: %w", err)}
+		}
+	}
+	f, err := os.Open(pos[0])
+	if err != nil {
+		return fmt.Errorf("open bundle: %w", err)
+	}
+	defer f.Close()
+	info, err := f.Stat()
 	if err != nil {
 		return err
 	}
-	if *data != "" || *storeKind != "sqlite" {
-		sf := storeFlags{data: *data, sync: *sync, store: *storeKind, storeURL: *storeURL}
-		store, err := sf.open()
-		if err != nil {
-			return err
-		}
-		defer store.Close()
-		problems = append(problems, verifyAgainstLog(context.Background(), store, m)...)
+	v, err := evidence.Verify(context.Background(), f, info.Size(), opt)
+	if err != nil {
+		return err // a *evidence.Mismatch names every problem; exit status 1
 	}
-	if len(problems) > 0 {
-		return &bundleMismatch{problems: problems}
-	}
-	fmt.Fprintf(stdout, "OK: %s: %d files match the manifest (property %s, log position %d, chain hash %s)",
-		pos[0], len(m.Files), m.PropertyID, m.Log.Position, m.Log.ChainHash)
-	if *data != "" {
-		fmt.Fprintf(stdout, "; the log in %s has that hash at that position", *data)
+	m := v.Manifest
+	fmt.Fprintf(stdout, "OK: %s: property %s, %s to %s: %d files match the signed manifest; %d events proved in the tree of size %d (root %s); %d rotation rows and %d access-log rows re-derived from them",
+		pos[0], m.PropertyID, m.From.Format(time.RFC3339), m.To.Format(time.RFC3339), len(m.Files), v.Events, m.Log.TreeSize, m.Log.RootHash,
+		v.Rows[evidence.FileRotationCSV], v.Rows[evidence.FileAccessCSV])
+	if len(opt.Checkpoint) > 0 {
+		fmt.Fprint(stdout, "; consistent with the checkpoint you kept")
 	}
 	fmt.Fprintln(stdout)
+	if !v.PinnedKey {
+		fmt.Fprintf(stderr, "warning: checked with the bundle's own verifier key %s; pin the key you trust with --verifier-key\n", m.Log.VerifierKey)
+	}
 	return nil
-}
-
-// verifyBundle checks every file against the manifest. An error is returned only when the
-// bundle cannot be read at all; mismatches are listed as problems.
-func verifyBundle(path string) (Manifest, []string, error) {
-	var m Manifest
-	zr, err := zip.OpenReader(path)
-	if err != nil {
-		return m, nil, fmt.Errorf("open bundle: %w", err)
-	}
-	defer zr.Close()
-	entries := map[string]*zip.File{}
-	for _, f := range zr.File {
-		entries[f.Name] = f
-	}
-	mf, ok := entries[fileManifest]
-	if !ok {
-		return m, []string{fileManifest + ": missing from the bundle"}, nil
-	}
-	var buf bytes.Buffer
-	if _, err := readEntry(mf, &buf); err != nil {
-		return m, []string{fileManifest + ": cannot be read intact: " + err.Error()}, nil
-	}
-	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
-		return m, []string{fileManifest + ": not a valid manifest: " + err.Error()}, nil
-	}
-	var problems []string
-	if m.Format != manifestFormat {
-		problems = append(problems, fmt.Sprintf("%s: format %q, this tool reads %q", fileManifest, m.Format, manifestFormat))
-	}
-	listed := map[string]bool{fileManifest: true}
-	for _, want := range m.Files {
-		listed[want.Name] = true
-		f, ok := entries[want.Name]
-		if !ok {
-			problems = append(problems, want.Name+": listed in the manifest but missing from the bundle")
-			continue
-		}
-		h := sha256.New()
-		n, err := readEntry(f, h)
-		if err != nil {
-			problems = append(problems, fmt.Sprintf("%s: cannot be read intact (the file was altered): %v", want.Name, err))
-			continue
-		}
-		if got := hex.EncodeToString(h.Sum(nil)); got != want.SHA256 {
-			problems = append(problems, fmt.Sprintf("%s: SHA-256 %s does not match the manifest's %s (the file was altered)", want.Name, got, want.SHA256))
-		} else if n != want.Bytes {
-			problems = append(problems, fmt.Sprintf("%s: %d bytes, the manifest says %d", want.Name, n, want.Bytes))
-		}
-	}
-	var extra []string
-	for name := range entries {
-		if !listed[name] {
-			extra = append(extra, name)
-		}
-	}
-	sort.Strings(extra)
-	for _, name := range extra {
-		problems = append(problems, name+": in the bundle but not listed in the manifest")
-	}
-	return m, problems, nil
-}
-
-func readEntry(f *zip.File, w io.Writer) (int64, error) {
-	rc, err := f.Open()
-	if err != nil {
-		return 0, err
-	}
-	defer rc.Close()
-	return io.Copy(w, rc)
-}
-
-// verifyAgainstLog checks that the log is intact and holds, at the manifest's position,
-// the event whose chain hash the manifest recorded: then nothing the bundle was made from
-// has changed since.
-func verifyAgainstLog(ctx context.Context, store chainStore, m Manifest) []string {
-	var problems []string
-	head, err := store.VerifyChain(ctx)
-	var broken *eventstore.ChainBrokenError
-	switch {
-	case errors.As(err, &broken):
-		problems = append(problems, fmt.Sprintf("log: hash chain broken at position %d: %s", broken.Position, broken.Reason))
-		if broken.Position <= m.Log.Position {
-			return problems
-		}
-	case err != nil:
-		return append(problems, "log: cannot be verified: "+err.Error())
-	}
-	if head.Position < m.Log.Position {
-		return append(problems, fmt.Sprintf("log: ends at position %d, before the manifest's position %d (events were removed)", head.Position, m.Log.Position))
-	}
-	if m.Log.Position == 0 {
-		return problems
-	}
-	recs, err := store.ReadAll(ctx, m.Log.Position-1, 1)
-	if err != nil || len(recs) != 1 {
-		return append(problems, fmt.Sprintf("log: cannot read position %d: %v", m.Log.Position, err))
-	}
-	if got := hex.EncodeToString(recs[0].Hash[:]); got != m.Log.ChainHash {
-		problems = append(problems, fmt.Sprintf("log: chain hash at position %d is %s, the manifest says %s", m.Log.Position, got, m.Log.ChainHash))
-	}
-	return problems
 }

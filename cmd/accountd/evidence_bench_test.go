@@ -41,11 +41,12 @@ func BenchmarkEvidenceExport(b *testing.B) {
 		n = v
 	}
 	store, events := generateEvidenceData(b, data, n)
-	defer store.Close()
+	store.Close() // the export opens the log itself, as the command does
 	q := compliance.Query{PropertyID: "bench", From: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2025, 12, 31, 0, 0, 0, 0, time.UTC)}
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := exportBundle(context.Background(), store, filepath.Join(data, "readmodels.db"), q, filepath.Join(b.TempDir(), "out.zip"), true, time.Now); err != nil {
+		sf := storeFlags{data: data, sync: "normal", store: "sqlite"}
+		if _, err := exportFromLog(context.Background(), sf, exportOptions{out: filepath.Join(b.TempDir(), "out.zip")}, q); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -4,7 +4,9 @@ import (
 	"archive/zip"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,9 +22,8 @@ import (
 	"accountd/commands"
 	"accountd/domain"
 	"accountd/eventstore/sqlite"
-	"accountd/http/serve"
-	"accountd/projections"
-	"accountd/projections/compliance"
+	"accountd/eventstore/transparency"
+	"accountd/projections/evidence"
 )
 
 // writeHistory writes a year of history through commands.Service on a SQLite log in data:
@@ -93,6 +94,9 @@ func runCLI(args ...string) (code int, stdout, stderr string) {
 	return code, out.String(), errb.String()
 }
 
+// The CLI's round trip: export from the log, verify with the pinned key after events.db
+// is gone (the check needs no log), and refuse an edited report even with its manifest
+// entry rewritten, naming the row, or a key that is not the log's.
 func TestEvidenceBundle(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
@@ -103,88 +107,93 @@ func TestEvidenceBundle(t *testing.T) {
 		t.Fatalf("export: exit %d\n%s%s", code, out, errs)
 	}
 	files := readZip(t, bundle)
-	for _, name := range []string{fileManifest, fileRotationCSV, fileRotationJS, fileAccessCSV, filePolicies} {
+	for _, name := range []string{evidence.FileManifest, evidence.FileManifestSig, evidence.FileCheckpoint, evidence.FileVerifierKey, evidence.FileEvents,
+		evidence.FileRotationCSV, evidence.FileRotationJS, evidence.FileAccessCSV, evidence.FilePolicies} {
 		if _, ok := files[name]; !ok {
 			t.Fatalf("bundle lacks %s", name)
 		}
 	}
-	var m Manifest
-	if err := json.Unmarshal(files[fileManifest], &m); err != nil {
-		t.Fatal(err)
+	if !strings.Contains(string(files[evidence.FilePolicies]), `"reference": "CHG-9"`) || !strings.Contains(string(files[evidence.FileRotationJS]), `"pci_8_3_6_min_length":14`) {
+		t.Errorf("the policy change of day 180 is not in the bundle:\n%s", files[evidence.FilePolicies])
 	}
-	if m.Log.Position == 0 || len(m.Log.ChainHash) != 64 || m.ToolVersion == "" || len(m.Files) != 4 {
-		t.Fatalf("manifest: %+v", m)
-	}
-	if !strings.Contains(string(files[filePolicies]), `"reference": "CHG-9"`) || !strings.Contains(string(files[fileRotationJS]), `"pci_8_3_6_min_length":14`) {
-		t.Errorf("the policy change of day 180 is not in the bundle:\n%s", files[filePolicies])
-	}
-	csvText := string(files[fileRotationCSV])
+	csvText := string(files[evidence.FileRotationCSV])
 	if !strings.Contains(csvText, "lapser@lac.example") || !strings.Contains(csvText, ",non_compliant\r\n") {
 		t.Errorf("rotation CSV:\n%s", csvText)
 	}
-
-	if code, out, errs := runCLI("evidence", "verify", bundle, "--data", data); code != 0 {
-		t.Fatalf("verify of an untouched bundle: exit %d\n%s%s", code, out, errs)
+	key, err := transparency.LoadSigningKey(filepath.Join(data, "keys", transparency.SigningKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyFile := filepath.Join(dir, "pinned.key")
+	if err := os.WriteFile(keyFile, []byte(key.VerifierKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"events.db", "events.db-wal", "events.db-shm", "readmodels.db"} {
+		os.Remove(filepath.Join(data, f))
+	}
+	if code, out, errs := runCLI("evidence", "verify", bundle, "--verifier-key", keyFile); code != 0 || !strings.Contains(out, "OK: ") {
+		t.Fatalf("verify with the log deleted: exit %d\n%s%s", code, out, errs)
 	}
 
-	tampered := []struct {
-		name   string
-		make   func(t *testing.T, dst string)
-		expect string
+	other, err := transparency.GenerateSigningKey("accountd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited := filepath.Join(dir, "edited.zip")
+	changed := map[string][]byte{}
+	for k, v := range files {
+		changed[k] = v
+	}
+	changed[evidence.FileRotationCSV] = bytes.Replace(files[evidence.FileRotationCSV], []byte(",non_compliant\r\n"), []byte(",compliant\r\n"), 1)
+	var m evidence.Manifest
+	if err := json.Unmarshal(files[evidence.FileManifest], &m); err != nil {
+		t.Fatal(err)
+	}
+	for i, f := range m.Files {
+		if f.Name == evidence.FileRotationCSV {
+			sum := sha256.Sum256(changed[f.Name])
+			m.Files[i].SHA256, m.Files[i].Bytes = hex.EncodeToString(sum[:]), int64(len(changed[f.Name]))
+		}
+	}
+	changed[evidence.FileManifest], _ = json.MarshalIndent(m, "", "  ")
+	changed[evidence.FileManifest] = append(changed[evidence.FileManifest], '\n')
+	writeZip(t, edited, changed)
+	cases := []struct {
+		name, bundle string
+		key          string
+		expect       []string
 	}{
-		{"one byte of the CSV changed, zip rebuilt", func(t *testing.T, dst string) {
-			changed := map[string][]byte{}
-			for k, v := range files {
-				changed[k] = v
-			}
-			b := append([]byte(nil), files[fileRotationCSV]...)
-			i := bytes.Index(b, []byte("non_compliant"))
-			b[i+4] = 'C' // non_Compliant
-			changed[fileRotationCSV] = b
-			writeZip(t, dst, changed)
-		}, fileRotationCSV + ": SHA-256"},
-		{"one byte of the CSV flipped in the zip file", func(t *testing.T, dst string) {
-			raw, _ := os.ReadFile(bundle)
-			zr, _ := zip.OpenReader(bundle)
-			var off int64
-			for _, f := range zr.File {
-				if f.Name == fileRotationCSV {
-					off, _ = f.DataOffset()
-				}
-			}
-			zr.Close()
-			raw[off+5] ^= 0xff
-			os.WriteFile(dst, raw, 0o600)
-		}, fileRotationCSV + ": cannot be read intact"},
-		{"a file removed", func(t *testing.T, dst string) {
-			changed := map[string][]byte{}
-			for k, v := range files {
-				if k != fileAccessCSV {
-					changed[k] = v
-				}
-			}
-			writeZip(t, dst, changed)
-		}, fileAccessCSV + ": listed in the manifest but missing"},
+		{"an edited verdict, its manifest entry rewritten", edited, key.VerifierKey,
+			[]string{"manifest's signature does not verify", evidence.FileRotationCSV + " row ", `verdict is "compliant" in the bundle, "non_compliant" from the events`}},
+		{"another key", bundle, other.VerifierKey, []string{"signature does not verify"}},
 	}
-	for _, tc := range tampered {
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			dst := filepath.Join(t.TempDir(), "bundle.zip")
-			tc.make(t, dst)
-			code, out, errs := runCLI("evidence", "verify", dst)
-			if code != 1 || !strings.Contains(errs, tc.expect) {
-				t.Fatalf("exit %d, want 1 naming %q\n%s%s", code, tc.expect, out, errs)
+			code, out, errs := runCLI("evidence", "verify", tc.bundle, "--verifier-key", tc.key)
+			for _, want := range tc.expect {
+				if code != 1 || !strings.Contains(errs, want) {
+					t.Errorf("exit %d, want 1 naming %q\n%s%s", code, want, out, errs)
+				}
 			}
 		})
 	}
+}
 
-	t.Run("log altered after export", func(t *testing.T) {
-		pos := tamperEvent(t, data, 5)
-		code, out, errs := runCLI("evidence", "verify", bundle, "--data", data)
-		want := fmt.Sprintf("log: hash chain broken at position %d", pos)
-		if code != 1 || !strings.Contains(errs, want) {
-			t.Fatalf("exit %d, want 1 and %q\n%s%s", code, want, out, errs)
-		}
-	})
+// An event altered in events.db behind the store's back is not exported: its leaf is no
+// longer the one the tree holds, and the export names its position.
+func TestEvidenceExportRefusesAnAlteredLog(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	writeHistory(t, data)
+	pos := tamperEvent(t, data, 7)
+	code, out, errs := runCLI("evidence", "export", "--data", data, "--property", "lac", "--from", "2025-01-01", "--to", "2026-01-01", "--out", filepath.Join(dir, "e.zip"))
+	want := fmt.Sprintf("at position %d", pos)
+	if code != 1 || !strings.Contains(errs, want) {
+		t.Fatalf("exit %d, want 1 naming %q\n%s%s", code, want, out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "e.zip")); err == nil {
+		t.Fatal("a bundle was written from an altered log")
+	}
 }
 
 // tamperEvent rewrites the data of the event at position in events.db behind the store's
@@ -288,52 +297,27 @@ func TestSweepCommand(t *testing.T) {
 	}
 }
 
-// A node on a shared log keeps running while an auditor exports: the export brings a private
-// snapshot of the node's read models up to date, never the node's own file, and the bundle
-// is the same as with the node stopped.
+// A server running on the SQLite log holds events.db exclusively: the export goes through
+// it (GET /v1/compliance/evidence with the auditor token of --data/tokens) and the bundle
+// verifies offline against the server's key.
 func TestEvidenceExportBesideARunningServer(t *testing.T) {
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	writeHistory(t, data)
-	readDB := filepath.Join(data, "readmodels.db")
-	stopped := filepath.Join(dir, "stopped.zip")
-	if code, out, errs := runCLI("evidence", "export", "--data", data, "--property", "lac", "--from", "2025-01-01", "--to", "2026-01-01", "--out", stopped); code != 0 {
-		t.Fatalf("export: exit %d\n%s%s", code, out, errs)
-	}
-	// Behind the first export's catch-up: as a server's file may be.
-	db, err := projections.OpenDB(readDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`UPDATE checkpoints SET position = position - 5 WHERE name = ?`, compliance.Name); err != nil {
-		t.Fatal(err)
-	}
-	db.Close()
-	before, err := os.ReadFile(readDB)
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	release, err := serve.LockDataDir(data) // the running server
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer release()
-	running := filepath.Join(dir, "running.zip")
-	if code, out, errs := runCLI("evidence", "export", "--data", data, "--property", "lac", "--from", "2025-01-01", "--to", "2026-01-01", "--out", running); code != 0 {
+	serveInBackground(t, data)
+	bundle := filepath.Join(dir, "running.zip")
+	code, out, errs := runCLI("evidence", "export", "--data", data, "--property", "lac", "--from", "2025-01-01", "--to", "2026-01-01", "--out", bundle)
+	if code != 0 || !strings.Contains(errs, "exporting through the server") {
 		t.Fatalf("export beside a running server: exit %d\n%s%s", code, out, errs)
 	}
-	after, err := os.ReadFile(readDB)
+	key, err := transparency.LoadSigningKey(filepath.Join(data, "keys", transparency.SigningKeyFile))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(before, after) {
-		t.Fatal("the export wrote into the running server's read models")
+	if code, out, errs := runCLI("evidence", "verify", bundle, "--verifier-key", key.VerifierKey); code != 0 {
+		t.Fatalf("verify: exit %d\n%s%s", code, out, errs)
 	}
-	a, b := readZip(t, stopped), readZip(t, running)
-	for _, name := range []string{fileRotationCSV, fileAccessCSV, filePolicies} {
-		if !bytes.Equal(a[name], b[name]) {
-			t.Errorf("%s differs between the exports", name)
-		}
+	if !strings.Contains(string(readZip(t, bundle)[evidence.FileRotationCSV]), "lapser@lac.example") {
+		t.Error("the bundle from the server lacks the rotation rows")
 	}
 }

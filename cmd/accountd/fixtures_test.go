@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -11,6 +13,8 @@ import (
 	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/eventstore/eventlog"
+	"accountd/eventstore/sqlite"
+	"accountd/http/serve"
 )
 
 // serviceUnderPolicy records policy in the log as serve does at start, and returns a command
@@ -38,4 +42,33 @@ func serviceUnderPolicy(t *testing.T, store eventstore.Store, clock func() time.
 		t.Fatal(err)
 	}
 	return svc, policies
+}
+
+// serveInBackground runs a server on data until the test ends and returns its URL once it
+// has recorded it in data/server.url, as the tools that go through it find it.
+func serveInBackground(t *testing.T, data string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	srv, err := serve.New(ctx, serve.Config{DataDir: data, Addr: "127.0.0.1:0", Sync: sqlite.Normal, Argon2: &demoArgon2,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.ListenAndServe(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if url, err := serve.ServerURL(data); err == nil {
+			return url
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the server did not record its address")
+		}
+	}
 }

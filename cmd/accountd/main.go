@@ -21,7 +21,8 @@ Commands:
   serve    run the HTTP API (embedded SQLite; no other setup needed)
   bench    load-test a running server: status reads, front-desk sign-ins, or both
   evidence export or verify a PCI DSS evidence bundle (accountd help evidence)
-  verify   walk the event log's hash chain and report the first broken position
+  verify   check the hash chain and the transparency tree, against a saved checkpoint too
+  keys     print the checkpoint verifier key auditors pin, or rotate the signing key
   sweep    disable accounts inactive beyond the policy (PCI 8.2.6), once
   policy   print the effective policy: every setting, its default, range and source
   tokens   list, add or revoke API client tokens (a running server picks the change up)
@@ -92,7 +93,7 @@ var subcommands []command
 func init() {
 	subcommands = []command{
 		{"serve", func(args, environ []string, _, stderr io.Writer) error { return runServe(args, environ, stderr) }},
-		{"bench", runBench}, {"evidence", runEvidence}, {"verify", runVerify}, {"sweep", runSweep},
+		{"bench", runBench}, {"evidence", runEvidence}, {"verify", runVerify}, {"keys", runKeys}, {"sweep", runSweep},
 		{"policy", runPolicy}, {"tokens", runTokens}, {"history", runHistory}, {"what-if", runWhatIf},
 		{"rebuild", runRebuild}, {"demo", runDemo}, {"streams", runStreams},
 	}

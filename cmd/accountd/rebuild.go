@@ -264,21 +264,24 @@ func rebuildOnline(ctx context.Context, f rebuildFlags, targets []serve.RebuildT
 }
 
 // adminToken reads the admin token from the tokens file serve generated in data.
-func adminToken(data string) (string, error) {
+func adminToken(data string) (string, error) { return roleToken(data, api.RoleAdmin) }
+
+// roleToken reads a token with role from the tokens file serve generated in data.
+func roleToken(data string, role api.Role) (string, error) {
 	b, err := os.ReadFile(filepath.Join(data, "tokens"))
 	if err != nil {
-		return "", fmt.Errorf("no admin token: %w", err)
+		return "", fmt.Errorf("no %s token: %w", role, err)
 	}
 	tokens, err := api.ParseTokens(string(b))
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", filepath.Join(data, "tokens"), err)
 	}
 	for _, t := range tokens {
-		if slices.Contains(t.Roles, api.RoleAdmin) {
+		if slices.Contains(t.Roles, role) {
 			return t.Secret, nil
 		}
 	}
-	return "", fmt.Errorf("no admin token in %s", filepath.Join(data, "tokens"))
+	return "", fmt.Errorf("no %s token in %s", role, filepath.Join(data, "tokens"))
 }
 
 // refusedBy words a server's refusal for the terminal.

@@ -3,8 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"io"
-	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"accountd/eventstore/sqlite"
-	"accountd/http/serve"
 	"accountd/projections"
 	"accountd/projections/outbox"
 )
@@ -84,27 +80,7 @@ func TestRebuildCommandOnline(t *testing.T) {
 	if err := demo(context.Background(), c, &sink, &sink); err != nil {
 		t.Fatalf("demo: %v\n%s", err, sink.String())
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := serve.New(ctx, serve.Config{DataDir: dir, Addr: "127.0.0.1:0", Sync: sqlite.Normal, Argon2: &demoArgon2,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	served := make(chan error, 1)
-	go func() { served <- srv.ListenAndServe(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
-		}
-	}()
-	var url string
-	for deadline := time.Now().Add(10 * time.Second); url == ""; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the server did not record its address")
-		}
-		url, _ = serve.ServerURL(dir)
-	}
+	url := serveInBackground(t, dir)
 
 	var stdout, stderr bytes.Buffer
 	if code := run([]string{"rebuild", "--data", dir}, nil, &stdout, &stderr); code != 0 {

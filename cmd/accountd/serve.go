@@ -69,6 +69,7 @@ type serveFlags struct {
 	outbox                       bool
 	detect                       domain.DetectorPolicy
 	streams                      streamFlags
+	checkpoints                  checkpointFlags
 }
 
 func newServeFlags(stderr io.Writer) (*flag.FlagSet, *serveFlags) {
@@ -108,6 +109,7 @@ func newServerFlags(name, usageText string, stderr io.Writer) (*flag.FlagSet, *s
 	fs.BoolVar(&f.outbox, "outbox", true, "send mail from this node; with several nodes on one shared log, leave it on for exactly one")
 	registerDetectorFlags(fs, &f.detect)
 	f.streams.register(fs)
+	f.checkpoints.register(fs)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), usageText)
 		fs.VisitAll(func(fl *flag.Flag) {
@@ -181,6 +183,13 @@ func parseServerFlags(name, usageText string, args, environ []string, stderr io.
 		return cfg, usageError{fmt.Errorf("--store %q: want sqlite, postgres or kurrentdb", f.store)}
 	}
 	cfg.Store, cfg.StoreURL = f.store, f.storeURL
+	if cfg.CheckpointInterval, err = time.ParseDuration(f.checkpoints.interval); err != nil || cfg.CheckpointInterval <= 0 {
+		return cfg, usageError{fmt.Errorf("--checkpoint-interval %q: want a positive duration such as 1m", f.checkpoints.interval)}
+	}
+	if f.checkpoints.every < 1 {
+		return cfg, usageError{fmt.Errorf("--checkpoint-every %d: want at least 1", f.checkpoints.every)}
+	}
+	cfg.SigningKey, cfg.CheckpointEvery, cfg.CheckpointOrigin = f.checkpoints.signingKey, f.checkpoints.every, f.checkpoints.origin
 	policy, err := loadPolicy(f.policyFile, env, f.policies)
 	if err != nil {
 		return cfg, usageError{err}

@@ -18,8 +18,13 @@ import (
 const verifyUsage = `Usage: accountd verify [flags]
 
 Walks the whole hash chain of the event log in --data and reports the first position whose
-stored hash does not match the event (PCI DSS 10.3.2 / 10.3.4). Exit status 0: intact;
-1: broken or unreadable. With the SQLite log the server must be stopped (events.db is opened
+stored hash does not match the event (PCI DSS 10.3.2 / 10.3.4). Then recomputes the
+transparency tree from the events, compares every stored tree hash, and proves that the log
+extends a signed checkpoint: the one in --checkpoint FILE (a note an auditor saved, checked
+with --verifier-key, or with the local key when none is given), otherwise every checkpoint
+the server signed and kept in DATA/checkpoints. A rewrite (even with every plain hash
+recomputed), a reordering or a truncation below a signed checkpoint is reported with the
+position. Exit status 0: intact; 1: broken or unreadable. With the SQLite log the server must be stopped (events.db is opened
 exclusively); a PostgreSQL log can be verified while servers run.
 
 Example:
@@ -134,6 +139,8 @@ func runVerify(args, environ []string, stdout, stderr io.Writer) error {
 	fs := newToolFlags("verify", verifyUsage, stderr)
 	var sf storeFlags
 	sf.register(fs)
+	var vf verifyFlags
+	vf.register(fs)
 	pos, err := parseInterleaved(fs, args, environ)
 	if err != nil {
 		return err
@@ -152,11 +159,14 @@ func runVerify(args, environ []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "BROKEN: hash chain broken at position %d: %s\n", broken.Position, broken.Reason)
 		fmt.Fprintf(stdout, "the %d events before it verify; the head they reach is position %d, hash %s\n",
 			head.Events, head.Position, hex.EncodeToString(head.Hash[:]))
-		return broken
-	}
-	if err != nil {
+	} else if err != nil {
 		return err
+	} else {
+		fmt.Fprintf(stdout, "OK: hash chain intact: %d events, head position %d, hash %s\n", head.Events, head.Position, hex.EncodeToString(head.Hash[:]))
 	}
-	fmt.Fprintf(stdout, "OK: hash chain intact: %d events, head position %d, hash %s\n", head.Events, head.Position, hex.EncodeToString(head.Hash[:]))
-	return nil
+	treeErr := verifyTree(context.Background(), store, &sf, &vf, stdout)
+	if broken != nil {
+		return errors.Join(broken, treeErr)
+	}
+	return treeErr
 }

@@ -68,23 +68,38 @@ func (h *PolicyHistory) Refresh(ctx context.Context, store eventstore.Store) err
 		if err != nil {
 			return fmt.Errorf("eventlog: read policy stream: %w", err)
 		}
-		for _, rec := range recs {
-			d, err := Decode(rec)
-			if err != nil {
-				return fmt.Errorf("eventlog: %w", err)
-			}
-			h.next = rec.Revision + 1
-			pc, ok := d.Event.Data.(domain.PolicyChanged)
-			if !ok {
-				continue
-			}
-			h.versions = append(h.versions, PolicyVersion{From: d.Event.At, Policy: pc.Policy, Actor: pc.Actor,
-				Position: rec.Position, Revision: rec.Revision, Summary: evidenceOf(pc.Policy)})
+		if err := h.fold(recs); err != nil {
+			return err
 		}
 		if len(recs) < 256 {
 			return nil
 		}
 	}
+}
+
+// PolicyHistoryOf folds policy-stream events already in hand, in revision order: how an
+// evidence bundle's verifier rebuilds the policies in force from the events it carries,
+// with the same fold the server uses.
+func PolicyHistoryOf(recs []eventstore.RecordedEvent) (*PolicyHistory, error) {
+	h := &PolicyHistory{}
+	return h, h.fold(recs)
+}
+
+func (h *PolicyHistory) fold(recs []eventstore.RecordedEvent) error {
+	for _, rec := range recs {
+		d, err := Decode(rec)
+		if err != nil {
+			return fmt.Errorf("eventlog: %w", err)
+		}
+		h.next = rec.Revision + 1
+		pc, ok := d.Event.Data.(domain.PolicyChanged)
+		if !ok {
+			continue
+		}
+		h.versions = append(h.versions, PolicyVersion{From: d.Event.At, Policy: pc.Policy, Actor: pc.Actor,
+			Position: rec.Position, Revision: rec.Revision, Summary: evidenceOf(pc.Policy)})
+	}
+	return nil
 }
 
 // Current is the latest recorded policy, or the default when none was recorded.

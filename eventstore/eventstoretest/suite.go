@@ -32,6 +32,7 @@ func Test(t *testing.T, newStore func(t *testing.T) eventstore.Store) {
 		{"Chain", chainCases},
 		{"Heads", headsCases},
 		{"Close", closeCases},
+		{"Tree", treeCases},
 	}
 	probe := newStore(t)
 	features := eventstore.FeaturesOf(probe)
@@ -62,6 +63,7 @@ var (
 	exactIDs  = feature{"ExactIdempotency", func(f eventstore.Features) bool { return f.ExactIdempotency }}
 	hashChain = feature{"HashChain", func(f eventstore.Features) bool { return f.HashChain }}
 	heads     = feature{"CommittedHeads", func(f eventstore.Features) bool { return f.CommittedHeads }}
+	hashTree  = feature{"HashTree", func(f eventstore.Features) bool { return f.HashTree }}
 )
 
 // needs names the cases that assert more than the Store interface promises: positions
@@ -96,8 +98,10 @@ var needs = map[string]feature{
 func checkDeclared(t *testing.T, s eventstore.Store, f eventstore.Features) {
 	_, chain := s.(eventstore.ChainVerifier)
 	_, committed := s.(eventstore.CommittedHeads)
-	if chain != f.HashChain || committed != f.CommittedHeads {
-		t.Fatalf("declares HashChain %v, CommittedHeads %v; implements ChainVerifier %v, CommittedHeads %v", f.HashChain, f.CommittedHeads, chain, committed)
+	_, tree := s.(eventstore.HashTree)
+	if chain != f.HashChain || committed != f.CommittedHeads || tree != f.HashTree {
+		t.Fatalf("declares HashChain %v, CommittedHeads %v, HashTree %v; implements ChainVerifier %v, CommittedHeads %v, HashTree %v",
+			f.HashChain, f.CommittedHeads, f.HashTree, chain, committed, tree)
 	}
 	for i := range 5 {
 		mustAppend(t, s, []string{"a", "b"}[i%2], eventstore.Any, newEvent("Moved"), newEvent("Moved"))

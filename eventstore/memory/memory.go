@@ -10,9 +10,11 @@ import (
 	"sync"
 	"time"
 
-	"accountd/eventstore"
-
 	"github.com/google/uuid"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"accountd/eventstore"
+	"accountd/eventstore/transparency"
 )
 
 // Option configures a Store.
@@ -34,11 +36,17 @@ type Store struct {
 	now     func() time.Time
 	hasher  eventstore.ChainHasher // guarded by mu
 	changes eventstore.Notifier
+
+	// The transparency log's tree: every stored hash, by tlog index, extended per event.
+	tree     []tlog.Hash
+	frontier transparency.Frontier
+	leaves   transparency.LeafHasher
 }
 
 var (
 	_ eventstore.Store         = (*Store)(nil)
 	_ eventstore.ChainVerifier = (*Store)(nil)
+	_ eventstore.HashTree      = (*Store)(nil)
 )
 
 // New returns an empty store.
@@ -120,6 +128,7 @@ func (s *Store) appendLocked(stream string, expected eventstore.ExpectedRevision
 		}
 		rec.Hash = s.hasher.Hash(prev, rec)
 		prev = rec.Hash
+		s.tree = s.frontier.AppendTo(s.tree, s.leaves.Hash(rec, transparency.ViewOf(rec.ID, rec.Data, rec.Metadata)))
 		s.log = append(s.log, rec)
 		s.ids[e.ID] = rec.Position
 		positions = append(positions, rec.Position)
@@ -307,4 +316,21 @@ func (s *Store) CommittedRevision(stream string) (uint64, bool) {
 		return 0, false
 	}
 	return uint64(len(positions) - 1), true
+}
+
+// ReadTreeHashes implements eventstore.HashTree.
+func (s *Store) ReadTreeHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("memory: read tree hashes: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]tlog.Hash, len(indexes))
+	for i, x := range indexes {
+		if x < 0 || x >= int64(len(s.tree)) {
+			return nil, fmt.Errorf("memory: tree hash %d: not stored (%d are)", x, len(s.tree))
+		}
+		out[i] = s.tree[x]
+	}
+	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"accountd/eventstore"
+	"accountd/eventstore/transparency"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -24,6 +25,7 @@ type request struct {
 	stream   string
 	expected eventstore.ExpectedRevision
 	events   []eventstore.EventData
+	views    []transparency.View // each event's leaf view, computed by the caller's goroutine
 	result   eventstore.AppendResult
 	err      error
 	done     chan struct{} // capacity 1, so replying never blocks on a caller that left
@@ -62,7 +64,11 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	for i, e := range events {
 		own[i] = eventstore.EventData{ID: e.ID, Type: e.Type, Data: clone(e.Data), Metadata: clone(e.Metadata)}
 	}
-	r := &request{ctx: ctx, stream: stream, expected: expected, events: own, done: make(chan struct{}, 1)}
+	views := make([]transparency.View, len(own))
+	for i, e := range own {
+		views[i] = transparency.ViewOf(e.ID, e.Data, e.Metadata)
+	}
+	r := &request{ctx: ctx, stream: stream, expected: expected, events: own, views: views, done: make(chan struct{}, 1)}
 	select {
 	case s.requests <- r:
 	case <-ctx.Done():
@@ -152,6 +158,7 @@ type pending struct {
 	data      [][]byte
 	metadata  [][]byte
 	hashes    [][]byte
+	trees     [][]byte
 }
 
 // commitBatch decides and writes every request of the batch in one transaction and
@@ -225,6 +232,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 	reads := &pgx.Batch{}
 	reads.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
 	reads.Queue(s.q.head)
+	reads.Queue(s.q.frontier)
 	reads.Queue(s.q.streamHeads, streamNames)
 	reads.Queue(s.q.findIDs, allIDs)
 	br := tx.SendBatch(ctx, reads)
@@ -238,12 +246,30 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 		_ = br.Close()
 		return 0, fmt.Errorf("read log head: %w", err)
 	}
+	// The tree's right edge, read in the same round trip: what the writer needs when
+	// another node committed last.
+	edge := map[int64][]byte{}
+	rows, _ := br.Query()
+	for rows.Next() {
+		var pos int64
+		var blob []byte
+		if err := rows.Scan(&pos, &blob); err != nil {
+			rows.Close()
+			_ = br.Close()
+			return 0, fmt.Errorf("read tree frontier: %w", err)
+		}
+		edge[pos] = blob
+	}
+	if err := rows.Err(); err != nil {
+		_ = br.Close()
+		return 0, fmt.Errorf("read tree frontier: %w", err)
+	}
 	type streamHead struct {
 		current uint64
 		exists  bool
 	}
 	heads := make(map[string]streamHead, len(streamNames))
-	rows, _ := br.Query()
+	rows, _ = br.Query()
 	for rows.Next() {
 		var name string
 		var rev *int64
@@ -286,6 +312,14 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 	if headPos > 0 && copy(prev[:], headHash) != len(prev) {
 		return 0, fmt.Errorf("log head at position %d has a %d-byte hash", headPos, len(headHash))
 	}
+	// The tree's frontier is the writer's own when this node made the last commit; after
+	// another node's, it is read under the lock.
+	frontier := s.frontier.Snapshot()
+	if frontier.Size() != headPos {
+		if frontier, err = transparency.LoadFrontier(headPos, blobReader(edge)); err != nil {
+			return 0, err
+		}
+	}
 	position := uint64(headPos)
 	// One timestamp per commit: the events of a batch become visible together.
 	at := time.Unix(0, s.now().UnixNano()).UTC()
@@ -316,6 +350,8 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 			hash := eventstore.ChainHash(prev, rec)
 			prev = hash
 			rowsOut.add(rec, hash)
+			tree := frontier.Append(s.leaves.Hash(rec, r.views[i]))
+			rowsOut.trees = append(rowsOut.trees, treeBytes(tree))
 			stored[e.ID] = storedID{stream: r.stream, revision: rec.Revision, position: position}
 			res.Positions[i] = position
 		}
@@ -329,7 +365,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 	}
 	writes := &pgx.Batch{}
 	writes.Queue(s.q.insert, rowsOut.positions, rowsOut.streams, rowsOut.revisions, rowsOut.ids,
-		rowsOut.types, rowsOut.at, rowsOut.data, rowsOut.metadata, rowsOut.hashes)
+		rowsOut.types, rowsOut.at, rowsOut.data, rowsOut.metadata, rowsOut.hashes, rowsOut.trees)
 	writes.Queue("SELECT pg_notify($1, $2)", s.channel, fmt.Sprint(position))
 	if err := tx.SendBatch(ctx, writes).Close(); err != nil {
 		return 0, fmt.Errorf("insert positions %d..%d: %w", rowsOut.positions[0], position, err)
@@ -338,6 +374,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 		return 0, fmt.Errorf("commit positions %d..%d (the outcome is unknown: retry with the same event IDs): %w",
 			rowsOut.positions[0], position, err)
 	}
+	s.frontier = frontier
 	return len(rowsOut.positions), nil
 }
 

@@ -40,6 +40,7 @@ import (
 	"time"
 
 	"accountd/eventstore"
+	"accountd/eventstore/transparency"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -50,7 +51,7 @@ var ErrSchemaTooNew = errors.New("postgres: schema version newer than this build
 
 // schemaVersion is stored in the meta table. Bump it with every schema change and teach
 // migrate the step from the previous one.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // Option configures a Store.
 type Option func(*config)
@@ -111,12 +112,18 @@ type Store struct {
 	groupCommits atomic.Pointer[func(eventstore.GroupCommit)]
 
 	changes eventstore.Notifier
+
+	// The transparency tree's right edge as of this node's last commit, and the leaf
+	// hasher: both the writer goroutine's alone.
+	frontier transparency.Frontier
+	leaves   transparency.LeafHasher
 }
 
 var (
 	_ eventstore.Store               = (*Store)(nil)
 	_ eventstore.ChainVerifier       = (*Store)(nil)
 	_ eventstore.GroupCommitReporter = (*Store)(nil)
+	_ eventstore.HashTree            = (*Store)(nil)
 )
 
 // Open connects to the database at url (a postgres:// URL or key=value DSN), creates the
@@ -235,6 +242,13 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("read version: %w", err)
 	case version > schemaVersion:
 		return fmt.Errorf("%w: schema version %d, this build knows up to %d; upgrade accountd", ErrSchemaTooNew, version, schemaVersion)
+	case version == 1:
+		if err := s.migrateTree(ctx, tx); err != nil {
+			return fmt.Errorf("add the hash tree to schema 1: %w", err)
+		}
+		if _, err := tx.Exec(ctx, s.q.bumpVersion, schemaVersion); err != nil {
+			return fmt.Errorf("record version: %w", err)
+		}
 	case version != schemaVersion:
 		return fmt.Errorf("unknown schema version %d", version)
 	}
@@ -246,6 +260,9 @@ type queries struct {
 	schema       []string
 	version      string
 	setVersion   string
+	bumpVersion  string
+	treeAt       string
+	frontier     string
 	head         string
 	streamHeads  string
 	findIDs      string
@@ -282,17 +299,25 @@ func newQueries(schema string) queries {
 				hash        bytea   NOT NULL,
 				UNIQUE (stream, revision)
 			)`,
+			// Schema 2: each row's transparency tree hashes (tree.go).
+			"ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS tree bytea",
 		},
-		version:    "SELECT value FROM " + sch + ".meta WHERE key = 'schema_version'",
-		setVersion: "INSERT INTO " + sch + ".meta (key, value) VALUES ('schema_version', $1)",
-		head:       "SELECT position, hash FROM " + t + " ORDER BY position DESC LIMIT 1",
+		version:     "SELECT value FROM " + sch + ".meta WHERE key = 'schema_version'",
+		setVersion:  "INSERT INTO " + sch + ".meta (key, value) VALUES ('schema_version', $1)",
+		bumpVersion: "UPDATE " + sch + ".meta SET value = $1 WHERE key = 'schema_version'",
+		treeAt:      "SELECT position, tree FROM " + t + " WHERE position = ANY($1::bigint[])",
+		// The rows holding the frontier of a tree of size n: position (n >> b) << b for
+		// every bit b set in n (transparency.FrontierIndexes).
+		frontier: "SELECT position, tree FROM " + t + " WHERE position IN (SELECT (h.n >> b) << b FROM " +
+			"(SELECT coalesce(max(position), 0) AS n FROM " + t + ") h, generate_series(0, 62) b WHERE (h.n >> b) & 1 = 1)",
+		head: "SELECT position, hash FROM " + t + " ORDER BY position DESC LIMIT 1",
 		// One index probe per stream (the last entry of (stream, revision)), rather than a
 		// max() that would scan the whole stream.
 		streamHeads: "SELECT s.stream, (SELECT revision FROM " + t + " e WHERE e.stream = s.stream ORDER BY revision DESC LIMIT 1)" +
 			" FROM unnest($1::text[]) AS s(stream)",
 		findIDs: "SELECT event_id, stream, revision, position FROM " + t + " WHERE event_id = ANY($1::uuid[])",
-		insert: "INSERT INTO " + t + " (" + cols + ") SELECT * FROM unnest(" +
-			"$1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bigint[], $7::bytea[], $8::bytea[], $9::bytea[])",
+		insert: "INSERT INTO " + t + " (" + cols + ", tree) SELECT * FROM unnest(" +
+			"$1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bigint[], $7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[])",
 		readAll:      "SELECT " + cols + " FROM " + t + " WHERE position > $1 ORDER BY position LIMIT $2",
 		readStream:   "SELECT " + cols + " FROM " + t + " WHERE stream = $1 AND revision >= $2 ORDER BY revision LIMIT $3",
 		streamExists: "SELECT EXISTS (SELECT 1 FROM " + t + " WHERE stream = $1)",

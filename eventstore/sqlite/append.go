@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"accountd/eventstore"
+	"accountd/eventstore/transparency"
 )
 
 // Append implements eventstore.Store. It returns once the events are as durable as the
@@ -86,6 +87,13 @@ func newRequest(ctx context.Context, stream string, expected eventstore.Expected
 		e.Metadata, arena = carve(arena, e.Metadata)
 	}
 	r.arena = arena
+	// The leaf views cost a JSON decode and encode per event: done here, in parallel
+	// across callers, not in the single writer.
+	r.views = r.views[:0]
+	for i := range r.events {
+		e := &r.events[i]
+		r.views = append(r.views, transparency.ViewOf(e.ID, e.Data, e.Metadata))
+	}
 	return r
 }
 
@@ -107,7 +115,11 @@ func releaseRequest(r *request) {
 	if cap(r.events) > maxPooledEvents {
 		r.events = nil
 	}
+	if cap(r.views) > maxPooledEvents {
+		r.views = nil
+	}
 	clear(r.events)
-	*r = request{done: r.done, arena: r.arena[:0], events: r.events[:0]}
+	clear(r.views)
+	*r = request{done: r.done, arena: r.arena[:0], events: r.events[:0], views: r.views[:0]}
 	requestPool.Put(r)
 }

@@ -47,6 +47,7 @@ func (w *writer) apply(r *request, at time.Time) (fatal error) {
 		}
 	}
 	startPosition, startHash := w.lastPosition, w.lastHash
+	w.savedFrontier.CopyFrom(&w.frontier)
 	positions := make([]uint64, len(r.events))
 	var stream driver.Value = r.stream // boxed once for the whole request
 	for i := range r.events {
@@ -63,10 +64,12 @@ func (w *writer) apply(r *request, at time.Time) (fatal error) {
 		}
 		hash := w.hasher.Hash(w.lastHash, rec)
 		w.idBuf, w.hashBuf = e.ID, hash
+		w.treeBuf = w.frontier.AppendTo(w.treeBuf[:0], w.leaves.Hash(rec, r.views[i]))
 		err := w.insert.run(int64(rec.Position), stream, int64(rec.Revision), w.idArg, e.Type,
-			at.UnixNano(), e.Data, e.Metadata, w.hashArg)
+			at.UnixNano(), e.Data, e.Metadata, w.hashArg, treeBytes(w.treeBuf))
 		if err != nil {
 			w.lastPosition, w.lastHash = startPosition, startHash
+			w.frontier.CopyFrom(&w.savedFrontier)
 			if !isConstraint(err) {
 				return fmt.Errorf("insert at position %d: %w", rec.Position, err)
 			}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"accountd/eventstore"
+	"accountd/eventstore/transparency"
 )
 
 // request is one Append waiting for the writer. The writer fills result and err; the
@@ -16,7 +17,8 @@ type request struct {
 	stream   string
 	expected eventstore.ExpectedRevision
 	events   []eventstore.EventData
-	arena    []byte // owns the copies of the events' Data and Metadata
+	arena    []byte              // owns the copies of the events' Data and Metadata
+	views    []transparency.View // each event's leaf view, computed by the caller's goroutine
 	result   eventstore.AppendResult
 	wrote    bool // result describes new events, not an earlier append this one repeats
 	err      error

@@ -28,6 +28,7 @@ const eventColumns = "position, stream, revision, event_id, type, recorded_at, d
 
 type readStatements struct {
 	all, stream, streamExists, streamHead *sql.Stmt
+	tree, treeAt                          *sql.Stmt // the transparency tree column (tree.go)
 }
 
 func (r *readStatements) prepare(db *sql.DB) error {
@@ -39,6 +40,8 @@ func (r *readStatements) prepare(db *sql.DB) error {
 		{&r.stream, "SELECT " + eventColumns + " FROM events WHERE stream = +? AND revision >= ? AND position <= ? ORDER BY revision"},
 		{&r.streamExists, "SELECT EXISTS (SELECT 1 FROM events WHERE stream = +? AND position <= ?)"},
 		{&r.streamHead, "SELECT revision FROM events WHERE stream = +? AND position <= ? ORDER BY revision DESC LIMIT 1"},
+		{&r.tree, "SELECT position, tree FROM events WHERE position >= ? AND position <= ? ORDER BY position"},
+		{&r.treeAt, "SELECT tree FROM events WHERE position = ?"},
 	} {
 		s, err := db.Prepare(p.query)
 		if err != nil {
@@ -52,7 +55,7 @@ func (r *readStatements) prepare(db *sql.DB) error {
 
 func (r *readStatements) close() error {
 	var errs []error
-	for _, s := range []*sql.Stmt{r.all, r.stream, r.streamExists, r.streamHead} {
+	for _, s := range []*sql.Stmt{r.all, r.stream, r.streamExists, r.streamHead, r.tree, r.treeAt} {
 		if s != nil {
 			errs = append(errs, s.Close())
 		}

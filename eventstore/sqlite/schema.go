@@ -7,7 +7,7 @@ import (
 
 // schemaVersion is stored in PRAGMA user_version. Bump it with every schema change and
 // teach migrate the step from the previous one.
-const schemaVersion = 1
+const schemaVersion = 2
 
 // The events table is the whole log. position is the rowid, so reading by position is a
 // walk of the table's own b-tree; UNIQUE(stream, revision) is both the index that reads a
@@ -28,8 +28,10 @@ var schemaV1 = []string{
 		hash        BLOB    NOT NULL,
 		UNIQUE (stream, revision)
 	)`,
-	fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion),
 }
+
+// Schema 2 adds the column of transparency tree hashes (tree.go): migrateTree adds it to
+// a version 1 file and hashes the events already there.
 
 // checkVersion refuses a file written by a newer accountd: an older binary would misread,
 // or worse rewrite, a layout it does not know.
@@ -56,17 +58,29 @@ func migrate(c *rawConn) error {
 		return nil
 	case version > schemaVersion:
 		return checkVersion(c)
-	case version != 0:
+	case version != 0 && version != 1:
 		return fmt.Errorf("unknown schema version %d", version)
 	}
 	if err := c.exec("BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("begin schema creation: %w", err)
 	}
-	for _, stmt := range schemaV1 {
+	steps := schemaV1
+	if version == 1 {
+		steps = nil
+	}
+	for _, stmt := range steps {
 		if err := c.exec(stmt); err != nil {
 			_ = c.exec("ROLLBACK")
 			return fmt.Errorf("create schema: %w", err)
 		}
+	}
+	if err := migrateTree(c); err != nil {
+		_ = c.exec("ROLLBACK")
+		return fmt.Errorf("add the hash tree to schema %d: %w", version, err)
+	}
+	if err := c.exec(fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion)); err != nil {
+		_ = c.exec("ROLLBACK")
+		return fmt.Errorf("set schema version: %w", err)
 	}
 	if err := c.exec("COMMIT"); err != nil {
 		_ = c.exec("ROLLBACK")

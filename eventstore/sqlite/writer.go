@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"time"
 
+	"golang.org/x/mod/sumdb/tlog"
+
 	"accountd/eventstore"
+	"accountd/eventstore/transparency"
 )
 
 // writer owns the only write connection. Everything in it is touched by the writer
@@ -23,14 +26,16 @@ type writer struct {
 	findID                         *rawStmt // where an event ID is stored
 	streamRange                    *rawStmt // IDs of a stream from a revision, for retries
 	checkpoint                     *rawStmt // the catch-up that lets the WAL restart
+	treeAt                         *rawStmt // a row's stored tree hashes
 	sinceCheckpoint                int      // events committed since the writer's last checkpoint
 
 	// The head of the log as of the last statement the writer ran: advanced per insert,
 	// rolled back with a savepoint, reloaded from the file after a failed commit.
 	lastPosition  uint64
 	lastHash      [32]byte
-	stale         bool   // the head must be reloaded before the next batch
-	committedHead uint64 // lastPosition as of the last successful commit
+	frontier      transparency.Frontier // the transparency tree's right edge, with the head
+	stale         bool                  // the head must be reloaded before the next batch
+	committedHead uint64                // lastPosition as of the last successful commit
 
 	// heads caches each stream's last revision as the open transaction sees it, saving
 	// the index lookup for streams that append repeatedly. Only the writer changes
@@ -44,6 +49,9 @@ type writer struct {
 	idBuf          [16]byte
 	hashBuf        [32]byte
 	idArg, hashArg driver.Value
+	leaves         transparency.LeafHasher
+	treeBuf        []tlog.Hash
+	savedFrontier  transparency.Frontier // the frontier before a request, for its savepoint
 
 	scratch [3]driver.Value
 }
@@ -52,8 +60,8 @@ type writer struct {
 // lookup per stream to refill.
 const maxCachedHeads = 1 << 16
 
-const insertSQL = `INSERT INTO events (position, stream, revision, event_id, type, recorded_at, data, metadata, hash)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`
+const insertSQL = `INSERT INTO events (position, stream, revision, event_id, type, recorded_at, data, metadata, hash, tree)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 func newWriter(conn *rawConn, cfg config) (*writer, error) {
 	w := &writer{conn: conn, now: cfg.now, hooks: cfg.hooks, heads: make(map[string]uint64)}
@@ -73,6 +81,7 @@ func newWriter(conn *rawConn, cfg config) (*writer, error) {
 		{&w.findID, "SELECT stream, revision FROM events WHERE event_id = ?"},
 		{&w.streamRange, "SELECT position, revision, event_id FROM events WHERE stream = +? AND revision >= ? ORDER BY revision LIMIT ?"},
 		{&w.checkpoint, "PRAGMA wal_checkpoint(PASSIVE)"},
+		{&w.treeAt, "SELECT tree FROM events WHERE position = ?"},
 	} {
 		s, err := conn.prepare(p.query)
 		if err != nil {
@@ -104,6 +113,7 @@ func (w *writer) loadHead() error {
 	clear(w.heads)
 	if !found {
 		w.lastPosition, w.lastHash, w.stale, w.committedHead = 0, [32]byte{}, false, 0
+		w.frontier = transparency.Frontier{}
 		return nil
 	}
 	pos, okPos := dest[0].(int64)
@@ -113,6 +123,9 @@ func (w *writer) loadHead() error {
 	}
 	w.lastPosition = uint64(pos)
 	copy(w.lastHash[:], hash)
+	if w.frontier, err = transparency.LoadFrontier(pos, w.treeReader()); err != nil {
+		return fmt.Errorf("load head: %w", err)
+	}
 	w.stale = false
 	w.committedHead = w.lastPosition
 	return nil
@@ -121,7 +134,7 @@ func (w *writer) loadHead() error {
 func (w *writer) closeStatements() error {
 	var errs []error
 	for _, s := range []*rawStmt{w.begin, w.commit, w.rollback, w.savepoint, w.release, w.rollbackTo,
-		w.insert, w.streamHead, w.findID, w.streamRange, w.checkpoint} {
+		w.insert, w.streamHead, w.findID, w.streamRange, w.checkpoint, w.treeAt} {
 		if s != nil {
 			errs = append(errs, s.close())
 		}

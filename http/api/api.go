@@ -42,6 +42,8 @@ type Config struct {
 	NewID func() string
 	// Compliance serves the auditor's evidence reads (nil: those routes answer not_ready).
 	Compliance *Compliance
+	// Transparency serves checkpoints, proofs and leaves (nil: those routes answer 501).
+	Transparency *Transparency
 	// Metrics receives the API's series and is served at /metrics (nil: no metrics).
 	Metrics *prometheus.Registry
 	// Rebuilds rebuilds read models while the server serves (nil: the routes say not_ready).
@@ -71,7 +73,9 @@ type API struct {
 	compliance *Compliance
 	rebuilds   Rebuilds
 	streams    Streams
-	metrics    *httpMetrics
+	// transparency serves the transparency log (nil: its routes answer tree_not_supported).
+	transparency *Transparency
+	metrics      *httpMetrics
 }
 
 // Route describes one endpoint, for documentation and tests.
@@ -107,7 +111,7 @@ func New(c Config) (*API, error) {
 	a := &API{
 		svc: c.Service, status: c.Status, runner: c.Runner, auth: newAuthenticator(c.Tokens), log: c.Logger,
 		maxBody: c.MaxBodyBytes, statusWait: c.StatusWait, newID: c.NewID, security: c.Security,
-		compliance: c.Compliance, rebuilds: c.Rebuilds, streams: c.Streams,
+		compliance: c.Compliance, rebuilds: c.Rebuilds, streams: c.Streams, transparency: c.Transparency,
 	}
 	if a.log == nil {
 		a.log = slog.Default()

@@ -12,16 +12,21 @@ import (
 	"accountd/eventstore"
 	"accountd/eventstore/eventlog"
 	"accountd/projections/compliance"
+	"accountd/projections/evidence"
 	"github.com/gorilla/mux"
 )
 
 // Compliance is what the auditor's endpoints read: the compliance read model, the policy
-// history and the log itself for its chain head.
+// history and the log itself for its chain head; for evidence bundles, the transparency
+// log that signs their checkpoint (nil: no bundles on this server) and the version the
+// manifest records.
 type Compliance struct {
-	DB       *sql.DB
-	Policies *eventlog.PolicyHistory
-	Store    eventstore.Store
-	Clock    func() time.Time
+	DB          *sql.DB
+	Policies    *eventlog.PolicyHistory
+	Store       eventstore.Store
+	Clock       func() time.Time
+	Evidence    *evidence.Log
+	ToolVersion string
 }
 
 var auditorOnly = []Role{RoleAuditor}
@@ -35,9 +40,14 @@ func (a *API) RegisterComplianceRoutes(r *mux.Router) {
 	a.handle(r, route{method: http.MethodGet, path: "/v1/compliance/password-rotation", name: "compliance.password_rotation", roles: auditorOnly}, a.passwordRotation)
 	a.handle(r, route{method: http.MethodGet, path: "/v1/compliance/access-log", name: "compliance.access_log", roles: auditorOnly}, a.accessLog)
 	a.handle(r, route{method: http.MethodGet, path: "/v1/compliance/chain-head", name: "compliance.chain_head", roles: auditorOnly}, a.chainHead)
+	a.handle(r, route{method: http.MethodGet, path: "/v1/compliance/evidence", name: "compliance.evidence", roles: auditorOnly}, a.evidenceBundle)
+	a.registerTransparencyRoutes(r)
 }
 
 func (a *API) complianceReady() (*Compliance, error) {
+	if err := a.integrityError(); err != nil {
+		return nil, err
+	}
 	if a.compliance == nil || a.compliance.DB == nil {
 		return nil, &Error{Status: http.StatusServiceUnavailable, Code: CodeNotReady, Message: "compliance reports are not configured on this server"}
 	}
@@ -111,7 +121,10 @@ func (a *API) accessLog(x *exchange) error {
 		if format == "csv" {
 			return compliance.WriteAccessCSV(ctx, x, c.DB, q)
 		}
-		return compliance.WriteAccessJSON(ctx, x, c.DB, q, c.Clock())
+		if err := c.Policies.Refresh(ctx, c.Store); err != nil {
+			return err
+		}
+		return compliance.WriteAccessJSON(ctx, x, c.DB, c.Policies, q, c.Clock())
 	})
 }
 
@@ -195,4 +208,57 @@ func (a *API) chainHead(x *exchange) error {
 		}
 	}
 	return x.json(http.StatusOK, body)
+}
+
+// evidenceBundle answers the evidence bundle of a property and period as a zip, anchored in
+// a checkpoint signed for it (accountd evidence verify checks it offline). Nothing is
+// written before the bundle is ready to stream, so every failure is a proper error answer.
+func (a *API) evidenceBundle(x *exchange) error {
+	c, err := a.complianceReady()
+	if err != nil {
+		return err
+	}
+	if c.Evidence == nil {
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeNotReady, Message: "evidence bundles are not configured on this server"}
+	}
+	q, _, err := reportQuery(x, true)
+	if err != nil {
+		return err
+	}
+	if x.r.URL.Query().Has("format") {
+		return &Error{Status: http.StatusBadRequest, Code: "invalid_params", Message: "format: an evidence bundle is always a zip"}
+	}
+	_ = http.NewResponseController(x.w).SetWriteDeadline(time.Now().Add(exportWriteTimeout))
+	src := evidence.Source{Store: c.Store, Log: *c.Evidence, ReadModels: c.DB, ToolVersion: c.ToolVersion, Now: c.Clock,
+		CaughtUp: func(ctx context.Context, pos uint64) error {
+			ctx, cancel := context.WithTimeout(ctx, a.statusWait)
+			defer cancel()
+			return a.runner.WaitFor(ctx, compliance.Name, pos)
+		}}
+	_, err = evidence.Export(x.r.Context(), src, q, &zipResponse{x: x, filename: "evidence-" + q.From.Format("2006-01-02") + "-" + q.To.Format("2006-01-02") + ".zip"})
+	var mismatch *eventstore.TreeMismatchError
+	if errors.As(err, &mismatch) {
+		return &Error{Status: http.StatusConflict, Code: CodeLogIntegrityBroken, Message: mismatch.Error(),
+			Details: map[string]any{"position": mismatch.Position}}
+	}
+	return paramError(err)
+}
+
+// zipResponse sets the bundle's headers on its first byte, so an export that fails before
+// writing anything still answers a JSON error.
+type zipResponse struct {
+	x        *exchange
+	filename string
+	started  bool
+}
+
+func (z *zipResponse) Write(b []byte) (int, error) {
+	if !z.started {
+		z.started = true
+		h := z.x.w.Header()
+		h["Cache-Control"] = noStore
+		h.Set("Content-Type", "application/zip")
+		h.Set("Content-Disposition", `attachment; filename="`+z.filename+`"`)
+	}
+	return z.x.Write(b)
 }

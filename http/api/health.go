@@ -21,6 +21,9 @@ type readiness struct {
 // readyz is ready once the read models have applied the log's head as of start-up and
 // since: before that, status reads would answer from the past.
 func (a *API) readyz(x *exchange) error {
+	if err := a.integrityError(); err != nil {
+		return &Error{Status: http.StatusServiceUnavailable, Code: CodeLogIntegrityBroken, Message: err.Error()}
+	}
 	ok, err := a.runner.CaughtUp(x.r.Context())
 	if err != nil {
 		return err

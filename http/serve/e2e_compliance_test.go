@@ -1,16 +1,20 @@
 package serve_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/csv"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"accountd/domain"
+	"accountd/eventstore/transparency"
 	"accountd/http/api"
 	"accountd/http/serve"
+	"accountd/projections/evidence"
 )
 
 // PCI DSS evidence over HTTP: the auditor reads rotation, access log and chain head; the
@@ -40,6 +44,9 @@ func TestComplianceEvidence(t *testing.T) {
 		{"bad date", "/v1/compliance/access-log?from=yesterday&to=" + to, api.RoleAuditor, http.StatusBadRequest, "invalid_params"},
 		{"inverted", "/v1/compliance/access-log?from=" + to + "&to=" + from, api.RoleAuditor, http.StatusBadRequest, "invalid_params"},
 		{"bad format", "/v1/compliance/access-log?" + period + "&format=xml", api.RoleAuditor, http.StatusBadRequest, "invalid_params"},
+		{"evidence: security may not", "/v1/compliance/evidence?" + period, api.RoleSecurity, http.StatusForbidden, "forbidden"},
+		{"evidence: no property", "/v1/compliance/evidence?from=" + from + "&to=" + to, api.RoleAuditor, http.StatusBadRequest, "invalid_params"},
+		{"evidence: a format", "/v1/compliance/evidence?" + period + "&format=csv", api.RoleAuditor, http.StatusBadRequest, "invalid_params"},
 	}
 	for _, tc := range errs {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,6 +74,23 @@ func TestComplianceEvidence(t *testing.T) {
 		recs, err := csv.NewReader(strings.NewReader(string(body))).ReadAll()
 		if err != nil || resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/csv") || len(recs) != 2 || recs[1][1] != "marta@lago.example" {
 			t.Fatalf("%d %s %v: %q", resp.StatusCode, resp.Header.Get("Content-Type"), err, body)
+		}
+	})
+
+	t.Run("evidence bundle", func(t *testing.T) {
+		req, _ := http.NewRequest(http.MethodGet, e.ts.URL+"/v1/compliance/evidence?"+period, nil)
+		req.Header.Set("Authorization", "Bearer "+e.tokens[api.RoleAuditor])
+		resp, body := e.rawCall(req)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != "application/zip" {
+			t.Fatalf("%d %s: %.300s", resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+		key, err := transparency.LoadSigningKey(filepath.Join(e.data, "keys", transparency.SigningKeyFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		v, err := evidence.Verify(context.Background(), bytes.NewReader(body), int64(len(body)), evidence.VerifyOptions{VerifierKey: key.VerifierKey, Scratch: t.TempDir()})
+		if err != nil || v.Rows[evidence.FileRotationCSV] != 1 || v.Rows[evidence.FileAccessCSV] == 0 {
+			t.Fatalf("the bundle the server answered: %+v, %v", v, err)
 		}
 	})
 

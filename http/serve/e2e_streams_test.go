@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"accountd/domain"
+	"accountd/eventstore/transparency"
 	"accountd/http/api"
 	"accountd/http/serve"
 	"accountd/projections/streams"
@@ -24,6 +25,7 @@ func TestStreamsThroughTheServer(t *testing.T) {
 	secret := []byte("the helpdesk's secret, 32 bytes.")
 	var mu sync.Mutex
 	var ids []string
+	var checkpoints []streams.Envelope
 	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		if err := streams.Verify(secret, r.Header.Get(streams.SignatureHeader), body, time.Now(), time.Minute); err != nil {
@@ -33,7 +35,11 @@ func TestStreamsThroughTheServer(t *testing.T) {
 		var env streams.Envelope
 		json.Unmarshal(body, &env)
 		mu.Lock()
-		ids = append(ids, env.ID)
+		if env.Type == streams.CheckpointType {
+			checkpoints = append(checkpoints, env)
+		} else {
+			ids = append(ids, env.ID)
+		}
 		mu.Unlock()
 	}))
 	defer hook.Close()
@@ -43,6 +49,7 @@ func TestStreamsThroughTheServer(t *testing.T) {
 	}
 	e := newEnv(t, nil, func(c *serve.Config) {
 		c.Streams = []streams.Config{{Name: "helpdesk", Destination: dest, Secret: secret, RetryFirst: 10 * time.Millisecond}}
+		c.CheckpointEvery, c.CheckpointInterval = 1, 50*time.Millisecond
 	})
 	res := e.post("/v1/properties", api.RoleAdmin, map[string]string{"name": "Hôtel du Lac", "primary_contact_email": "direction@lac.example"})
 	if res.status != http.StatusCreated {
@@ -113,5 +120,19 @@ func TestStreamsThroughTheServer(t *testing.T) {
 		if ids[len(first)+i] != id {
 			t.Fatalf("replayed envelope %d has ID %s, first sent as %s", i, ids[len(first)+i], id)
 		}
+	}
+
+	// The log's signed checkpoints went out too, and verify under the server's key.
+	if len(checkpoints) == 0 {
+		t.Fatal("no signed checkpoint came through the stream")
+	}
+	var cp streams.CheckpointEvent
+	last := checkpoints[len(checkpoints)-1]
+	if err := json.Unmarshal(last.Data.Event, &cp); err != nil {
+		t.Fatal(err)
+	}
+	opened, _, err := transparency.OpenCheckpoint([]byte(cp.Note), e.srv.Checkpoints().Verifiers()...)
+	if err != nil || uint64(opened.Size) != cp.Size || cp.Size == 0 || cp.Size > head {
+		t.Fatalf("checkpoint %+v: %+v, %v", cp, opened, err)
 	}
 }

@@ -93,6 +93,17 @@ type Config struct {
 	// sweep itself runs once per hour of Clock, so a clock that jumps is noticed at the
 	// next look.
 	SweepPoll time.Duration
+	// SigningKey is the checkpoint signing key file (default DataDir/keys/checkpoint-signing.key,
+	// created on first start). Keep it outside the data directory to keep it off the disk's backups.
+	SigningKey string
+	// CheckpointEvery and CheckpointInterval: a checkpoint is signed once that many events
+	// are verified since the last one, and every interval when the log grew (defaults
+	// DefaultCheckpointEvery, DefaultCheckpointInterval).
+	CheckpointEvery    int64
+	CheckpointInterval time.Duration
+	// CheckpointOrigin is the origin line of checkpoints and the name of the signing key
+	// (default DefaultCheckpointOrigin); it applies when the key is created.
+	CheckpointOrigin string
 }
 
 // MailConfig selects how the outbox delivers: SMTP when SMTPAddr is set, otherwise one
@@ -185,6 +196,7 @@ type Server struct {
 	unlock    func() error // releases the data directory's lock
 	// sweptHour is the hour of the server's clock (Unix seconds) the sweeper last swept.
 	sweptHour atomic.Int64
+	witness   *logWitness // the transparency log (nil when the store keeps no tree)
 
 	// background is the context of the background work, set by Start.
 	background atomic.Pointer[context.Context]
@@ -250,7 +262,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.store, err = openStore(ctx, cfg); err != nil {
 		return nil, err
 	}
+	raw := s.store
 	if s.store, err = s.instrumentStore(s.store); err != nil {
+		return nil, err
+	}
+	if s.witness, err = s.openWitness(ctx, raw); err != nil {
 		return nil, err
 	}
 	if s.readDB, err = projections.OpenDB(filepath.Join(cfg.DataDir, "readmodels.db")); err != nil {
@@ -303,11 +319,12 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.api, err = api.New(api.Config{
 		Service: s.service, Status: s.status, Runner: readiness{s.runner, s.securityRunner}, Tokens: tokens, Logger: s.log.With("component", "http"),
 		MaxBodyBytes: cfg.MaxBodyBytes, StatusWait: cfg.StatusWait,
-		Security:   api.Security{Timeline: tline, History: &history.Reader{Store: s.store, Policy: s.evidence.policies.At}, Throttles: s.throttles},
-		Compliance: &api.Compliance{DB: s.readDB, Policies: s.evidence.policies, Store: s.store, Clock: cfg.Clock},
-		Metrics:    s.metrics,
-		Rebuilds:   s.rebuilds,
-		Streams:    s.streamsAPI(),
+		Security:     api.Security{Timeline: tline, History: &history.Reader{Store: s.store, Policy: s.evidence.policies.At}, Throttles: s.throttles},
+		Compliance:   &api.Compliance{DB: s.readDB, Policies: s.evidence.policies, Store: s.store, Clock: cfg.Clock, Evidence: s.witness.evidenceLog()},
+		Metrics:      s.metrics,
+		Rebuilds:     s.rebuilds,
+		Transparency: s.witness.api(),
+		Streams:      s.streamsAPI(),
 	}); err != nil {
 		return nil, err
 	}
@@ -398,6 +415,9 @@ func (s *Server) Start(ctx context.Context) {
 		s.run(ctx, "inactivity-sweep", sweeper{s})
 		if s.streams != nil {
 			s.run(ctx, "streams", s.streams)
+		}
+		if s.witness != nil {
+			s.run(ctx, "transparency", s.witness)
 		}
 		if s.tokensFile != "" {
 			s.run(ctx, "tokens-file", &tokensReloader{s: s})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 
+	"accountd/eventstore/transparency"
 	"accountd/http/api"
 	"accountd/projections"
 	"accountd/projections/streams"
@@ -22,8 +23,11 @@ func (s *Server) openStreams(ctx context.Context) error {
 	if s.streamsDB, err = projections.OpenDB(filepath.Join(s.cfg.DataDir, StreamsFile)); err != nil {
 		return err
 	}
-	if s.streams, err = streams.Open(ctx, streams.Options{Store: s.store, DB: s.streamsDB, Source: s.cfg.PublicURL,
-		Logger: s.log, Clock: s.cfg.Clock}, s.cfg.Streams...); err != nil {
+	opts := streams.Options{Store: s.store, DB: s.streamsDB, Source: s.cfg.PublicURL, Logger: s.log, Clock: s.cfg.Clock}
+	if s.witness != nil {
+		opts.Checkpoints = signedCheckpoints{s.witness.signer}
+	}
+	if s.streams, err = streams.Open(ctx, opts, s.cfg.Streams...); err != nil {
 		return err
 	}
 	if s.metrics != nil {
@@ -43,3 +47,16 @@ func (s *Server) streamsAPI() api.Streams {
 
 // Streams are the configured log streams (nil when there are none).
 func (s *Server) Streams() *streams.Set { return s.streams }
+
+// signedCheckpoints hands the transparency log's signed checkpoints to the streams. A
+// checkpoint of tree size N covers the log's first N events, positions 1..N: the stores that
+// keep the tree number their events without gaps.
+type signedCheckpoints struct{ signer *transparency.Checkpointer }
+
+func (c signedCheckpoints) LatestSigned() (uint64, []byte, bool) {
+	latest, ok := c.signer.Latest()
+	if !ok || latest.Size <= 0 {
+		return 0, nil, false
+	}
+	return uint64(latest.Size), latest.Note, true
+}

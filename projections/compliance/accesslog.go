@@ -7,11 +7,14 @@ import (
 	"io"
 	"strconv"
 	"time"
+
+	"accountd/eventstore/eventlog"
 )
 
-// AccessRow is one invalid access attempt or credential change, with the fields PCI DSS
-// 10.2.2 asks for: who (actor), what (event, detail), when, success or failure, origin and
-// the affected account.
+// AccessRow is one access to an account (PCI DSS 10.2.1): a login that succeeded, failed or
+// was refused, a lock or unlock, a disable or enable, an MFA event, a link refused, a
+// session opened or closed, a credential change; with the fields 10.2.2 asks for: who
+// (actor), what (event, detail), when, success or failure, origin and the affected account.
 type AccessRow struct {
 	Position  uint64    `json:"position"`
 	At        time.Time `json:"at"`
@@ -82,11 +85,11 @@ func WriteAccessCSV(ctx context.Context, w io.Writer, db *sql.DB, q Query) error
 }
 
 // WriteAccessJSON streams the access log as one JSON object with a "rows" array.
-func WriteAccessJSON(ctx context.Context, w io.Writer, db *sql.DB, q Query, now time.Time) error {
+func WriteAccessJSON(ctx context.Context, w io.Writer, db *sql.DB, policies *eventlog.PolicyHistory, q Query, now time.Time) error {
 	if err := q.Validate(false); err != nil {
 		return err
 	}
-	head := reportHead{Report: "access_log", PropertyID: q.PropertyID, From: q.From, To: q.To, GeneratedAt: now.UTC()}
+	head := reportHead{Report: "access_log", PropertyID: q.PropertyID, From: q.From, To: q.To, GeneratedAt: now.UTC(), Policies: policies.InForce(q.From, q.To)}
 	return streamJSON(w, head, func(row func(any) error) error {
 		return AccessLog(ctx, db, q, func(r AccessRow) error { return row(r) })
 	})

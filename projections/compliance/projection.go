@@ -31,12 +31,14 @@ func (*Projection) Name() string { return Name }
 
 func (*Projection) Tables() []string {
 	return []string{"compliance_accounts", "compliance_members", "compliance_password_changes", "compliance_access",
-		"compliance_member_periods", "compliance_disabled_periods"}
+		"compliance_member_periods", "compliance_disabled_periods", "compliance_sessions"}
 }
 
 // Version 2 added the membership and disable periods, so a past period is reported with the
-// members and disables of its time, not today's.
-func (*Projection) Version() int { return 2 }
+// members and disables of its time, not today's. Version 3 made the access log cover all
+// access (PCI 10.2.1): successful logins, locks and unlocks, disables and enables, every MFA
+// event, link refusals and sessions, not only invalid attempts and credential changes.
+func (*Projection) Version() int { return 3 }
 
 // Times are Unix nanoseconds (0: never) so range predicates and ordering are integer
 // comparisons on an index.
@@ -100,6 +102,15 @@ func (*Projection) Schema() []string {
 			since_at   INTEGER NOT NULL,
 			until_at   INTEGER NOT NULL DEFAULT 0,
 			PRIMARY KEY (account_id, kind, since_at)
+		) WITHOUT ROWID`,
+		// Where each session was opened from: its start and end are reported with the
+		// origin of the login that opened it (10.2.2), which their events do not repeat.
+		`CREATE TABLE IF NOT EXISTS compliance_sessions (
+			session_id TEXT PRIMARY KEY,
+			account_id TEXT NOT NULL,
+			ip         TEXT NOT NULL,
+			user_agent TEXT NOT NULL,
+			device_id  TEXT NOT NULL
 		) WITHOUT ROWID`,
 	}
 }
@@ -211,6 +222,67 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 		return err
 	case domain.LoginSucceeded:
 		r.lastActiveAt, r.dirty = at, true
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO compliance_sessions(session_id, account_id, ip, user_agent, device_id) VALUES(?, ?, ?, ?, ?)`,
+			e.SessionID, r.id, e.Origin.IP, e.Origin.UserAgent, e.Origin.DeviceID); err != nil {
+			return err
+		}
+		detail := "session " + e.SessionID
+		if e.MFAStep != 0 {
+			detail += "; second factor verified"
+		}
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, detail, holder, e.Origin)
+	case domain.SessionStarted:
+		o, err := sessionOrigin(ctx, tx, e.SessionID)
+		if err != nil {
+			return err
+		}
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess,
+			fmt.Sprintf("session %s; expires %s; idle timeout %s", e.SessionID, e.ExpiresAt.UTC().Format(time.RFC3339), e.IdleAfter), holder, o)
+	case domain.SessionEnded:
+		o, err := sessionOrigin(ctx, tx, e.SessionID)
+		if err != nil {
+			return err
+		}
+		// A session closed by a rule was closed by the engine; any other cause (a logout)
+		// by the account holder.
+		actor := holder
+		switch e.Cause {
+		case domain.SessionExpired, domain.SessionIdle, domain.SessionAccountBlocked, "suspicious_activity", "account_disabled":
+			actor = actorSystem
+		}
+		if err := insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "session "+e.SessionID+"; cause "+string(e.Cause), actor, o); err != nil {
+			return err
+		}
+		// A session ends once; one that only times out keeps its row, as small as the
+		// login's own access row beside it.
+		_, err = tx.ExecContext(ctx, `DELETE FROM compliance_sessions WHERE session_id = ?`, e.SessionID)
+		return err
+	case domain.AccountLocked:
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess,
+			fmt.Sprintf("locked after %d consecutive failures (threshold %d)", e.FailedAttempts, e.Threshold), actorSystem, domain.Origin{})
+	case domain.AccountUnlocked:
+		actor := actorSystem
+		switch {
+		case e.Actor != nil:
+			actor = actorText(*e.Actor)
+		case e.Cause == domain.UnlockByLink || e.Cause == domain.UnlockByReset:
+			actor = holder
+		}
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "cause "+string(e.Cause), actor, domain.Origin{})
+	case domain.ActivationLinkRejected:
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeFailure, "activation link refused: "+string(e.Reason), holder, domain.Origin{})
+	case domain.UnlockLinkRejected:
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeFailure, "unlock link refused: "+string(e.Reason), holder, domain.Origin{})
+	case domain.ResetLinkRejected:
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeFailure, "reset link refused: "+string(e.Reason), holder, domain.Origin{})
+	case domain.MFAEnrolmentStarted:
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "second factor enrolment started", holder, domain.Origin{})
+	case domain.MFAEnrolmentDeferred:
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess,
+			"second factor enrolment deferred until "+e.Until.UTC().Format(time.RFC3339), holder, domain.Origin{})
+	case domain.MFACooldownStarted:
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess,
+			fmt.Sprintf("MFA attempts refused until %s after %d consecutive failures", e.Until.UTC().Format(time.RFC3339), e.FailedAttempts), actorSystem, domain.Origin{})
 	case domain.LoginFailed:
 		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeFailure,
 			fmt.Sprintf("%s; consecutive failures %d", e.Reason, e.FailedAttempts), holder, e.Origin)
@@ -248,6 +320,7 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 			r.disabledSince = at
 		}
 		r.dirty = true
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, scopedKind(string(e.Kind), e.PropertyID, e.Actor), actorText(e.Actor), domain.Origin{})
 	case domain.AccountEnabled:
 		if err := closePeriods(ctx, tx, r.id, string(e.Kind), at); err != nil {
 			return err
@@ -264,14 +337,51 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 			r.lastActiveAt = at // as the domain does: re-enabling restarts the inactivity clock
 		}
 		r.dirty = true
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, scopedKind(string(e.Kind), e.PropertyID, e.Actor), actorText(e.Actor), domain.Origin{})
 	case domain.AccountDeleted:
 		r.deletedAt, r.dirty = at, true
-		return openPeriod(ctx, tx, r.id, kindDeleted, at)
+		if err := openPeriod(ctx, tx, r.id, kindDeleted, at); err != nil {
+			return err
+		}
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "account deleted", actorText(e.Actor), domain.Origin{})
 	case domain.AccountRestored:
 		r.deletedAt, r.dirty = 0, true
-		return closePeriods(ctx, tx, r.id, kindDeleted, at)
+		if err := closePeriods(ctx, tx, r.id, kindDeleted, at); err != nil {
+			return err
+		}
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "account restored", actorText(e.Actor), domain.Origin{})
 	}
 	return nil
+}
+
+// actorSystem is the actor of what the engine does by rule (a lock at the threshold, a
+// timed unlock, a session closed by its timeout).
+const actorSystem = "system"
+
+// scopedKind describes a disable or enable: its kind ("" lifts every kind), the property
+// it was scoped to and the note of a rule or support request behind it.
+func scopedKind(kind, propertyID string, a domain.Actor) string {
+	if kind == "" {
+		kind = "all kinds"
+	}
+	s := "kind " + kind
+	if propertyID != "" {
+		s += "; property " + propertyID
+	}
+	if a.Note != "" {
+		s += "; note " + a.Note
+	}
+	return s
+}
+
+// sessionOrigin is where a session was opened from (empty when its login is unknown).
+func sessionOrigin(ctx context.Context, tx *sql.Tx, sessionID string) (domain.Origin, error) {
+	var o domain.Origin
+	err := tx.QueryRowContext(ctx, `SELECT ip, user_agent, device_id FROM compliance_sessions WHERE session_id = ?`, sessionID).Scan(&o.IP, &o.UserAgent, &o.DeviceID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return o, nil
+	}
+	return o, err
 }
 
 // kindDeleted records a deletion among the disable periods: the report names it "deleted".
