@@ -62,6 +62,18 @@ func (s *Service) Register(ctx context.Context, m Meta, r Registration) (Registe
 			return Registered{}, err
 		}
 	}
+	if owner, found, err := s.legacyReservation(ctx, r.Email); err != nil {
+		return Registered{}, wrap("register", err)
+	} else if found {
+		return s.recreate(ctx, m, owner, r) // reserved before canonical addresses: taken all the same
+	}
+	canonical, err := domain.CanonicalEmail(r.Email)
+	if err != nil {
+		return Registered{}, err
+	}
+	if err := s.claimSkeleton(ctx, m, canonical, accountID); err != nil {
+		return Registered{}, wrap("register", err)
+	}
 
 	claim, err := s.emails.Update(ctx, domain.EmailStream(r.Email), m.metadata("email"), func(st domain.EmailReservation, now time.Time) ([]domain.Event, error) {
 		if st.AccountID != "" {
@@ -71,7 +83,7 @@ func (s *Service) Register(ctx context.Context, m Meta, r Registration) (Registe
 			}
 			// A claim whose account was never written (a crash between the two appends) is free.
 		}
-		return []domain.Event{{At: now, Data: domain.EmailReserved{Email: domain.NormaliseEmail(r.Email), AccountID: accountID}}}, nil
+		return []domain.Event{{At: now, Data: domain.EmailReserved{Email: canonical, AccountID: accountID}}}, nil
 	})
 	if err != nil {
 		return Registered{}, wrap("register", err)

@@ -29,6 +29,8 @@ type Service struct {
 	properties *Repository[domain.Property]
 	emails     *Repository[domain.EmailReservation]
 	unknown    *Repository[domain.UnknownEmail]
+	lookalikes *Repository[domain.EmailLookalikes]
+	skeletons  skeletonIndex
 }
 
 // Config gathers the service's dependencies. Clock, Policy, Hasher and MFA are required.
@@ -62,6 +64,8 @@ func NewService(c Config) (*Service, error) {
 		properties: NewRepository(c.Store, domain.EvolveProperty, c.Clock, c.Options...),
 		emails:     NewRepository(c.Store, domain.EvolveEmailReservation, c.Clock, c.Options...),
 		unknown:    NewRepository(c.Store, domain.EvolveUnknownEmail, c.Clock, c.Options...),
+		lookalikes: NewRepository(c.Store, domain.EvolveEmailLookalikes, c.Clock, c.Options...),
+		skeletons:  skeletonIndex{repo: NewRepository(c.Store, domain.EvolveEmailSkeletonIndex, c.Clock, c.Options...)},
 	}, nil
 }
 
@@ -115,13 +119,25 @@ func (s *Service) LoadProperty(ctx context.Context, propertyID string) (domain.P
 	return p, err
 }
 
-// AccountIDByEmail resolves an address through its reservation stream, exactly.
+// AccountIDByEmail resolves an address through its reservation stream, exactly. An address
+// reserved before addresses were canonicalised, under a key that differs from its
+// canonical one (some non-ASCII addresses), is found under that older key.
 func (s *Service) AccountIDByEmail(ctx context.Context, email string) (string, bool, error) {
 	r, _, err := s.emails.Load(ctx, domain.EmailStream(email))
-	if err != nil {
-		return "", false, err
+	if err != nil || r.AccountID != "" {
+		return r.AccountID, r.AccountID != "", err
 	}
-	return r.AccountID, r.AccountID != "", nil
+	return s.legacyReservation(ctx, email)
+}
+
+func (s *Service) legacyReservation(ctx context.Context, email string) (string, bool, error) {
+	for _, stream := range domain.LegacyEmailStreams(email) {
+		r, _, err := s.emails.Load(ctx, stream)
+		if err != nil || r.AccountID != "" {
+			return r.AccountID, r.AccountID != "", err
+		}
+	}
+	return "", false, nil
 }
 
 // propertiesOf loads the states of an account's properties, for status and authority.

@@ -31,6 +31,8 @@ func TestEveryEventTypeRoundTrips(t *testing.T) {
 		SessionStarted{SessionID: "s", ExpiresAt: at, IdleAfter: Duration(6 * time.Hour)}, SessionEnded{SessionID: "s", Cause: "logout"}, SessionActive{SessionID: "s"},
 		AccountDeleted{Actor: Actor{Kind: ActorAccount, AccountID: "b"}}, AccountRestored{Actor: Actor{Kind: ActorAccount, AccountID: "b"}},
 		EmailReserved{Email: "x@y.example", AccountID: "a"},
+		EmailSkeletonClaimed{Email: "x@y.example", AccountID: "a"},
+		EmailSkeletonsIndexed{Through: 42, Claimed: 7},
 		UnknownEmailLoginFailed{EmailHash: "0f", Origin: Origin{IP: "198.51.100.4"}, FailedAttempts: 2},
 		PropertyCreated{PropertyID: "p", Name: "Hôtel du Lac", PrimaryContactEmail: "c@lac.example", Subscription: SubscriptionActive},
 		MemberAdded{AccountID: "a"}, MemberRemoved{AccountID: "a"}, UserManagementGranted{AccountID: "a"}, UserManagementRevoked{AccountID: "a"},

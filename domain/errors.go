@@ -11,6 +11,7 @@ const (
 	CodeInvalidPolicy       = "invalid_policy"
 	CodeInvalidEmail        = "invalid_email"
 	CodeEmailNotAvailable   = "email_not_available"
+	CodeEmailConfusable     = "email_confusable"
 	CodeAccountNotFound     = "account_not_found"
 	CodeAccountExists       = "account_exists"
 	CodeAccountDeleted      = "account_deleted"

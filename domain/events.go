@@ -290,6 +290,20 @@ type EmailReserved struct {
 	AccountID string `json:"account_id"`
 }
 
+// EmailSkeletonClaimed records a canonical address on the stream of its confusable
+// skeleton (UTS #39), so a later look-alike of it is refused.
+type EmailSkeletonClaimed struct {
+	Email     string `json:"email"`
+	AccountID string `json:"account_id"`
+}
+
+// EmailSkeletonsIndexed records that every address reserved up to position Through (before
+// skeletons were claimed at registration) has its skeleton claim.
+type EmailSkeletonsIndexed struct {
+	Through uint64 `json:"through"`
+	Claimed int    `json:"claimed"`
+}
+
 // --- unknown e-mail streams ----------------------------------------------------------
 
 // UnknownEmailLoginFailed is a sign-in attempt on an address with no account, kept under a
@@ -397,6 +411,8 @@ func (AccountDeleted) EventType() string             { return "account_deleted.v
 func (AccountRestored) EventType() string            { return "account_restored.v1" }
 func (UnknownEmailLoginFailed) EventType() string    { return "unknown_email_login_failed.v1" }
 func (EmailReserved) EventType() string              { return "email_reserved.v1" }
+func (EmailSkeletonClaimed) EventType() string       { return "email_skeleton_claimed.v1" }
+func (EmailSkeletonsIndexed) EventType() string      { return "email_skeletons_indexed.v1" }
 func (PropertyCreated) EventType() string            { return "property_created.v1" }
 func (MemberAdded) EventType() string                { return "member_added.v1" }
 func (MemberRemoved) EventType() string              { return "member_removed.v1" }

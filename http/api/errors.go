@@ -57,6 +57,7 @@ var domainStatus = map[string]int{
 	domain.CodeInvalidPolicy:       http.StatusBadRequest,
 	domain.CodeInvalidEmail:        http.StatusBadRequest,
 	domain.CodeEmailNotAvailable:   http.StatusConflict,
+	domain.CodeEmailConfusable:     http.StatusConflict,
 	domain.CodeAccountNotFound:     http.StatusNotFound,
 	domain.CodeAccountExists:       http.StatusConflict,
 	domain.CodeAccountDeleted:      http.StatusGone,
