@@ -32,6 +32,7 @@ func TestEveryEventTypeRoundTrips(t *testing.T) {
 		AccountDeleted{Actor: Actor{Kind: ActorAccount, AccountID: "b"}}, AccountRestored{Actor: Actor{Kind: ActorAccount, AccountID: "b"}},
 		EmailReserved{Email: "x@y.example", AccountID: "a"},
 		EmailSkeletonClaimed{Email: "x@y.example", AccountID: "a"},
+		LinkRequestDeclined{EmailHash: "h", Link: LinkReset, Reason: LinkDeclinedNoAccount},
 		EmailSkeletonsIndexed{Through: 42, Claimed: 7},
 		UnknownEmailLoginFailed{EmailHash: "0f", Origin: Origin{IP: "198.51.100.4"}, FailedAttempts: 2},
 		PropertyCreated{PropertyID: "p", Name: "Hôtel du Lac", PrimaryContactEmail: "c@lac.example", Subscription: SubscriptionActive},

@@ -315,6 +315,19 @@ type UnknownEmailLoginFailed struct {
 	FailedAttempts int    `json:"failed_attempts"`
 }
 
+// LinkRequestDeclined is a request for an e-mailed link that issued none, kept under the
+// keyed hash of the address like a sign-in on an unknown one: the address has no account
+// (Reason no_account), or its account refused the link (the refusal's code, e.g.
+// not_locked). It makes such a request cost the same write as one that issues a link.
+type LinkRequestDeclined struct {
+	EmailHash string `json:"email_hash"`
+	Link      string `json:"link"`
+	Reason    string `json:"reason"`
+}
+
+// LinkDeclinedNoAccount is the reason of a link request for an address without an account.
+const LinkDeclinedNoAccount = "no_account"
+
 // --- property stream ------------------------------------------------------------------
 
 type PropertyCreated struct {
@@ -410,6 +423,7 @@ func (SessionEnded) EventType() string               { return "session_ended.v1"
 func (AccountDeleted) EventType() string             { return "account_deleted.v1" }
 func (AccountRestored) EventType() string            { return "account_restored.v1" }
 func (UnknownEmailLoginFailed) EventType() string    { return "unknown_email_login_failed.v1" }
+func (LinkRequestDeclined) EventType() string        { return "link_request_declined.v1" }
 func (EmailReserved) EventType() string              { return "email_reserved.v1" }
 func (EmailSkeletonClaimed) EventType() string       { return "email_skeleton_claimed.v1" }
 func (EmailSkeletonsIndexed) EventType() string      { return "email_skeletons_indexed.v1" }

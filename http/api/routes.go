@@ -34,6 +34,7 @@ func (a *API) RegisterPublicRoutes(r *mux.Router) {
 	a.handle(r, false, http.MethodPost, "/v1/password-resets", "password_resets.create", loginService, a.resetPassword)
 	a.handle(r, false, http.MethodPost, "/v1/unlock-link-requests", "unlock_link_requests.create", loginService, a.requestUnlockLink)
 	a.handle(r, false, http.MethodPost, "/v1/unlocks", "unlocks.create", loginService, a.unlockWithLink)
+	a.handle(r, false, http.MethodPost, "/v1/activation-link-requests", "activation_link_requests.create", loginService, a.requestActivationLink)
 	a.handle(r, false, http.MethodPost, "/v1/accounts/{id}/password", "accounts.password", loginService, a.changePassword)
 	a.handle(r, false, http.MethodPost, "/v1/accounts/{id}/mfa/enrolment", "mfa.enrolment", loginService, a.startMFAEnrolment)
 	a.handle(r, false, http.MethodPost, "/v1/accounts/{id}/mfa/enrolment/confirm", "mfa.enrolment_confirm", loginService, a.confirmMFAEnrolment)
