@@ -20,7 +20,7 @@ type Service struct {
 	store      eventstore.Store
 	clock      Clock
 	policy     func() domain.Policy
-	hasher     *credentials.Hasher
+	hasher     PasswordHasher
 	mfa        *credentials.MFA
 	links      *credentials.LinkKey
 	isCommon   func(string) bool
@@ -38,7 +38,7 @@ type Config struct {
 	Store  eventstore.Store
 	Clock  Clock
 	Policy func() domain.Policy
-	Hasher *credentials.Hasher
+	Hasher PasswordHasher
 	MFA    *credentials.MFA
 	// Links issues e-mailed link tokens.
 	Links *credentials.LinkKey
@@ -67,6 +67,14 @@ func NewService(c Config) (*Service, error) {
 		lookalikes: NewRepository(c.Store, domain.EvolveEmailLookalikes, c.Clock, c.Options...),
 		skeletons:  skeletonIndex{repo: NewRepository(c.Store, domain.EvolveEmailSkeletonIndex, c.Clock, c.Options...)},
 	}, nil
+}
+
+// PasswordHasher hashes and verifies passwords (credentials.Hasher). VerifyDummy spends
+// what a verification spends, for sign-ins on addresses without an account.
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+	Verify(phc, password string) bool
+	VerifyDummy(password string) bool
 }
 
 // Meta identifies a command: its ID (for exactly-once application) and the request it came with.

@@ -227,6 +227,10 @@ func (d *decider) login(c Login) ([]Event, error) {
 	if c.PasswordMatches == nil {
 		return nil, refuse(CodeInvalidCommand, "login needs a password check")
 	}
+	// Every sign-in pays one password verification, whatever the account's state: a deleted
+	// or locked account that skipped it would answer measurably faster than an address with
+	// no account, which always pays (R8.2), and tell the two apart.
+	matches := c.PasswordMatches(d.s.PasswordHash)
 	if d.s.Deleted {
 		return d.emit(LoginRejected{Origin: c.Origin, Reasons: []string{ReasonAccountDeleted}}), nil
 	}
@@ -236,7 +240,7 @@ func (d *decider) login(c Login) ([]Event, error) {
 	if d.s.Locked {
 		return d.emit(LoginRejected{Origin: c.Origin, Reasons: []string{ReasonAccountLocked}}), nil
 	}
-	if !c.PasswordMatches(d.s.PasswordHash) {
+	if !matches {
 		d.countPasswordFailure(c.Origin, c.UnlockLink)
 		return d.out, nil
 	}
