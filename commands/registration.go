@@ -58,7 +58,16 @@ func (s *Service) Register(ctx context.Context, m Meta, r Registration) (Registe
 		return Registered{}, err
 	}
 	if r.PropertyID != "" {
-		if _, err := s.LoadProperty(ctx, r.PropertyID); err != nil {
+		prop, err := s.LoadProperty(ctx, r.PropertyID)
+		if err != nil {
+			return Registered{}, err
+		}
+		// The membership is written last: an actor it would refuse is refused before anything is.
+		standing, err := s.standing(ctx, r.Actor)
+		if err != nil {
+			return Registered{}, err
+		}
+		if _, err := domain.DecideProperty(prop, domain.AddMember{AccountID: accountID, Actor: r.Actor, Standing: standing}, s.Now(), s.policy()); err != nil {
 			return Registered{}, err
 		}
 	}
@@ -147,11 +156,15 @@ func (s *Service) recreate(ctx context.Context, m Meta, accountID string, r Regi
 	if err != nil {
 		return Registered{}, err
 	}
+	standing, err := s.standing(ctx, r.Actor)
+	if err != nil {
+		return Registered{}, err
+	}
 	var res Result[domain.Account]
 	switch {
 	case existing.Deleted:
 		res, err = s.Account(ctx, Meta{CommandID: m.CommandID + "/restore", CorrelationID: m.CorrelationID}, accountID,
-			domain.RestoreAccount{Actor: r.Actor, PropertyID: r.PropertyID, Authority: domain.Authority{Properties: props}})
+			domain.RestoreAccount{Actor: r.Actor, PropertyID: r.PropertyID, Authority: domain.Authority{Properties: props, Actor: standing}})
 	case r.PropertyID != "" && !existing.IsMember(r.PropertyID):
 		if r.Actor.Kind == domain.ActorAccount && !hasUserManagement(props, r.PropertyID, r.Actor.AccountID) {
 			return Registered{}, &domain.Error{Code: domain.CodeNotAuthorised, Message: "not authorised to add members to this property"}

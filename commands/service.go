@@ -102,8 +102,13 @@ func (s *Service) Account(ctx context.Context, m Meta, accountID string, cmd any
 	})
 }
 
-// Property executes a domain command on one property.
+// Property executes a domain command on one property. One an account performs carries the
+// actor's standing, loaded here.
 func (s *Service) Property(ctx context.Context, m Meta, propertyID string, cmd any) (Result[domain.Property], error) {
+	cmd, err := s.withStanding(ctx, cmd)
+	if err != nil {
+		return Result[domain.Property]{}, err
+	}
 	return s.properties.Update(ctx, domain.PropertyStream(propertyID), m.metadata(""), func(st domain.Property, now time.Time) ([]domain.Event, error) {
 		return domain.DecideProperty(st, cmd, now, s.policy())
 	})

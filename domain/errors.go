@@ -32,6 +32,7 @@ const (
 	CodeMFACooldown         = "mfa_cooldown"
 	CodeDeferralNotAllowed  = "mfa_deferral_not_allowed"
 	CodeNotAuthorised       = "not_authorised"
+	CodeActorInactive       = "actor_inactive"
 	CodePropertyNotFound    = "property_not_found"
 	CodePropertyExists      = "property_exists"
 	CodeNotAMember          = "not_a_member"

@@ -58,6 +58,7 @@ var domainStatus = map[string]int{
 	domain.CodeInvalidEmail:        http.StatusBadRequest,
 	domain.CodeEmailNotAvailable:   http.StatusConflict,
 	domain.CodeEmailConfusable:     http.StatusConflict,
+	domain.CodeActorInactive:       http.StatusForbidden,
 	domain.CodeAccountNotFound:     http.StatusNotFound,
 	domain.CodeAccountExists:       http.StatusConflict,
 	domain.CodeAccountDeleted:      http.StatusGone,
