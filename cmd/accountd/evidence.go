@@ -408,21 +408,25 @@ func verifyBundle(path string) (Manifest, []string, error) {
 	}
 	defer zr.Close()
 	entries := map[string]*zip.File{}
+	var problems []string
 	for _, f := range zr.File {
+		if _, twice := entries[f.Name]; twice {
+			// Tools differ on which copy they show: whichever this one checked, a reader may see the other.
+			problems = append(problems, f.Name+": in the bundle more than once")
+		}
 		entries[f.Name] = f
 	}
 	mf, ok := entries[fileManifest]
 	if !ok {
-		return m, []string{fileManifest + ": missing from the bundle"}, nil
+		return m, append(problems, fileManifest+": missing from the bundle"), nil
 	}
 	var buf bytes.Buffer
 	if _, err := readEntry(mf, &buf); err != nil {
-		return m, []string{fileManifest + ": cannot be read intact: " + err.Error()}, nil
+		return m, append(problems, fileManifest+": cannot be read intact: "+err.Error()), nil
 	}
 	if err := json.Unmarshal(buf.Bytes(), &m); err != nil {
-		return m, []string{fileManifest + ": not a valid manifest: " + err.Error()}, nil
+		return m, append(problems, fileManifest+": not a valid manifest: "+err.Error()), nil
 	}
-	var problems []string
 	if m.Format != manifestFormat {
 		problems = append(problems, fmt.Sprintf("%s: format %q, this tool reads %q", fileManifest, m.Format, manifestFormat))
 	}
