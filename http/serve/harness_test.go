@@ -68,16 +68,26 @@ func testPolicy(change func(*domain.Policy)) *domain.Policy {
 
 func newEnv(t *testing.T, policy *domain.Policy) *env {
 	t.Helper()
+	return newEnvWith(t, policy, nil)
+}
+
+// newEnvWith is newEnv with the server's configuration changed by configure.
+func newEnvWith(t *testing.T, policy *domain.Policy, configure func(*serve.Config)) *env {
+	t.Helper()
 	if policy == nil {
 		policy = testPolicy(nil)
 	}
 	data := t.TempDir()
 	clock := &testClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	ctx := context.Background()
-	srv, err := serve.New(ctx, serve.Config{
+	cfg := serve.Config{
 		DataDir: data, Policy: policy, Sync: sqlite.Normal, Argon2: cheapArgon2(), Clock: clock.Now,
 		Logger: testLogger(t), StatusWait: 300 * time.Millisecond,
-	})
+	}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv, err := serve.New(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
