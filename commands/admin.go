@@ -11,7 +11,7 @@ import (
 
 // Disable disables an account manually (or for suspicious activity, by security staff).
 func (s *Service) Disable(ctx context.Context, m Meta, accountID string, cmd domain.DisableAccount) (Result[domain.Account], error) {
-	auth, err := s.authorityOver(ctx, accountID)
+	auth, err := s.authorityOver(ctx, accountID, cmd.Actor)
 	if err != nil {
 		return Result[domain.Account]{}, err
 	}
@@ -21,7 +21,7 @@ func (s *Service) Disable(ctx context.Context, m Meta, accountID string, cmd dom
 
 // Enable lifts a disable.
 func (s *Service) Enable(ctx context.Context, m Meta, accountID string, cmd domain.EnableAccount) (Result[domain.Account], error) {
-	auth, err := s.authorityOver(ctx, accountID)
+	auth, err := s.authorityOver(ctx, accountID, cmd.Actor)
 	if err != nil {
 		return Result[domain.Account]{}, err
 	}
@@ -31,7 +31,7 @@ func (s *Service) Enable(ctx context.Context, m Meta, accountID string, cmd doma
 
 // UnlockByAdministrator unlocks a locked account on a colleague's authority (R1.4).
 func (s *Service) UnlockByAdministrator(ctx context.Context, m Meta, accountID string, actor domain.Actor) (Result[domain.Account], error) {
-	auth, err := s.authorityOver(ctx, accountID)
+	auth, err := s.authorityOver(ctx, accountID, actor)
 	if err != nil {
 		return Result[domain.Account]{}, err
 	}
@@ -40,7 +40,7 @@ func (s *Service) UnlockByAdministrator(ctx context.Context, m Meta, accountID s
 
 // Delete deletes an account; re-creating its e-mail later restores it (R5.2).
 func (s *Service) Delete(ctx context.Context, m Meta, accountID string, actor domain.Actor) (Result[domain.Account], error) {
-	auth, err := s.authorityOver(ctx, accountID)
+	auth, err := s.authorityOver(ctx, accountID, actor)
 	if err != nil {
 		return Result[domain.Account]{}, err
 	}
@@ -50,7 +50,7 @@ func (s *Service) Delete(ctx context.Context, m Meta, accountID string, actor do
 // RecordSuspiciousActivity records a detection on an account and, when the rule's action is
 // to disable, disables it and names the primary contacts notified (R3.1, R3.3).
 func (s *Service) RecordSuspiciousActivity(ctx context.Context, m Meta, accountID, rule string, evidence domain.Evidence, disable bool) (Result[domain.Account], error) {
-	auth, err := s.authorityOver(ctx, accountID)
+	auth, err := s.authorityOver(ctx, accountID, domain.Actor{Kind: domain.ActorSystem})
 	if err != nil {
 		return Result[domain.Account]{}, err
 	}

@@ -2,6 +2,7 @@ package commands
 
 import (
 	"context"
+	"time"
 
 	"accountd/domain"
 	"accountd/domain/credentials"
@@ -17,12 +18,18 @@ type LinkIssued struct {
 // RequestPasswordReset issues a reset link and supersedes every earlier one (R2.3). An
 // unknown address issues nothing and is not an error: the caller answers 202 either way.
 func (s *Service) RequestPasswordReset(ctx context.Context, m Meta, email string) (LinkIssued, error) {
-	return s.issueLink(ctx, m, email, func(l domain.NewLink) domain.AccountCommand { return domain.RequestPasswordReset{Link: l} })
+	return s.issueLink(ctx, m, email, domain.LinkReset, func(l domain.NewLink) domain.AccountCommand { return domain.RequestPasswordReset{Link: l} })
 }
 
 // RequestUnlockLink issues a fresh unlock link for a locked account (seed 004).
 func (s *Service) RequestUnlockLink(ctx context.Context, m Meta, email string) (LinkIssued, error) {
-	return s.issueLink(ctx, m, email, func(l domain.NewLink) domain.AccountCommand { return domain.RequestUnlockLink{Link: l} })
+	return s.issueLink(ctx, m, email, domain.LinkUnlock, func(l domain.NewLink) domain.AccountCommand { return domain.RequestUnlockLink{Link: l} })
+}
+
+// RequestActivationLink re-sends the activation link of a not yet activated account named
+// by its address (R2.4), answering nothing about the address, like the other link requests.
+func (s *Service) RequestActivationLink(ctx context.Context, m Meta, email string) (LinkIssued, error) {
+	return s.issueLink(ctx, m, email, domain.LinkActivation, func(l domain.NewLink) domain.AccountCommand { return domain.IssueActivationLink{Link: l} })
 }
 
 // ResendActivation issues a new activation link for an account not yet activated (R2.4).
@@ -38,20 +45,43 @@ func (s *Service) ResendActivation(ctx context.Context, m Meta, accountID string
 	return LinkIssued{AccountID: accountID, Token: tokenIfNew(link.Token, res), Positions: res.Positions}, nil
 }
 
-func (s *Service) issueLink(ctx context.Context, m Meta, email string, cmd func(domain.NewLink) domain.AccountCommand) (LinkIssued, error) {
+// issueLink answers a link request made with an address alone. Whatever the address, the
+// request costs one durable append: the link on the account when one is issued, otherwise
+// a declined request on the address's pseudonymous stream (as a sign-in on an unknown
+// address is recorded), so neither the answer nor its timing tells whether the address
+// has an account, or in what state.
+func (s *Service) issueLink(ctx context.Context, m Meta, email, kind string, cmd func(domain.NewLink) domain.AccountCommand) (LinkIssued, error) {
 	accountID, found, err := s.AccountIDByEmail(ctx, email)
-	if err != nil || !found {
+	if err != nil {
 		return LinkIssued{}, wrap("link", err)
 	}
 	link, l, err := s.newLink(accountID)
 	if err != nil {
 		return LinkIssued{}, wrap("link", err)
 	}
-	res, err := s.Account(ctx, m, accountID, cmd(l))
-	if err != nil {
-		return LinkIssued{AccountID: accountID}, err
+	reason := domain.LinkDeclinedNoAccount
+	var refusal error
+	if found {
+		res, err := s.Account(ctx, m, accountID, cmd(l))
+		if err == nil && (res.Replayed || len(res.Events) > 0) {
+			return LinkIssued{AccountID: accountID, Token: tokenIfNew(link.Token, res), Positions: res.Positions}, nil
+		}
+		if reason = string(domain.ErrorCode(err)); reason == "" && err != nil {
+			return LinkIssued{AccountID: accountID}, wrap("link", err) // the server failed: no answer about the account
+		}
+		refusal = err
 	}
-	return LinkIssued{AccountID: accountID, Token: tokenIfNew(link.Token, res), Positions: res.Positions}, nil
+	hash := s.links.Pseudonym(domain.NormaliseEmail(email))
+	res, err := s.unknown.Update(ctx, domain.UnknownEmailStream(hash), m.metadata("declined"), func(_ domain.UnknownEmail, now time.Time) ([]domain.Event, error) {
+		return []domain.Event{{At: now, Data: domain.LinkRequestDeclined{EmailHash: hash, Link: kind, Reason: reason}}}, nil
+	})
+	if err != nil {
+		return LinkIssued{}, wrap("link", err)
+	}
+	if !found {
+		accountID = ""
+	}
+	return LinkIssued{AccountID: accountID, Positions: res.Positions}, refusal
 }
 
 // tokenIfNew withholds the token of a replayed command: only the first attempt's token was

@@ -58,9 +58,30 @@ func (s *Service) Register(ctx context.Context, m Meta, r Registration) (Registe
 		return Registered{}, err
 	}
 	if r.PropertyID != "" {
-		if _, err := s.LoadProperty(ctx, r.PropertyID); err != nil {
+		prop, err := s.LoadProperty(ctx, r.PropertyID)
+		if err != nil {
 			return Registered{}, err
 		}
+		// The membership is written last: an actor it would refuse is refused before anything is.
+		standing, err := s.standing(ctx, r.Actor)
+		if err != nil {
+			return Registered{}, err
+		}
+		if _, err := domain.DecideProperty(prop, domain.AddMember{AccountID: accountID, Actor: r.Actor, Standing: standing}, s.Now(), s.policy()); err != nil {
+			return Registered{}, err
+		}
+	}
+	if owner, found, err := s.legacyReservation(ctx, r.Email); err != nil {
+		return Registered{}, wrap("register", err)
+	} else if found {
+		return s.recreate(ctx, m, owner, r) // reserved before canonical addresses: taken all the same
+	}
+	canonical, err := domain.CanonicalEmail(r.Email)
+	if err != nil {
+		return Registered{}, err
+	}
+	if err := s.claimSkeleton(ctx, m, canonical, accountID); err != nil {
+		return Registered{}, wrap("register", err)
 	}
 
 	claim, err := s.emails.Update(ctx, domain.EmailStream(r.Email), m.metadata("email"), func(st domain.EmailReservation, now time.Time) ([]domain.Event, error) {
@@ -71,7 +92,7 @@ func (s *Service) Register(ctx context.Context, m Meta, r Registration) (Registe
 			}
 			// A claim whose account was never written (a crash between the two appends) is free.
 		}
-		return []domain.Event{{At: now, Data: domain.EmailReserved{Email: domain.NormaliseEmail(r.Email), AccountID: accountID}}}, nil
+		return []domain.Event{{At: now, Data: domain.EmailReserved{Email: canonical, AccountID: accountID}}}, nil
 	})
 	if err != nil {
 		return Registered{}, wrap("register", err)
@@ -135,11 +156,15 @@ func (s *Service) recreate(ctx context.Context, m Meta, accountID string, r Regi
 	if err != nil {
 		return Registered{}, err
 	}
+	standing, err := s.standing(ctx, r.Actor)
+	if err != nil {
+		return Registered{}, err
+	}
 	var res Result[domain.Account]
 	switch {
 	case existing.Deleted:
 		res, err = s.Account(ctx, Meta{CommandID: m.CommandID + "/restore", CorrelationID: m.CorrelationID}, accountID,
-			domain.RestoreAccount{Actor: r.Actor, PropertyID: r.PropertyID, Authority: domain.Authority{Properties: props}})
+			domain.RestoreAccount{Actor: r.Actor, PropertyID: r.PropertyID, Authority: domain.Authority{Properties: props, Actor: standing}})
 	case r.PropertyID != "" && !existing.IsMember(r.PropertyID):
 		if r.Actor.Kind == domain.ActorAccount && !hasUserManagement(props, r.PropertyID, r.Actor.AccountID) {
 			return Registered{}, &domain.Error{Code: domain.CodeNotAuthorised, Message: "not authorised to add members to this property"}

@@ -20,7 +20,7 @@ type Service struct {
 	store      eventstore.Store
 	clock      Clock
 	policy     func() domain.Policy
-	hasher     *credentials.Hasher
+	hasher     PasswordHasher
 	mfa        *credentials.MFA
 	links      *credentials.LinkKey
 	isCommon   func(string) bool
@@ -29,6 +29,8 @@ type Service struct {
 	properties *Repository[domain.Property]
 	emails     *Repository[domain.EmailReservation]
 	unknown    *Repository[domain.UnknownEmail]
+	lookalikes *Repository[domain.EmailLookalikes]
+	skeletons  skeletonIndex
 }
 
 // Config gathers the service's dependencies. Clock, Policy, Hasher and MFA are required.
@@ -36,7 +38,7 @@ type Config struct {
 	Store  eventstore.Store
 	Clock  Clock
 	Policy func() domain.Policy
-	Hasher *credentials.Hasher
+	Hasher PasswordHasher
 	MFA    *credentials.MFA
 	// Links issues e-mailed link tokens.
 	Links *credentials.LinkKey
@@ -62,7 +64,17 @@ func NewService(c Config) (*Service, error) {
 		properties: NewRepository(c.Store, domain.EvolveProperty, c.Clock, c.Options...),
 		emails:     NewRepository(c.Store, domain.EvolveEmailReservation, c.Clock, c.Options...),
 		unknown:    NewRepository(c.Store, domain.EvolveUnknownEmail, c.Clock, c.Options...),
+		lookalikes: NewRepository(c.Store, domain.EvolveEmailLookalikes, c.Clock, c.Options...),
+		skeletons:  skeletonIndex{repo: NewRepository(c.Store, domain.EvolveEmailSkeletonIndex, c.Clock, c.Options...)},
 	}, nil
+}
+
+// PasswordHasher hashes and verifies passwords (credentials.Hasher). VerifyDummy spends
+// what a verification spends, for sign-ins on addresses without an account.
+type PasswordHasher interface {
+	Hash(password string) (string, error)
+	Verify(phc, password string) bool
+	VerifyDummy(password string) bool
 }
 
 // Meta identifies a command: its ID (for exactly-once application) and the request it came with.
@@ -90,8 +102,13 @@ func (s *Service) Account(ctx context.Context, m Meta, accountID string, cmd dom
 	})
 }
 
-// Property executes a domain command on one property.
+// Property executes a domain command on one property. One an account performs carries the
+// actor's standing, loaded here.
 func (s *Service) Property(ctx context.Context, m Meta, propertyID string, cmd domain.PropertyCommand) (Result[domain.Property], error) {
+	cmd, err := s.withStanding(ctx, cmd)
+	if err != nil {
+		return Result[domain.Property]{}, err
+	}
 	return s.properties.Update(ctx, domain.PropertyStream(propertyID), m.metadata(""), func(st domain.Property, now time.Time) ([]domain.Event, error) {
 		return domain.DecideProperty(st, cmd, now, s.policy())
 	})
@@ -115,13 +132,25 @@ func (s *Service) LoadProperty(ctx context.Context, propertyID string) (domain.P
 	return p, err
 }
 
-// AccountIDByEmail resolves an address through its reservation stream, exactly.
+// AccountIDByEmail resolves an address through its reservation stream, exactly. An address
+// reserved before addresses were canonicalised, under a key that differs from its
+// canonical one (some non-ASCII addresses), is found under that older key.
 func (s *Service) AccountIDByEmail(ctx context.Context, email string) (string, bool, error) {
 	r, _, err := s.emails.Load(ctx, domain.EmailStream(email))
-	if err != nil {
-		return "", false, err
+	if err != nil || r.AccountID != "" {
+		return r.AccountID, r.AccountID != "", err
 	}
-	return r.AccountID, r.AccountID != "", nil
+	return s.legacyReservation(ctx, email)
+}
+
+func (s *Service) legacyReservation(ctx context.Context, email string) (string, bool, error) {
+	for _, stream := range domain.LegacyEmailStreams(email) {
+		r, _, err := s.emails.Load(ctx, stream)
+		if err != nil || r.AccountID != "" {
+			return r.AccountID, r.AccountID != "", err
+		}
+	}
+	return "", false, nil
 }
 
 // propertiesOf loads the states of an account's properties, for status and authority.

@@ -37,6 +37,10 @@ func fastHasher(t testing.TB) *credentials.Hasher {
 }
 
 func newService(t testing.TB, store eventstore.Store, clock *testClock, policy domain.Policy) *commands.Service {
+	return newServiceWith(t, store, clock, policy, fastHasher(t))
+}
+
+func newServiceWith(t testing.TB, store eventstore.Store, clock *testClock, policy domain.Policy, hasher commands.PasswordHasher) *commands.Service {
 	key := make([]byte, 32)
 	rand.Read(key)
 	mfa, err := credentials.NewMFA(key, "accountd-test")
@@ -49,7 +53,7 @@ func newService(t testing.TB, store eventstore.Store, clock *testClock, policy d
 	}
 	svc, err := commands.NewService(commands.Config{
 		Store: store, Clock: clock.Now, Policy: func() domain.Policy { return policy },
-		Hasher: fastHasher(t), MFA: mfa, Links: links,
+		Hasher: hasher, MFA: mfa, Links: links,
 	})
 	if err != nil {
 		t.Fatal(err)

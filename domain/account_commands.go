@@ -5,9 +5,11 @@ package domain
 // command side, so the decision stays pure and the domain never holds a clear secret.
 
 // Authority carries what an administrative command needs to check the actor's permission:
-// the states of the target's properties (R5.1, R6.4). Support and system actors need none.
+// the states of the target's properties (R5.1, R6.4) and, when the actor is an account,
+// that account's own standing. Support and system actors need neither.
 type Authority struct {
 	Properties []Property
+	Actor      ActorStanding
 }
 
 // NewLink is a link about to be e-mailed: the hash of its token, which the log keeps to

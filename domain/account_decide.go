@@ -52,7 +52,7 @@ func DecideAccount(s Account, cmd AccountCommand, now time.Time, p Policy) ([]Ev
 	case UnlockWithLink:
 		return d.unlockWithLink(c)
 	case UnlockByAdministrator:
-		if err := authorise(c.Actor, s, c.Authority); err != nil {
+		if err := d.authorise(c.Actor, c.Authority); err != nil {
 			return nil, err
 		}
 		if !s.IsLockedAt(now, p) {
@@ -105,7 +105,7 @@ func DecideAccount(s Account, cmd AccountCommand, now time.Time, p Policy) ([]Ev
 		}
 		return d.emit(SessionEnded{SessionID: c.SessionID, Cause: c.Cause}), nil
 	case DeleteAccount:
-		if err := authorise(c.Actor, s, c.Authority); err != nil {
+		if err := d.authorise(c.Actor, c.Authority); err != nil {
 			return nil, err
 		}
 		if s.Deleted {
@@ -163,9 +163,12 @@ func (d *decider) restore(c RestoreAccount) ([]Event, error) {
 	if !d.s.Deleted {
 		return nil, refuse(CodeEmailNotAvailable, "e-mail not available: it belongs to an existing account")
 	}
-	if err := authorise(c.Actor, d.s, c.Authority); err != nil && c.Actor.Kind != ActorSystem {
+	if err := d.authorise(c.Actor, c.Authority); err != nil && c.Actor.Kind != ActorSystem {
 		// A colleague re-creating the user on their own property may restore it (R5.2).
-		if c.PropertyID == "" || !hasUserManagementOn(c.Actor, c.Authority, c.PropertyID) {
+		if ErrorCode(err) == CodeActorInactive || c.PropertyID == "" || !hasUserManagementOn(c.Actor, c.Authority, c.PropertyID) {
+			return nil, err
+		}
+		if err := CheckStanding(c.Actor, c.Authority.Actor, c.PropertyID, d.now, d.p); err != nil {
 			return nil, err
 		}
 	}
@@ -227,6 +230,10 @@ func (d *decider) login(c Login) ([]Event, error) {
 	if c.PasswordMatches == nil {
 		return nil, refuse(CodeInvalidCommand, "login needs a password check")
 	}
+	// Every sign-in pays one password verification, whatever the account's state: a deleted
+	// or locked account that skipped it would answer measurably faster than an address with
+	// no account, which always pays (R8.2), and tell the two apart.
+	matches := c.PasswordMatches(d.s.PasswordHash)
 	if d.s.Deleted {
 		return d.emit(LoginRejected{Origin: c.Origin, Reasons: []string{ReasonAccountDeleted}}), nil
 	}
@@ -236,7 +243,7 @@ func (d *decider) login(c Login) ([]Event, error) {
 	if d.s.Locked {
 		return d.emit(LoginRejected{Origin: c.Origin, Reasons: []string{ReasonAccountLocked}}), nil
 	}
-	if !c.PasswordMatches(d.s.PasswordHash) {
+	if !matches {
 		d.countPasswordFailure(c.Origin, c.UnlockLink)
 		return d.out, nil
 	}
@@ -434,7 +441,7 @@ func (d *decider) resetMFA(c ResetMFA) ([]Event, error) {
 			d.mfaFailure(c.Origin, step)
 			return d.out, refuse(CodeMFAInvalidCode, "a self-service reset needs a valid current code")
 		}
-	} else if err := authorise(c.Actor, d.s, c.Authority); err != nil {
+	} else if err := d.authorise(c.Actor, c.Authority); err != nil {
 		return nil, err
 	}
 	return d.emit(MFAReset{Actor: c.Actor}), nil
@@ -477,7 +484,7 @@ func (d *decider) disable(c DisableAccount) ([]Event, error) {
 	if c.Kind != DisableManual && c.Kind != DisableSuspiciousActivity {
 		return nil, refuse(CodeInvalidCommand, "disable kind %q is not manual or suspicious_activity", c.Kind)
 	}
-	if err := authorise(c.Actor, d.s, c.Authority); err != nil {
+	if err := d.authorise(c.Actor, c.Authority); err != nil {
 		return nil, err
 	}
 	if _, already := d.s.Disabled[c.Kind]; already {
@@ -488,7 +495,7 @@ func (d *decider) disable(c DisableAccount) ([]Event, error) {
 }
 
 func (d *decider) enable(c EnableAccount) ([]Event, error) {
-	if err := authorise(c.Actor, d.s, c.Authority); err != nil {
+	if err := d.authorise(c.Actor, c.Authority); err != nil {
 		return nil, err
 	}
 	kinds := []DisableKind{c.Kind}
@@ -534,10 +541,11 @@ func (d *decider) disableIfInactive() ([]Event, error) {
 	return d.emit(AccountDisabled{Kind: DisableInactivity, Actor: Actor{Kind: ActorSystem, Note: "no successful login since " + last.UTC().Format(time.RFC3339)}}), nil
 }
 
-// authorise applies R5.1 and R6.4: an account acts on another only with user management on
-// a property the target belongs to; support acts on a written request; the system acts
-// through its own rules.
-func authorise(actor Actor, target Account, auth Authority) error {
+// authorise applies R5.1 and R6.4: an account acts on another only while it may log in
+// itself, and only with user management on a property the target belongs to (and that
+// does not suspend the actor); support acts on a written request; the system acts through
+// its own rules.
+func (d *decider) authorise(actor Actor, auth Authority) error {
 	switch actor.Kind {
 	case ActorSystem:
 		return nil
@@ -547,10 +555,16 @@ func authorise(actor Actor, target Account, auth Authority) error {
 		}
 		return nil
 	case ActorAccount:
+		var standing error
 		for _, pr := range auth.Properties {
-			if target.IsMember(pr.ID) && pr.HasUserManagement(actor.AccountID) {
-				return nil
+			if d.s.IsMember(pr.ID) && pr.HasUserManagement(actor.AccountID) {
+				if standing = CheckStanding(actor, auth.Actor, pr.ID, d.now, d.p); standing == nil {
+					return nil
+				}
 			}
+		}
+		if standing != nil {
+			return standing // the grant is there, the actor may not use it
 		}
 		return refuse(CodeNotAuthorised, "not authorised: the actor has no user management on the account's properties")
 	}

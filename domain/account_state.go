@@ -153,7 +153,7 @@ func EvolveAccount(s Account, e Event) Account {
 	case MFAEnrolmentConfirmed:
 		s.MFA.Enrolled, s.MFA.EnrolledAt = true, at
 		s.MFA.Secret, s.MFA.PendingSecret = s.MFA.PendingSecret, nil
-		s.MFA.LastUsedStep = max(s.MFA.LastUsedStep, d.Step)
+		s.MFA.LastUsedStep = d.Step
 		s.MFA.FailedAttempts, s.MFA.ResetPending = 0, false
 	case MFAEnrolmentDeferred:
 		s.MFA.DeferredUntil = d.Until
@@ -165,7 +165,9 @@ func EvolveAccount(s Account, e Event) Account {
 		s.MFA.CooldownUntil = d.Until
 		s.MFA.FailedAttempts = 0
 	case MFAReset:
-		s.MFA = MFAState{ResetAt: at, ResetPending: true, LastUsedStep: s.MFA.LastUsedStep}
+		// The replay guard goes with the secret it guarded: a new secret's codes were never
+		// used, whatever step the old one reached (PCI 8.5.1 forbids replays, not new secrets).
+		s.MFA = MFAState{ResetAt: at, ResetPending: true}
 	case AccountDisabled:
 		if s.Disabled == nil {
 			s.Disabled = map[DisableKind]DisableRecord{}

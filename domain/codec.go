@@ -35,7 +35,7 @@ func init() {
 		MFAEnrolmentStarted{}, MFAEnrolmentConfirmed{}, MFAEnrolmentDeferred{}, MFACodeRejected{},
 		MFACooldownStarted{}, MFAReset{}, SuspiciousActivityDetected{}, AccountDisabled{},
 		AccountEnabled{}, SessionStarted{}, SessionActive{}, SessionEnded{}, AccountDeleted{}, AccountRestored{},
-		EmailReserved{}, UnknownEmailLoginFailed{}, PropertyCreated{}, MemberAdded{}, MemberRemoved{}, UserManagementGranted{},
+		EmailReserved{}, EmailSkeletonClaimed{}, EmailSkeletonsIndexed{}, UnknownEmailLoginFailed{}, LinkRequestDeclined{}, PropertyCreated{}, MemberAdded{}, MemberRemoved{}, UserManagementGranted{},
 		UserManagementRevoked{}, BillingContactAdded{}, InvoiceOverdue{}, InvoicePaid{},
 		PropertyAccessSuspended{}, PropertyAccessRestored{}, SubscriptionStatusChanged{}, PolicyChanged{},
 		AddressThrottled{}, PropertyAttackDetected{},

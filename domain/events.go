@@ -307,6 +307,20 @@ type EmailReserved struct {
 	AccountID string `json:"account_id"`
 }
 
+// EmailSkeletonClaimed records a canonical address on the stream of its confusable
+// skeleton (UTS #39), so a later look-alike of it is refused.
+type EmailSkeletonClaimed struct {
+	Email     string `json:"email"`
+	AccountID string `json:"account_id"`
+}
+
+// EmailSkeletonsIndexed records that every address reserved up to position Through (before
+// skeletons were claimed at registration) has its skeleton claim.
+type EmailSkeletonsIndexed struct {
+	Through uint64 `json:"through"`
+	Claimed int    `json:"claimed"`
+}
+
 // --- unknown e-mail streams ----------------------------------------------------------
 
 // UnknownEmailLoginFailed is a sign-in attempt on an address with no account, kept under a
@@ -317,6 +331,19 @@ type UnknownEmailLoginFailed struct {
 	Origin         Origin `json:"origin"`
 	FailedAttempts int    `json:"failed_attempts"`
 }
+
+// LinkRequestDeclined is a request for an e-mailed link that issued none, kept under the
+// keyed hash of the address like a sign-in on an unknown one: the address has no account
+// (Reason no_account), or its account refused the link (the refusal's code, e.g.
+// not_locked). It makes such a request cost the same write as one that issues a link.
+type LinkRequestDeclined struct {
+	EmailHash string `json:"email_hash"`
+	Link      string `json:"link"`
+	Reason    string `json:"reason"`
+}
+
+// LinkDeclinedNoAccount is the reason of a link request for an address without an account.
+const LinkDeclinedNoAccount = "no_account"
 
 // --- property stream ------------------------------------------------------------------
 
@@ -413,7 +440,10 @@ func (SessionEnded) EventType() string               { return "session_ended.v1"
 func (AccountDeleted) EventType() string             { return "account_deleted.v1" }
 func (AccountRestored) EventType() string            { return "account_restored.v1" }
 func (UnknownEmailLoginFailed) EventType() string    { return "unknown_email_login_failed.v1" }
+func (LinkRequestDeclined) EventType() string        { return "link_request_declined.v1" }
 func (EmailReserved) EventType() string              { return "email_reserved.v1" }
+func (EmailSkeletonClaimed) EventType() string       { return "email_skeleton_claimed.v1" }
+func (EmailSkeletonsIndexed) EventType() string      { return "email_skeletons_indexed.v1" }
 func (PropertyCreated) EventType() string            { return "property_created.v1" }
 func (MemberAdded) EventType() string                { return "member_added.v1" }
 func (MemberRemoved) EventType() string              { return "member_removed.v1" }

@@ -67,20 +67,3 @@ func CheckPassword(c PasswordCandidate, history []string, p Policy) []PasswordVi
 	}
 	return out
 }
-
-// NormaliseEmail is the one form under which an address is unique: trimmed and lower-cased.
-// (Local parts are case-sensitive in theory; no mail provider staff use treats them so.)
-func NormaliseEmail(email string) string {
-	return strings.ToLower(strings.TrimSpace(email))
-}
-
-// ValidEmail is a deliberately modest check: one @, something each side, a dot in the
-// domain, no spaces. Deliverability is proven by the activation link, not by a regex.
-func ValidEmail(email string) bool {
-	e := NormaliseEmail(email)
-	local, dom, ok := strings.Cut(e, "@")
-	if !ok || local == "" || dom == "" || strings.ContainsAny(e, " \t\r\n<>\"") || strings.Contains(dom, "@") {
-		return false
-	}
-	return len(e) <= 254 && strings.Contains(dom, ".") && !strings.HasPrefix(dom, ".") && !strings.HasSuffix(dom, ".")
-}

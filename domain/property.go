@@ -84,8 +84,9 @@ func (s Property) HasMember(accountID string) bool {
 }
 
 // authorise applies R5.1 to the property's own administration: staff act on it only with
-// user management there; support acts on a written request; the system by its own rules.
-func (s Property) authorise(actor Actor) error {
+// user management there, and only while they may log in with access to it themselves;
+// support acts on a written request; the system by its own rules.
+func (s Property) authorise(actor Actor, standing ActorStanding, now time.Time, p Policy) error {
 	switch actor.Kind {
 	case ActorSystem:
 		return nil
@@ -96,7 +97,7 @@ func (s Property) authorise(actor Actor) error {
 		return nil
 	case ActorAccount:
 		if s.HasUserManagement(actor.AccountID) {
-			return nil
+			return CheckStanding(actor, standing, s.ID, now, p)
 		}
 		return refuse(CodeNotAuthorised, "not authorised: the actor has no user management on property %s", s.ID)
 	}
@@ -114,21 +115,29 @@ type CreateProperty struct {
 type AddMember struct {
 	AccountID string
 	Actor     Actor
+	// Standing is the acting account's own state (CheckStanding).
+	Standing ActorStanding
 }
 
 type RemoveMember struct {
 	AccountID string
 	Actor     Actor
+	// Standing is the acting account's own state (CheckStanding).
+	Standing ActorStanding
 }
 
 type GrantUserManagement struct {
 	AccountID string
 	Actor     Actor
+	// Standing is the acting account's own state (CheckStanding).
+	Standing ActorStanding
 }
 
 type RevokeUserManagement struct {
 	AccountID string
 	Actor     Actor
+	// Standing is the acting account's own state (CheckStanding).
+	Standing ActorStanding
 }
 
 type AddBillingContact struct {
@@ -174,12 +183,17 @@ func DecideProperty(s Property, cmd PropertyCommand, now time.Time, p Policy) ([
 		}
 		return ev(PropertyCreated{PropertyID: c.PropertyID, Name: name, PrimaryContactEmail: NormaliseEmail(c.PrimaryContactEmail), Subscription: SubscriptionActive}), nil
 	case AddMember:
+		if c.Actor.Kind == ActorAccount {
+			if err := s.authorise(c.Actor, c.Standing, now, p); err != nil {
+				return nil, err
+			}
+		}
 		if s.HasMember(c.AccountID) {
 			return nil, nil // already a member: nothing to record
 		}
 		return ev(MemberAdded{AccountID: c.AccountID, Actor: c.Actor}), nil
 	case RemoveMember:
-		if err := s.authorise(c.Actor); err != nil {
+		if err := s.authorise(c.Actor, c.Standing, now, p); err != nil {
 			return nil, err
 		}
 		if !s.HasMember(c.AccountID) {
@@ -187,7 +201,7 @@ func DecideProperty(s Property, cmd PropertyCommand, now time.Time, p Policy) ([
 		}
 		return ev(MemberRemoved{AccountID: c.AccountID, Actor: c.Actor}), nil
 	case GrantUserManagement:
-		if err := s.authorise(c.Actor); err != nil {
+		if err := s.authorise(c.Actor, c.Standing, now, p); err != nil {
 			return nil, err
 		}
 		if !s.HasMember(c.AccountID) {
@@ -198,7 +212,7 @@ func DecideProperty(s Property, cmd PropertyCommand, now time.Time, p Policy) ([
 		}
 		return ev(UserManagementGranted{AccountID: c.AccountID, Actor: c.Actor}), nil
 	case RevokeUserManagement:
-		if err := s.authorise(c.Actor); err != nil {
+		if err := s.authorise(c.Actor, c.Standing, now, p); err != nil {
 			return nil, err
 		}
 		if !s.HasUserManagement(c.AccountID) {

@@ -78,7 +78,8 @@ func (s *Status) Load(ctx context.Context, db *sql.DB) error {
 			return fmt.Errorf("status_accounts %s: %w", id, err)
 		}
 		accounts[id] = rec
-		byEmail[email] = id
+		// Keyed by today's canonical form, whatever form the row was written under.
+		byEmail[domain.NormaliseEmail(email)] = id
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -173,7 +174,7 @@ func (s *Status) Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Decode
 		for id, rec := range accounts {
 			s.accounts[id] = rec
 			if rec.Account.Email != "" {
-				s.byEmail[rec.Account.Email] = id
+				s.byEmail[domain.NormaliseEmail(rec.Account.Email)] = id
 			}
 		}
 		for id, rec := range properties {

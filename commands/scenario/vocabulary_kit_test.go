@@ -35,6 +35,7 @@ var errorCodes = []domain.Code{
 	domain.CodeDeferralNotAllowed, domain.CodeNotAuthorised, domain.CodePropertyNotFound,
 	domain.CodePropertyExists, domain.CodeNotAMember, domain.CodeAlreadyMember,
 	domain.CodeInvoiceStateUnknown, domain.CodeSessionNotFound, domain.CodeUnknownEventType,
+	domain.CodeEmailConfusable, domain.CodeActorInactive,
 }
 
 var passwordRules = []string{

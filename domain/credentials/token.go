@@ -76,8 +76,15 @@ func HashToken(token string) string {
 
 // TokenAccount returns the account a token names.
 func TokenAccount(token string) (string, error) {
-	id, secret, ok := strings.Cut(strings.TrimSpace(token), ".")
-	if !ok || id == "" || len(secret) != 43 {
+	// The secret part is base64url, which has no '.', so the last one ends the account ID
+	// (which may hold dots: path IDs allow them).
+	token = strings.TrimSpace(token)
+	dot := strings.LastIndexByte(token, '.')
+	if dot < 0 {
+		return "", ErrMalformedToken
+	}
+	id, secret := token[:dot], token[dot+1:]
+	if id == "" || len(secret) != 43 {
 		return "", ErrMalformedToken
 	}
 	if _, err := base64.RawURLEncoding.DecodeString(secret); err != nil {

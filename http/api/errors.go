@@ -57,6 +57,8 @@ var domainStatus = map[domain.Code]int{
 	domain.CodeInvalidPolicy:       http.StatusBadRequest,
 	domain.CodeInvalidEmail:        http.StatusBadRequest,
 	domain.CodeEmailNotAvailable:   http.StatusConflict,
+	domain.CodeEmailConfusable:     http.StatusConflict,
+	domain.CodeActorInactive:       http.StatusForbidden,
 	domain.CodeAccountNotFound:     http.StatusNotFound,
 	domain.CodeAccountExists:       http.StatusConflict,
 	domain.CodeAccountDeleted:      http.StatusGone,

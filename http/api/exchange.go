@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"accountd/commands"
 	"accountd/domain"
@@ -134,8 +135,31 @@ func (x *exchange) decodeBody(v any, optional bool) error {
 	}
 	// The server's own writer, not the exchange: it is what lets net/http close the
 	// connection after a 413 rather than read the rest of an oversized body.
-	body := http.MaxBytesReader(x.w, x.r.Body, limit)
-	dec := json.NewDecoder(body)
+	buf := bufferPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer putBuffer(buf)
+	if _, err := buf.ReadFrom(http.MaxBytesReader(x.w, x.r.Body, limit)); err != nil {
+		return jsonProblem(err, limit)
+	}
+	return decodeStrict(buf.Bytes(), v, optional, limit)
+}
+
+// decodeStrict decodes one JSON object into v. Beyond encoding/json it refuses what that
+// package would silently repair: bytes that are not UTF-8 and \u escapes of lone
+// surrogates (both would be stored as U+FFFD), and a key given twice, case-insensitively as
+// encoding/json matches fields (the last value would win unseen).
+func decodeStrict(body []byte, v any, optional bool, limit int64) error {
+	if !utf8.Valid(body) {
+		off := int64(invalidUTF8At(body))
+		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidJSON, Message: "request body is not valid UTF-8 (byte " + strconv.FormatInt(off, 10) + ")", Details: &jsonDetails{Offset: off}}
+	}
+	if off, bad := loneSurrogateAt(body); bad {
+		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidJSON, Message: "request body escapes a lone UTF-16 surrogate at byte " + strconv.FormatInt(int64(off), 10), Details: &jsonDetails{Offset: int64(off)}}
+	}
+	if key, dup := duplicateKey(body); dup {
+		return &Error{Status: http.StatusBadRequest, Code: CodeInvalidJSON, Message: "field \"" + key + "\" is given more than once", Details: &jsonDetails{Field: key}}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		if optional && errors.Is(err, io.EOF) {
@@ -151,6 +175,116 @@ func (x *exchange) decodeBody(v any, optional bool) error {
 		return jsonProblem(err, limit)
 	}
 	return nil
+}
+
+func invalidUTF8At(b []byte) int {
+	for i := 0; i < len(b); {
+		r, n := utf8.DecodeRune(b[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(b)
+}
+
+// loneSurrogateAt finds a \uD800-\uDFFF escape that is not half of a high-low pair.
+func loneSurrogateAt(b []byte) (int, bool) {
+	inString := false
+	for i := 0; i < len(b); i++ {
+		switch c := b[i]; {
+		case c == '"':
+			inString = !inString
+		case c == '\\' && inString && i+1 < len(b):
+			if b[i+1] != 'u' {
+				i++ // an escaped quote or backslash is not a delimiter
+				continue
+			}
+			r, ok := hexRune(b, i+2)
+			if !ok {
+				continue // malformed: the decoder words it
+			}
+			switch {
+			case r >= 0xDC00 && r <= 0xDFFF:
+				return i, true
+			case r >= 0xD800 && r <= 0xDBFF:
+				if i+11 < len(b) && b[i+6] == '\\' && b[i+7] == 'u' {
+					if lo, ok := hexRune(b, i+8); ok && lo >= 0xDC00 && lo <= 0xDFFF {
+						i += 11
+						continue
+					}
+				}
+				return i, true
+			}
+			i += 5
+		}
+	}
+	return 0, false
+}
+
+func hexRune(b []byte, at int) (rune, bool) {
+	if at+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[at : at+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// duplicateKey walks the body's tokens and names the first key an object repeats. A body
+// that is not well-formed JSON is left to the decoder, whose error says where.
+func duplicateKey(body []byte) (string, bool) {
+	type frame struct {
+		object, expectKey bool
+		keys              map[string]struct{}
+	}
+	var stack []frame
+	valueDone := func() {
+		if n := len(stack); n > 0 && stack[n-1].object {
+			stack[n-1].expectKey = true
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].expectKey {
+			if key, ok := tok.(string); ok {
+				// encoding/json matches field names case-insensitively, Unicode folding included.
+				folded := strings.ToLower(strings.ToUpper(key))
+				if _, seen := stack[n-1].keys[folded]; seen {
+					return key, true
+				}
+				stack[n-1].keys[folded] = struct{}{}
+				stack[n-1].expectKey = false
+				continue
+			}
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, frame{object: true, expectKey: true, keys: map[string]struct{}{}})
+		case json.Delim('['):
+			stack = append(stack, frame{})
+		case json.Delim('}'), json.Delim(']'):
+			stack = stack[:len(stack)-1]
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
 }
 
 func bodyTooLarge(limit int64) *Error {

@@ -8,8 +8,9 @@ import (
 	"accountd/domain"
 )
 
-// E-mailed links: password reset (R2.3) and unlock (R1.4). Requests always answer 202, so
-// the API never tells whether an address has an account; the outbox mails the link.
+// E-mailed links: password reset (R2.3), unlock (R1.4) and activation (R2.4). Requests
+// always answer 202, so the API never tells whether an address has an account; the outbox
+// mails the link.
 
 type emailRequest struct {
 	Email string `json:"email"`
@@ -25,6 +26,10 @@ func (a *API) requestPasswordReset(x *exchange) error {
 
 func (a *API) requestUnlockLink(x *exchange) error {
 	return a.requestLink(x, a.svc.RequestUnlockLink)
+}
+
+func (a *API) requestActivationLink(x *exchange) error {
+	return a.requestLink(x, a.svc.RequestActivationLink)
 }
 
 func (a *API) requestLink(x *exchange, issue func(ctx context.Context, m commands.Meta, email string) (commands.LinkIssued, error)) error {

@@ -41,6 +41,7 @@ func (a *API) RegisterPublicRoutes(r *mux.Router) {
 	a.handle(r, route{method: http.MethodPost, path: "/v1/accounts/{id}/mfa/reset", name: "mfa.reset", roles: loginService}, a.resetOwnMFA)
 	a.handle(r, route{method: http.MethodGet, path: "/v1/sessions/{id}", name: "sessions.check", roles: loginService, secretPath: true}, a.checkSession)
 	a.handle(r, route{method: http.MethodDelete, path: "/v1/sessions/{id}", name: "sessions.end", roles: loginService, secretPath: true}, a.endSession)
+	a.handle(r, route{method: http.MethodPost, path: "/v1/activation-link-requests", name: "activation_link_requests.create", roles: loginService}, a.requestActivationLink)
 }
 
 // RegisterAdminRoutes registers the administration of properties and of other people's

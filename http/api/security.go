@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/gorilla/mux"
 
 	"accountd/commands"
@@ -124,6 +125,12 @@ func (a *API) suspiciousActivity(x *exchange) error {
 		return err
 	}
 	tq := timeline.Query{PropertyID: strings.TrimSpace(q.Get("property_id")), AccountID: strings.TrimSpace(q.Get("account_id"))}
+	for _, f := range []struct{ param, value string }{{"property_id", tq.PropertyID}, {"account_id", tq.AccountID}} {
+		if _, err := uuid.Parse(f.value); f.value != "" && err != nil {
+			// A filter that can match nothing is a client's mistake: say so rather than answer an empty page.
+			return badParam(CodeInvalidID, f.param, f.param+" must be a UUID")
+		}
+	}
 	if ip := strings.TrimSpace(q.Get("ip")); ip != "" {
 		if _, err := netip.ParseAddr(ip); err != nil {
 			return badParam(CodeInvalidAddress, "ip", "ip must be an IPv4 or IPv6 address")

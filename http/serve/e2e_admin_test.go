@@ -229,3 +229,66 @@ func TestLogout(t *testing.T) {
 		}
 	}
 }
+
+// An account acts on another only while it may log in itself: a locked, disabled or
+// deleted user manager, or one whose property is suspended, is refused with 403
+// actor_inactive on every administrative route, and nothing is written.
+func TestActorActsOnlyWhileItMayLogIn(t *testing.T) {
+	tests := []struct {
+		name  string
+		block func(e *env, prop, actor, addr string)
+	}{
+		{"locked", func(e *env, _, _, addr string) {
+			for range 6 {
+				e.login(addr, "wrong password")
+			}
+		}},
+		{"disabled", func(e *env, prop, actor, _ string) {
+			e.must(e.post("/v1/accounts/"+actor+"/disable", api.RoleAdmin, map[string]string{"support_reference": "T-2", "property_id": prop}), http.StatusOK)
+		}},
+		{"deleted", func(e *env, _, actor, _ string) {
+			e.must(e.call(http.MethodDelete, "/v1/accounts/"+actor+"?support_reference=T-3", api.RoleAdmin, nil), http.StatusOK)
+		}},
+		{"property suspended", func(e *env, prop, _, _ string) {
+			e.must(e.post("/v1/properties/"+prop+"/subscription", api.RoleAdmin, map[string]string{"status": "suspended", "support_reference": "T-4"}), http.StatusOK)
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, nil)
+			prop := e.createProperty("Lago")
+			const actorAddr = "rita@lago.example"
+			target := e.activeAccount("quinto@lago.example")
+			actor := e.activeAccount(actorAddr)
+			for _, addr := range []string{"quinto@lago.example", actorAddr} {
+				e.must(e.post("/v1/properties/"+prop+"/members", api.RoleAdmin, map[string]string{"email": addr, "support_reference": "T-1"}), http.StatusOK)
+			}
+			e.must(e.post("/v1/properties/"+prop+"/user-managers", api.RoleAdmin, map[string]string{"account_id": actor}), http.StatusOK)
+			for range 6 {
+				e.login("quinto@lago.example", "wrong password") // something to unlock
+			}
+			tc.block(e, prop, actor, actorAddr)
+
+			by := map[string]string{"actor_account_id": actor}
+			for _, req := range []struct{ method, path string }{
+				{http.MethodPost, "/v1/accounts/" + target + "/disable"},
+				{http.MethodPost, "/v1/accounts/" + target + "/unlock"},
+				{http.MethodPost, "/v1/admin/accounts/" + target + "/mfa/reset"},
+				{http.MethodDelete, "/v1/accounts/" + target + "?actor_account_id=" + actor},
+				{http.MethodDelete, "/v1/properties/" + prop + "/members/" + target + "?actor_account_id=" + actor},
+			} {
+				before := e.head()
+				var body any = by
+				if req.method == http.MethodDelete {
+					body = nil
+				}
+				if r := e.call(req.method, req.path, api.RoleAdmin, body); r.status != http.StatusForbidden || r.errCode() != "actor_inactive" {
+					t.Errorf("%s %s: %d %s, want 403 actor_inactive", req.method, req.path, r.status, r.raw)
+				}
+				if after := e.head(); after != before {
+					t.Errorf("%s %s: refused, yet wrote %d events", req.method, req.path, after-before)
+				}
+			}
+		})
+	}
+}

@@ -1,6 +1,7 @@
 package serve_test
 
 import (
+	"net/http"
 	"testing"
 
 	"accountd/domain"
@@ -56,6 +57,49 @@ func TestDisclosure(t *testing.T) {
 			}
 			if tc.disclosure == domain.DisclosureGeneric && locked.str("remediation") != "" {
 				t.Errorf("generic disclosure gave a remediation: %q", locked.str("remediation"))
+			}
+		})
+	}
+}
+
+// Requests that name an address without a password do the same work whatever the address:
+// each appends exactly one event, a link on the account or a declined request on the
+// address's pseudonymous stream, so their timing does not tell known addresses (in any
+// state) from unknown ones. The answer is 202 either way; issued links are mailed.
+func TestLinkRequestsCostTheSameForEveryAddress(t *testing.T) {
+	e := newEnv(t, nil)
+	const active, pending, locked = "amir@lago.example", "pia@lago.example", "lena@lago.example"
+	e.activeAccount(active)
+	e.register(pending, "")
+	e.activeAccount(locked)
+	for range 6 {
+		e.login(locked, "wrong password")
+	}
+	tests := []struct {
+		path, email string
+		mailed      string // the kind of link mailed, "" for none
+	}{
+		{"/v1/password-reset-requests", active, "password_reset"},
+		{"/v1/password-reset-requests", "ghost@lago.example", ""},
+		{"/v1/unlock-link-requests", locked, "unlock"},
+		{"/v1/unlock-link-requests", active, ""}, // not locked
+		{"/v1/unlock-link-requests", "ghost@lago.example", ""},
+		{"/v1/activation-link-requests", pending, "activation"},
+		{"/v1/activation-link-requests", active, ""}, // already activated
+		{"/v1/activation-link-requests", "ghost@lago.example", ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.path+"/"+tc.email, func(t *testing.T) {
+			before := e.head()
+			r := e.must(e.post(tc.path, "login-service", map[string]string{"email": tc.email}), http.StatusAccepted)
+			if r.str("status") != "accepted" {
+				t.Fatalf("answer %s", r.raw)
+			}
+			if written := e.head() - before; written != 1 {
+				t.Errorf("appended %d events, want exactly one whatever the address", written)
+			}
+			if tc.mailed != "" {
+				e.mail.next(tc.email, tc.mailed) // waits for the link's mail
 			}
 		})
 	}

@@ -186,3 +186,28 @@ func hasReason(st response, code string) bool {
 	}
 	return false
 }
+
+// The replay guard belongs to a secret (PCI 8.5.1 forbids replaying a code, not using a new
+// secret): after a reset, the new secret's code in the same 30-second step as the old
+// secret's last code confirms the enrolment and signs in, and is then refused as a replay.
+func TestNewSecretIsNotRefusedForTheOldSecretsStep(t *testing.T) {
+	e := newEnv(t, mfaPolicy())
+	const addr = "vera@lago.example"
+	id, old := e.enrolled(addr)
+	if r := e.login(addr, goodPassword, "totp_code", e.code(old)); r.str("decision") != "allowed" {
+		t.Fatalf("old secret: %s", r.raw)
+	}
+	// Still the same step: support resets the factor and the person enrols a new secret.
+	e.must(e.post("/v1/admin/accounts/"+id+"/mfa/reset", api.RoleAdmin, map[string]string{"support_reference": "TICKET-9"}), http.StatusOK)
+	if r := e.login(addr, goodPassword); r.str("decision") != "mfa_enrollment_required" {
+		t.Fatalf("after the reset: %s", r.raw)
+	}
+	enr := e.must(e.post("/v1/accounts/"+id+"/mfa/enrolment", api.RoleLoginService, nil), http.StatusCreated)
+	fresh := enr.str("secret")
+	if r := e.post("/v1/accounts/"+id+"/mfa/enrolment/confirm", api.RoleLoginService, map[string]string{"code": e.code(fresh)}); r.status != http.StatusOK {
+		t.Fatalf("new secret's code in the old secret's last step: %d %s", r.status, r.raw)
+	}
+	if r := e.login(addr, goodPassword, "totp_code", e.code(fresh)); r.str("reason") != "mfa_invalid_code" {
+		t.Fatalf("the confirming code used again: %s", r.raw)
+	}
+}

@@ -219,7 +219,7 @@ func TestTimelineFiltersAndPaginates(t *testing.T) {
 	if n := len(entries(e.timeline("until=" + url.QueryEscape(mid.Format(time.RFC3339))))); n != 1 {
 		t.Fatalf("until filter: %d entries, want 1", n)
 	}
-	if n := len(entries(e.timeline("property_id=nowhere"))); n != 0 {
+	if n := len(entries(e.timeline("property_id=00000000-0000-4000-8000-00000000dead"))); n != 0 {
 		t.Fatalf("property filter: %d entries", n)
 	}
 	for _, tc := range []struct {

@@ -67,6 +67,12 @@ func testPolicy(change func(*domain.Policy)) *domain.Policy {
 
 func newEnv(t *testing.T, policy *domain.Policy, configure ...func(*serve.Config)) *env {
 	t.Helper()
+	return newEnvWith(t, policy, configure...)
+}
+
+// newEnvWith is newEnv with the server's configuration changed by configure.
+func newEnvWith(t *testing.T, policy *domain.Policy, configure ...func(*serve.Config)) *env {
+	t.Helper()
 	if policy == nil {
 		policy = testPolicy(nil)
 	}

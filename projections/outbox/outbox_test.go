@@ -614,7 +614,7 @@ func TestAttemptsSurviveRestart(t *testing.T) {
 	if err := o.CatchUp(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("catch-up = %v, want canceled", err)
 	}
-	if o.Position() != 2 { // the e-mail reservation and the registration; not the activation
+	if o.Position() != 4 { // the skeleton index and claim, the e-mail reservation and the registration; not the activation
 		t.Fatalf("position %d", o.Position())
 	}
 	restarted := &recorder{fail: func(outbox.Message, int) error { return errors.New("451 local error") }}

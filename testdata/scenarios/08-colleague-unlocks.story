@@ -8,6 +8,7 @@ at 2026-03-02T09:00:00Z
   register giulia@hotel-lac.example with password "Quiet garden in April 12" at lac
   register paolo@bellevue.example with password "Seven lemons on a silver tray" at bellevue
   grant user management to marco at lac
+  marco activates his account with the activation link
   grant user management to paolo at bellevue
   anna activates her account with the activation link
   anna defers mfa

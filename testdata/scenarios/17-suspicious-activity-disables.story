@@ -5,6 +5,7 @@ at 2026-03-02T09:00:00Z
   register anna@hotel-lac.example with password "Correct horse battery 42" at lac
   register marco@hotel-lac.example with password "Blue lantern over water 5" at lac
   grant user management to marco at lac
+  marco activates his account with the activation link
   anna activates her account with the activation link
   anna defers mfa
   anna logs in with "Correct horse battery 42"

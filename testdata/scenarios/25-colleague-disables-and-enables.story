@@ -8,6 +8,7 @@ at 2026-03-02T09:00:00Z
   register giulia@hotel-lac.example with password "Quiet garden in April 12" at lac
   register sara@miramare.example with password "Seven lemons on a silver tray" at miramare
   grant user management to marco at lac
+  marco activates his account with the activation link
   anna activates her account with the activation link
   sara activates her account with the activation link
   anna defers mfa

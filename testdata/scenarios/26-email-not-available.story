@@ -4,6 +4,7 @@ at 2026-03-02T09:00:00Z
   property "Hotel du Lac" as lac
   register marco@hotel-lac.example with password "Blue lantern over water 5" at lac
   grant user management to marco at lac
+  marco activates his account with the activation link
   register anna@hotel-lac.example with password "Correct horse battery 42" at lac
   expect events for anna: account_registered, activation_link_issued
 

@@ -5,6 +5,7 @@ at 2026-03-02T09:00:00Z
   register marco@hotel-lac.example with password "Blue lantern over water 5" at lac
   register giulia@hotel-lac.example with password "Quiet garden in April 12" at lac
   grant user management to marco at lac
+  marco activates his account with the activation link
   register anna@hotel-lac.example with password "Correct horse battery 42" at lac
   anna activates her account with the activation link
   anna defers mfa

@@ -7,6 +7,7 @@ at 2026-03-02T09:00:00Z
   register paolo@bellevue.example with password "Seven lemons on a silver tray" at bellevue
   register giulia@bellevue.example with password "Quiet garden in April 12" at bellevue
   grant user management to paolo at bellevue
+  paolo activates his account with the activation link
   anna activates her account with the activation link
   anna defers mfa
 

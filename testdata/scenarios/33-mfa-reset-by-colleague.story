@@ -6,6 +6,7 @@ at 2026-03-02T09:00:00Z
   register marco@hotel-lac.example with password "Blue lantern over water 5" at lac
   register giulia@hotel-lac.example with password "Quiet garden in April 12" at lac
   grant user management to marco at lac
+  marco activates his account with the activation link
   anna activates her account with the activation link
   anna starts mfa enrolment
   anna confirms mfa with the current code

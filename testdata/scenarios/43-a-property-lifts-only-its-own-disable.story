@@ -8,7 +8,9 @@ at 2026-03-02T09:00:00Z
   register sara@miramare.example with password "Seven lemons on a silver tray" at miramare
   add anna to miramare
   grant user management to marco at lac
+  marco activates his account with the activation link
   grant user management to sara at miramare
+  sara activates her account with the activation link
   anna activates her account with the activation link
   anna defers mfa
 
