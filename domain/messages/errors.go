@@ -176,6 +176,9 @@ var errorTexts = map[domain.Code]texts{
 
 	// Codes other changes in flight add (e-mail look-alikes, the transparency tree, log
 	// streams, storage faults): worded here so that merging them finds their words ready.
+	"actor_inactive": {"You cannot act on other accounts while your own account may not sign in.",
+		"Vous ne pouvez pas agir sur d'autres comptes tant que votre propre compte ne peut pas se connecter.",
+		"Non puoi agire su altri account finché il tuo account non può accedere."},
 	"email_confusable": {"E-mail not available: it looks like the address of an existing account.",
 		"E-mail non disponible : elle ressemble à l'adresse d'un compte existant.",
 		"E-mail non disponibile: somiglia all'indirizzo di un account esistente."},

@@ -48,12 +48,13 @@ func (a *API) listStreams(x *exchange) error {
 
 func (a *API) resetStream(x *exchange) error {
 	name := x.pathVar("name")
-	if a.streams == nil {
-		return &Error{Status: http.StatusNotFound, Code: CodeUnknownStream, Message: "this server has no stream " + name}
-	}
+	// The body is judged first, so a malformed request is refused the same way everywhere.
 	var req StreamResetRequest
 	if err := x.decode(&req); err != nil {
 		return err
+	}
+	if a.streams == nil {
+		return &Error{Status: http.StatusNotFound, Code: CodeUnknownStream, Message: "this server has no stream " + name}
 	}
 	if req.From == nil {
 		return invalidRequest("from: want the first log position to send again (1: the whole log)")

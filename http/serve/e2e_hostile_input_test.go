@@ -30,7 +30,7 @@ func TestAmbiguousJSONRefusedOnEveryRoute(t *testing.T) {
 			continue
 		}
 		posts++
-		path := strings.NewReplacer("{id}", id, "{invoice_id}", "INV-1", "{account_id}", id).Replace(rt.Path)
+		path := strings.NewReplacer("{id}", id, "{invoice_id}", "INV-1", "{account_id}", id, "{name}", "siem").Replace(rt.Path)
 		role := api.Role(rt.Roles[0])
 		for _, b := range bodies {
 			t.Run(rt.Name+"/"+b.name, func(t *testing.T) {
