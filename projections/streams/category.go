@@ -39,7 +39,7 @@ func init() {
 		domain.AccountDeleted{}, domain.AccountRestored{}, domain.LinkedToProperty{}, domain.UnlinkedFromProperty{})
 	categorise(CategoryLink,
 		domain.ActivationLinkIssued{}, domain.ActivationLinkRejected{}, domain.UnlockLinkIssued{},
-		domain.UnlockLinkRejected{}, domain.PasswordResetRequested{}, domain.ResetLinkRejected{})
+		domain.UnlockLinkRejected{}, domain.PasswordResetRequested{}, domain.ResetLinkRejected{}, domain.LinkRequestDeclined{})
 	categorise(CategoryProperty,
 		domain.PropertyCreated{}, domain.MemberAdded{}, domain.MemberRemoved{}, domain.UserManagementGranted{},
 		domain.UserManagementRevoked{}, domain.BillingContactAdded{}, domain.InvoiceOverdue{}, domain.InvoicePaid{},
@@ -47,7 +47,7 @@ func init() {
 	categorise(CategoryDetection,
 		domain.SuspiciousActivityDetected{}, domain.AddressThrottled{}, domain.PropertyAttackDetected{})
 	categorise(CategoryPolicy, domain.PolicyChanged{})
-	categorise(CategoryInternal, domain.EmailReserved{})
+	categorise(CategoryInternal, domain.EmailReserved{}, domain.EmailSkeletonClaimed{}, domain.EmailSkeletonsIndexed{})
 }
 
 // CategoryOf is the category of an event type ("" for a type accountd does not know).
