@@ -245,3 +245,29 @@ func TestJetStreamServerKilledMidPublishLosesNothing(t *testing.T) {
 	allOnceInOrder(t, f.store, storedEnvelopes(t, js, stream, subject))
 	t.Logf("killed at position %d; duplicates JetStream dropped after the restart: %d", killedAt, status().DuplicatesDropped)
 }
+
+// TestJetStreamDownPausesTheStreamAndItCatchesUpWhenBack cuts the network to NATS while
+// the log grows: the stream pauses, resumes by itself once NATS is reachable, and JetStream
+// holds every event once, in order (a re-send carries the same Nats-Msg-Id and is dropped).
+func TestJetStreamDownPausesTheStreamAndItCatchesUpWhenBack(t *testing.T) {
+	server := natsURL(t)
+	f := newLog(t)
+	f.story(t)
+	subject, stream, js := jetStreamTarget(t, server)
+	u, err := url.Parse(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newCutProxy(t, u.Host)
+	cfg := jetStreamConfig(t, "siem", "nats://"+proxy.addr, subject, stream)
+	cfg.PauseAfter = 3
+	set := openSet(t, f.store, t.TempDir(), time.Now, cfg)
+	caughtUp(t, set, "siem", f.store)
+
+	proxy.down()
+	logins(t, f.store, 40, f.now)
+	until(t, "the stream to pause", 60*time.Second, func() bool { l, _ := set.List(t.Context()); return l[0].Paused })
+	proxy.up()
+	caughtUp(t, set, "siem", f.store)
+	allOnceInOrder(t, f.store, storedEnvelopes(t, js, stream, subject))
+}
