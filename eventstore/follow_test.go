@@ -3,6 +3,7 @@ package eventstore
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,11 +63,15 @@ func TestFollowFallsBackToPollingAndDoesNotSpin(t *testing.T) {
 			t.Fatalf("delivered position %d, want %d", p, want)
 		}
 	}
-	// Caught up and never notified: reads may only come from the poll ticker.
-	before := s.reads.Load()
-	time.Sleep(200 * time.Millisecond)
-	if n := s.reads.Load() - before; n > 15 {
-		t.Fatalf("%d reads in 200ms while idle with a 20ms poll: Follow is spinning", n)
+	// Caught up and never notified: reads may only come from the poll ticker, so five more
+	// reads span four ticks, more than three poll intervals however the first falls (a
+	// spinning Follow does them in microseconds; a loaded machine only makes them slower).
+	before, since := s.reads.Load(), time.Now()
+	for s.reads.Load() < before+5 {
+		runtime.Gosched()
+	}
+	if took := time.Since(since); took < 3*20*time.Millisecond {
+		t.Fatalf("five idle reads in %s with a 20ms poll: Follow is spinning", took)
 	}
 	s.add()
 	select {

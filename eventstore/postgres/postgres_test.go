@@ -306,10 +306,23 @@ func TestListenerReconnects(t *testing.T) {
 	if err != nil || killed != 2 {
 		t.Fatalf("terminated %d listener connections (%v), want 2 (one per store)", killed, err)
 	}
-	// Let the reconnect happen and its catch-up wake-up pass, so that only a notification
-	// delivered on the new connection can satisfy the check below.
-	time.Sleep(time.Second)
-	if !woken() {
-		t.Fatal("not woken by the other node's appends after the listener's connection was killed")
+	// Wait for both stores to listen again; then two probes in a row, so that the one
+	// catch-up wake-up a reconnect gives cannot satisfy the check: only notifications
+	// delivered on the new connection can.
+	listening := func() bool {
+		var n int
+		err := conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
+			WHERE query LIKE 'LISTEN %' AND query LIKE '%' || $1 || '%'`, schema).Scan(&n)
+		return err == nil && n == 2
+	}
+	for deadline := time.Now().Add(30 * time.Second); !listening(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the listeners did not reconnect")
+		}
+	}
+	for probe := range 2 {
+		if !woken() {
+			t.Fatalf("probe %d: not woken by the other node's appends after the listener's connection was killed", probe+1)
+		}
 	}
 }
