@@ -210,7 +210,10 @@ func (o *Outbox) fromLog(ctx context.Context, id string) (Delivery, bool, error)
 func (o *Outbox) recordInLog(ctx context.Context, causation, correlation string, p domain.Payload, id string, at time.Time) (_ Delivery, won bool, _ error) {
 	stream := domain.MailStream(id)
 	at = at.UTC()
-	evs, err := eventlog.Encode(stream, domain.Metadata{CommandID: id + "/mail", CorrelationID: correlation, CausationID: causation},
+	// A fresh command ID per record: retrying this very append (below) is recognised as a
+	// retry, while another node's or another run's record of the same message, with an ID
+	// of its own, conflicts on NoStream and is told apart.
+	evs, err := eventlog.Encode(stream, domain.Metadata{CommandID: eventlog.NewCommandID(), CorrelationID: correlation, CausationID: causation},
 		[]domain.Event{{At: at, Data: p}})
 	if err != nil {
 		return Delivery{}, false, err

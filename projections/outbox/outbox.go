@@ -237,15 +237,16 @@ func (o *Outbox) consumer() *eventlog.Consumer {
 func (o *Outbox) Run(ctx context.Context) error { return o.consumer().Run(ctx) }
 
 // CatchUp processes every event up to the log's head as it is when called, then the
-// delivery records it appended meanwhile (and whatever mail those rounds cause), so it
+// delivery records it appended (or met) meanwhile, and whatever mail those rounds cause, so it
 // returns with its checkpoint at the head when no one else writes.
 func (o *Outbox) CatchUp(ctx context.Context) error {
+	records := func() uint64 { return o.appended.Load() + o.conflicts.Load() }
 	for {
-		before := o.appended.Load()
+		before := records()
 		if err := o.consumer().CatchUpToHead(ctx); err != nil {
 			return err
 		}
-		if o.appended.Load() == before {
+		if records() == before {
 			return nil
 		}
 	}
