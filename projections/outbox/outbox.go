@@ -461,8 +461,6 @@ type outcome struct {
 	tries int // sends it took, the successful one included
 }
 
-func (o outcome) attempts() int { return o.tries }
-
 // record writes what became of messages of an event: first each one's record in the log
 // (once: a message the log already records keeps that record), then, in one local
 // transaction, the fold of those records, a dead letter's local details, and, when done is
@@ -493,7 +491,7 @@ func (o *Outbox) record(ctx context.Context, rec eventstore.RecordedEvent, meta 
 				CausePosition: rec.Position, CauseType: rec.Type, Attempts: dl.Attempts, Reason: dl.Reason, Detail: redactDetail(dl.LastError)}
 		} else {
 			payload = domain.MailSent{MessageID: id, Kind: out.m.Kind, AccountID: out.m.AccountID, CauseID: rec.ID.String(),
-				CausePosition: rec.Position, Attempts: out.attempts()}
+				CausePosition: rec.Position, Attempts: out.tries}
 		}
 		d, won, err := o.recordInLog(ctx, rec.ID.String(), meta.CorrelationID, payload, id, o.cfg.Clock())
 		if err != nil {
