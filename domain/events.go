@@ -345,6 +345,55 @@ type LinkRequestDeclined struct {
 // LinkDeclinedNoAccount is the reason of a link request for an address without an account.
 const LinkDeclinedNoAccount = "no_account"
 
+// --- mail streams ---------------------------------------------------------------------
+
+// MailSent records that the outbox handed one message to its mailer, on the message's own
+// stream (MailStream), appended only if that stream is empty: a message is recorded once,
+// whichever node or replay records it. It names the message and the event that caused it (CauseID, CausePosition),
+// never an address, a subject or a link. Migrated marks a record written at the upgrade
+// from the outbox's former outbox_sent table, which kept neither the kind, the account nor
+// the cause's position (CauseID is the message ID's event part).
+type MailSent struct {
+	MessageID     string `json:"message_id"`
+	Kind          string `json:"kind"`
+	AccountID     string `json:"account_id"`
+	CauseID       string `json:"event_id"`
+	CausePosition uint64 `json:"event_position"`
+	Attempts      int    `json:"attempts"`
+	Migrated      bool   `json:"migrated,omitempty"`
+}
+
+// MailDeadLettered records that the outbox gave a message up for good, on the message's
+// stream like MailSent (a message is either sent or dead-lettered, never both). Reason is
+// a stable code (MailRejected...); Detail is the mailer's last error with every e-mail
+// address in it replaced, cut to MailDetailMax bytes.
+type MailDeadLettered struct {
+	MessageID     string `json:"message_id"`
+	Kind          string `json:"kind"`
+	AccountID     string `json:"account_id"`
+	CauseID       string `json:"event_id"`
+	CausePosition uint64 `json:"event_position"`
+	CauseType     string `json:"event_type"`
+	Attempts      int    `json:"attempts"`
+	Reason        string `json:"reason"`
+	Detail        string `json:"detail"`
+	Migrated      bool   `json:"migrated,omitempty"`
+}
+
+// Reasons a message is dead-lettered.
+const (
+	MailRejected          = "rejected"           // the mailer failed permanently (an SMTP 5xx reply)
+	MailAttemptsExhausted = "attempts_exhausted" // MaxAttempts sends failed
+	MailUndeliverable     = "undeliverable"      // no message can be written (no address on record, no nonce)
+	MailUndecodable       = "undecodable"        // the causing event cannot be read
+)
+
+// MailDetailMax bounds MailDeadLettered.Detail.
+const MailDetailMax = 300
+
+// MailStream names the stream that records what became of one outbox message.
+func MailStream(messageID string) string { return "mail-" + messageID }
+
 // --- property stream ------------------------------------------------------------------
 
 type PropertyCreated struct {
@@ -444,6 +493,8 @@ func (LinkRequestDeclined) EventType() string        { return "link_request_decl
 func (EmailReserved) EventType() string              { return "email_reserved.v1" }
 func (EmailSkeletonClaimed) EventType() string       { return "email_skeleton_claimed.v1" }
 func (EmailSkeletonsIndexed) EventType() string      { return "email_skeletons_indexed.v1" }
+func (MailSent) EventType() string                   { return "mail_sent.v1" }
+func (MailDeadLettered) EventType() string           { return "mail_dead_lettered.v1" }
 func (PropertyCreated) EventType() string            { return "property_created.v1" }
 func (MemberAdded) EventType() string                { return "member_added.v1" }
 func (MemberRemoved) EventType() string              { return "member_removed.v1" }

@@ -57,9 +57,10 @@ Projections and their files in --data:
 Without --projection every one of them is rebuilt. Rebuilding one leaves every other table
 of its file as it was, rows and checkpoints included.
 
-The outbox is never rebuilt: it sends mail, and replaying it would send every activation,
-reset and unlock mail again. Its tables and checkpoint (in readmodels.db) are left as they
-are.
+The outbox is never rebuilt: it is not a read model but a reader that sends mail. Its
+tables and checkpoint (in readmodels.db) are left as they are. What it sent is recorded in
+the log (mail_sent / mail_dead_lettered events), so deleting readmodels.db with the server
+stopped replays it without sending any mail again.
 
 Progress: a bar with rate and ETA when stderr is a terminal, a log line every --log-every
 otherwise.

@@ -38,7 +38,7 @@ func TestRebuildCommand(t *testing.T) {
 		{"one projection", []string{"rebuild", "--data", dir, "--projection", "timeline"}, 0, []string{"security.db (suspicious_timeline)"}},
 		{"by checkpoint name", []string{"rebuild", "--data", dir, "--projection", "account_status"}, 0, []string{"readmodels.db (account_status)"}},
 		{"two, comma-separated", []string{"rebuild", "--data", dir, "--projection", "timeline,status"}, 0, []string{"readmodels.db (account_status)", "security.db (suspicious_timeline)"}},
-		{"never the outbox", []string{"rebuild", "--data", dir, "--projection", "outbox"}, 2, []string{"not rebuildable", "send every mail again"}},
+		{"never the outbox", []string{"rebuild", "--data", dir, "--projection", "outbox"}, 2, []string{"not rebuildable", "not a read model"}},
 		{"unknown", []string{"rebuild", "--data", dir, "--projection", "nope"}, 2, []string{"want one of"}},
 		{"no log", []string{"rebuild", "--data", t.TempDir()}, 1, []string{"no event log"}},
 		{"help", []string{"rebuild", "--help"}, 0, []string{"The outbox is never rebuilt", "Examples:", "--server", "[ACCOUNTD_TOKEN]"}},

@@ -62,6 +62,7 @@ func TestStreamsThroughTheServer(t *testing.T) {
 	s, _ := e.srv.Streams().Stream("helpdesk")
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
+	e.outboxSettled() // the activation mail's delivery record is in the log too
 	head, _ := e.srv.Store().HeadPosition(ctx)
 	if err := s.WaitFor(ctx, head); err != nil {
 		t.Fatal(err)

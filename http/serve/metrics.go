@@ -51,8 +51,16 @@ func (s *Server) registerOutboxMetrics() error {
 	if s.metrics == nil {
 		return nil
 	}
-	return s.metrics.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+	if err := s.metrics.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
 		Name: "accountd_outbox_stale_mails_total",
 		Help: "Mails not sent because their event was older than --mail-max-age.",
-	}, func() float64 { return float64(s.outbox.Stale()) }))
+	}, func() float64 { return float64(s.outbox.Stale()) })); err != nil {
+		return err
+	}
+	// Above zero only when two outboxes ran on one log (or a record's append timed out
+	// after it landed): each such message may have gone out twice.
+	return s.metrics.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "accountd_outbox_record_conflicts_total",
+		Help: "Messages whose delivery record another outbox had already appended to the log.",
+	}, func() float64 { return float64(s.outbox.Conflicts()) }))
 }

@@ -28,7 +28,9 @@ type RebuildTarget struct {
 }
 
 // RebuildTargets lists every rebuildable projection, in rebuild order. The outbox is not
-// one: it sends mail, and replaying it would send every mail again.
+// one: it follows the log on its own (it sends mail), and its record of what it sent is in
+// the log, so a replay of it (readmodels.db deleted with the server stopped) sends nothing
+// again.
 var RebuildTargets = []RebuildTarget{
 	{"status", projections.StatusName, "readmodels.db"},
 	{"compliance", compliance.Name, "readmodels.db"},
@@ -47,7 +49,7 @@ func LookupRebuildTargets(names []string) ([]RebuildTarget, error) {
 	for _, name := range names {
 		n := strings.ToLower(strings.TrimSpace(name))
 		if n == "outbox" {
-			return nil, fmt.Errorf("%w: the outbox sends mail, and a replay would send every mail again", projections.ErrNotRebuildable)
+			return nil, fmt.Errorf("%w: the outbox is not a read model; it replays the log on its own (delete readmodels.db with the server stopped), and its delivery records in the log keep it from sending any mail again", projections.ErrNotRebuildable)
 		}
 		i := slices.IndexFunc(RebuildTargets, func(t RebuildTarget) bool { return n == t.Name || n == t.Checkpoint })
 		if i < 0 {

@@ -66,8 +66,10 @@ type Config struct {
 	// Mail configures the outbox.
 	Mail MailConfig
 	// DisableOutbox keeps this node from sending mail. Nodes sharing one log must leave the
-	// outbox on exactly one of them, or each would send every mail (detectors and the sweep
-	// need no such care: their commands carry deterministic IDs, so repeats write nothing).
+	// outbox on exactly one of them: the delivery records in the log keep a second outbox
+	// from sending what the first has recorded, but two at once race and may both send a
+	// mail (detectors and the sweep need no such care: their commands carry deterministic
+	// IDs, so repeats write nothing).
 	DisableOutbox bool
 	// IsCommonPassword is the common-password list (default credentials.IsCommonPassword).
 	IsCommonPassword func(string) bool

@@ -6,30 +6,47 @@
 // written from the log without the log holding a token: the event keeps the link's nonce,
 // and the outbox, which holds the link key, derives the token again (credentials.LinkKey).
 //
-// Delivery is at least once, deduplicated by message ID (the causing event's ID):
+// Delivery is at least once, deduplicated by message ID (the causing event's ID), and the
+// record of what was delivered is in the log itself (deliveries.go), not in readmodels.db:
 //
-//   - The checkpoint (the "checkpoints" row "outbox") and the outbox's small address tables
+//   - What became of each message is an event on the message's own stream, "mail-<ID>":
+//     mail_sent.v1 once the mailer took it, mail_dead_lettered.v1 once it was given up,
+//     appended with NoStream through Config.Recorder, so it is recorded once however many
+//     nodes or replays try (a conflict means "already recorded": done). The record names
+//     the message, its kind, the account and the causing event, never an address or link.
+//   - outbox_deliveries folds those records, with its own checkpoint; before each batch it
+//     is brought up to the log's head, and a message it knows is not sent again. Deleting
+//     readmodels.db, or any replay from an older checkpoint, therefore sends nothing that
+//     was sent: the fold reads the records back from the log first.
+//   - The outbox's checkpoint (the "checkpoints" row "outbox") and its small address tables
 //     are written in the same SQLite transactions, so a restart replays from a checkpoint
 //     the tables agree with. (A mail event's own table change may commit just before its
 //     mail is sent; every change is idempotent, so applying it again is harmless.)
-//   - The checkpoint moves past an event only once each of its mails was sent or
-//     dead-lettered; the outbox_sent row of a sent mail is committed with that move.
-//   - A crash after a send and before that commit re-sends the mail on restart. The file
-//     mailer rewrites the same file; the SMTP mailer sends the same Message-ID header.
-//   - A replay from an older checkpoint (a deleted checkpoint row, a rebuild) skips every
-//     message already in outbox_sent or outbox_dead_letters: a rebuild changes nothing that
-//     was sent. Link mails are sent even when the link has expired by the time they are
-//     processed, for the same reason.
+//   - Order per message: send, append its record to the log, then (one local transaction)
+//     fold the record and move the checkpoint past the event once each of its mails is
+//     done. An append that fails is retried in place until it succeeds: a store outage
+//     does not re-send. A crash after the send and before the append re-sends that one
+//     message on restart, at most once per crash, with the same Message-ID header (derived
+//     from the event ID) and, for the file mailer, into the same file. A crash after the
+//     append re-sends nothing.
+//   - Link mails are sent even when the link has expired by the time they are processed,
+//     so a replay decides exactly as the first run did.
 //   - A send that fails is retried with exponential backoff; after MaxAttempts failures the
-//     message goes to outbox_dead_letters with its last error, an error is logged, and the
-//     outbox moves on. Failures are counted in outbox_attempts, so a restart does not reset
-//     the count. A mailer error that wraps ErrPermanent is dead-lettered at once.
+//     message is dead-lettered: a mail_dead_lettered record in the log, its local details
+//     (recipients, subject, full last error) in outbox_dead_letters, an error logged, and
+//     the outbox moves on. Failures are counted in outbox_attempts, so a restart does not
+//     reset the count. A mailer error that wraps ErrPermanent is dead-lettered at once.
 //   - Mails are sent in log order: a failing mail holds back the ones after it until it is
 //     sent or dead-lettered.
+//   - Upgrade: the rows of the former outbox_sent table (and of outbox_dead_letters) that
+//     the mail horizon (MaxAge) can still reach are recorded in the log once, at the first
+//     batch, marked migrated; outbox_sent is then dropped (see migrate).
 //
-// Neither the outbox's tables nor its log lines hold a token or a link: a dead letter keeps
-// the message's recipients and subject and the event's position, from which the mail can
-// be rebuilt. (The mail itself holds the link, of course: the file mailer's files are 0600.)
+// Neither the log, the outbox's tables nor its log lines hold a token or a link; the log's
+// records hold no address either (a dead letter's detail has its addresses replaced). A
+// dead letter's local row keeps the message's recipients and subject and the event's
+// position, from which the mail can be rebuilt. (The mail itself holds the link, of
+// course: the file mailer's files are 0600.)
 package outbox
 
 import (
@@ -80,6 +97,9 @@ type Config struct {
 	// command service's.
 	Links  *credentials.LinkKey
 	Mailer Mailer
+	// Recorder appends the outbox's delivery records (mail_sent.v1, mail_dead_lettered.v1)
+	// to the log: the server passes its event store. Default: Store.
+	Recorder Recorder
 	// PublicURL is the base of links: PublicURL + "/activate?token=...",
 	// "/reset-password?token=..." or "/unlock?token=...".
 	PublicURL string
@@ -113,6 +133,10 @@ type DeadLetter struct {
 	To        []string
 	Subject   string
 	Attempts  int // failed sends; 0 when the message could not even be written
+	// Reason is the log's reason code (domain.MailRejected...).
+	Reason string
+	// LastError is the mailer's last error as this node saw it; after the read models were
+	// lost, the log's copy, whose addresses are replaced.
 	LastError string
 	At        time.Time
 }
@@ -125,7 +149,15 @@ type Outbox struct {
 	pos       atomic.Uint64
 	mu        sync.Mutex // one batch at a time, whoever calls
 	stale     atomic.Uint64
+	conflicts atomic.Uint64
+	appended  atomic.Uint64 // delivery records this outbox appended
+	dl        *deliveries
+	migrated  bool // under mu
 }
+
+// Conflicts counts the messages whose record another node (or an earlier run) had already
+// appended when this outbox tried to: each such message may have been sent twice.
+func (o *Outbox) Conflicts() uint64 { return o.conflicts.Load() }
 
 // Stale counts the mails skipped since start because their event was older than MaxAge.
 func (o *Outbox) Stale() uint64 { return o.stale.Load() }
@@ -144,6 +176,9 @@ func New(ctx context.Context, cfg Config) (*Outbox, error) {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Recorder == nil {
+		cfg.Recorder = cfg.Store
 	}
 	if cfg.MaxAttempts <= 0 {
 		cfg.MaxAttempts = DefaultMaxAttempts
@@ -172,7 +207,20 @@ func New(ctx context.Context, cfg Config) (*Outbox, error) {
 		return nil, fmt.Errorf("outbox: checkpoint: %w", err)
 	}
 	o.pos.Store(pos)
+	o.dl = &deliveries{store: cfg.Store, db: cfg.DB, log: o.log}
+	var dpos uint64
+	err = cfg.DB.QueryRowContext(ctx, `SELECT position FROM checkpoints WHERE name = ?`, DeliveriesCheckpointName).Scan(&dpos)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("outbox: deliveries checkpoint: %w", err)
+	}
+	o.dl.pos.Store(dpos)
 	return o, nil
+}
+
+// Delivered answers from the log's records what became of a message: found is false while
+// the message is neither sent nor dead-lettered (as far as the fold has read the log).
+func (o *Outbox) Delivered(ctx context.Context, messageID string) (d Delivery, found bool, err error) {
+	return lookupDelivery(ctx, o.cfg.DB, messageID)
 }
 
 // Position is the last log position the outbox has finished with.
@@ -188,13 +236,30 @@ func (o *Outbox) consumer() *eventlog.Consumer {
 // sends are retried inside the batch (see the package comment).
 func (o *Outbox) Run(ctx context.Context) error { return o.consumer().Run(ctx) }
 
-// CatchUp processes every event up to the log's head as it is when called, then returns.
-func (o *Outbox) CatchUp(ctx context.Context) error { return o.consumer().CatchUpToHead(ctx) }
+// CatchUp processes every event up to the log's head as it is when called, then the
+// delivery records it appended (or met) meanwhile, and whatever mail those rounds cause, so it
+// returns with its checkpoint at the head when no one else writes.
+func (o *Outbox) CatchUp(ctx context.Context) error {
+	records := func() uint64 { return o.appended.Load() + o.conflicts.Load() }
+	for {
+		before := records()
+		if err := o.consumer().CatchUpToHead(ctx); err != nil {
+			return err
+		}
+		if records() == before {
+			return nil
+		}
+	}
+}
 
-// DeadLetters lists the messages given up on, oldest first.
+// DeadLetters lists the messages given up on, oldest first: every dead letter the log
+// records (as far as the fold has read it), with the recipients, subject and full last
+// error this node kept locally when it dead-lettered the message itself.
 func (o *Outbox) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
-	rows, err := o.cfg.DB.QueryContext(ctx, `SELECT id, position, event_type, kind, account_id, recipients, subject, attempts, last_error, dead_at
-		FROM outbox_dead_letters ORDER BY position, id`)
+	rows, err := o.cfg.DB.QueryContext(ctx, `SELECT d.message_id, d.event_position, d.event_type, d.kind, d.account_id,
+			COALESCE(l.recipients, '[]'), COALESCE(l.subject, ''), d.attempts, d.reason, COALESCE(l.last_error, d.detail), d.recorded_at
+		FROM outbox_deliveries d LEFT JOIN outbox_dead_letters l ON l.id = d.message_id
+		WHERE d.outcome = ? ORDER BY d.event_position, d.message_id`, OutcomeDeadLettered)
 	if err != nil {
 		return nil, fmt.Errorf("outbox: dead letters: %w", err)
 	}
@@ -203,7 +268,7 @@ func (o *Outbox) DeadLetters(ctx context.Context) ([]DeadLetter, error) {
 	for rows.Next() {
 		var d DeadLetter
 		var to, at string
-		if err := rows.Scan(&d.ID, &d.Position, &d.EventType, &d.Kind, &d.AccountID, &to, &d.Subject, &d.Attempts, &d.LastError, &at); err != nil {
+		if err := rows.Scan(&d.ID, &d.Position, &d.EventType, &d.Kind, &d.AccountID, &to, &d.Subject, &d.Attempts, &d.Reason, &d.LastError, &at); err != nil {
 			return nil, fmt.Errorf("outbox: dead letters: %w", err)
 		}
 		if err := json.Unmarshal([]byte(to), &d.To); err != nil {
@@ -292,6 +357,17 @@ func (p *pending) rollback() {
 func (o *Outbox) process(ctx context.Context, recs []eventstore.RecordedEvent) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
+	// Every record the log holds now is folded before anything is sent: a replay from an
+	// older checkpoint meets the events that caused mail before their records.
+	if err := o.dl.catchUp(ctx); err != nil {
+		return err
+	}
+	if !o.migrated {
+		if err := o.migrate(ctx); err != nil {
+			return err
+		}
+		o.migrated = true
+	}
 	p := &pending{o: o, pos: o.Position()}
 	defer p.rollback()
 	for _, rec := range recs {
@@ -308,7 +384,8 @@ func (o *Outbox) process(ctx context.Context, recs []eventstore.RecordedEvent) e
 			if err := p.commit(ctx); err != nil {
 				return err
 			}
-			if err := o.record(ctx, rec, []outcome{{dead: true, dl: DeadLetter{ID: rec.ID.String(), LastError: err.Error()}}}, true); err != nil {
+			dl := DeadLetter{ID: rec.ID.String(), Reason: domain.MailUndecodable, LastError: err.Error()}
+			if err := o.record(ctx, rec, domain.Metadata{}, []outcome{{dead: true, dl: dl}}, true); err != nil {
 				return err
 			}
 			p.pos = rec.Position
@@ -332,7 +409,7 @@ func (o *Outbox) process(ctx context.Context, recs []eventstore.RecordedEvent) e
 			if err := p.commit(ctx); err != nil {
 				return err
 			}
-			if err := o.record(ctx, rec, []outcome{{dead: true, dl: poison.letter(rec)}}, true); err != nil {
+			if err := o.record(ctx, rec, d.Meta, []outcome{{dead: true, dl: poison.letter(rec)}}, true); err != nil {
 				return err
 			}
 			p.pos = rec.Position
@@ -340,7 +417,7 @@ func (o *Outbox) process(ctx context.Context, recs []eventstore.RecordedEvent) e
 		case err != nil:
 			return fmt.Errorf("outbox: position %d: %w", rec.Position, err)
 		}
-		msgs, err = unsent(ctx, tx, msgs)
+		msgs, err = undelivered(ctx, tx, msgs)
 		if err != nil {
 			return err
 		}
@@ -367,7 +444,7 @@ func (o *Outbox) process(ctx context.Context, recs []eventstore.RecordedEvent) e
 			}
 			// Each message is recorded as soon as it is done; the last one moves the
 			// checkpoint past the event.
-			if err := o.record(ctx, rec, []outcome{out}, i == len(msgs)-1); err != nil {
+			if err := o.record(ctx, rec, d.Meta, []outcome{out}, i == len(msgs)-1); err != nil {
 				return err
 			}
 		}
@@ -378,42 +455,75 @@ func (o *Outbox) process(ctx context.Context, recs []eventstore.RecordedEvent) e
 
 // outcome is what became of one message.
 type outcome struct {
-	m    Message
-	dead bool
-	dl   DeadLetter
+	m     Message
+	dead  bool
+	dl    DeadLetter
+	tries int // sends it took, the successful one included
 }
 
-// record writes what became of messages of an event and, when done is set, moves the
-// checkpoint past the event, in one transaction.
-func (o *Outbox) record(ctx context.Context, rec eventstore.RecordedEvent, outs []outcome, done bool) error {
+// record writes what became of messages of an event: first each one's record in the log
+// (once: a message the log already records keeps that record), then, in one local
+// transaction, the fold of those records, a dead letter's local details, and, when done is
+// set, the checkpoint past the event.
+func (o *Outbox) record(ctx context.Context, rec eventstore.RecordedEvent, meta domain.Metadata, outs []outcome, done bool) error {
 	now := o.cfg.Clock().UTC().Format(time.RFC3339Nano)
+	type recorded struct {
+		out   outcome
+		d     Delivery
+		fresh bool // recorded in the log by this call
+	}
+	var rs []recorded
+	for _, out := range outs {
+		id := out.m.ID
+		if out.dead {
+			id = out.dl.ID
+		}
+		if d, found, err := lookupDelivery(ctx, o.cfg.DB, id); err != nil {
+			return err
+		} else if found {
+			rs = append(rs, recorded{out: out, d: d}) // dead-lettered before this replay
+			continue
+		}
+		var payload domain.Payload
+		if out.dead {
+			dl := out.dl
+			payload = domain.MailDeadLettered{MessageID: id, Kind: dl.Kind, AccountID: dl.AccountID, CauseID: rec.ID.String(),
+				CausePosition: rec.Position, CauseType: rec.Type, Attempts: dl.Attempts, Reason: dl.Reason, Detail: redactDetail(dl.LastError)}
+		} else {
+			payload = domain.MailSent{MessageID: id, Kind: out.m.Kind, AccountID: out.m.AccountID, CauseID: rec.ID.String(),
+				CausePosition: rec.Position, Attempts: out.tries}
+		}
+		d, won, err := o.recordInLog(ctx, rec.ID.String(), meta.CorrelationID, payload, id, o.cfg.Clock())
+		if err != nil {
+			return err
+		}
+		rs = append(rs, recorded{out: out, d: d, fresh: won})
+	}
+
 	tx, err := o.cfg.DB.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("outbox: begin: %w", err)
 	}
 	defer tx.Rollback()
-	for _, out := range outs {
-		if out.dead {
-			dl := out.dl
+	for _, r := range rs {
+		if err := insertDelivery(ctx, tx, r.d); err != nil {
+			return err
+		}
+		id := r.d.MessageID
+		if r.out.dead && r.d.Outcome == OutcomeDeadLettered {
+			dl := r.out.dl
 			to, _ := json.Marshal(nonNil(dl.To))
 			res, err := tx.ExecContext(ctx, `INSERT INTO outbox_dead_letters(id, position, event_type, kind, account_id, recipients, subject, attempts, last_error, dead_at)
 				VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO NOTHING`,
-				dl.ID, rec.Position, rec.Type, dl.Kind, dl.AccountID, string(to), dl.Subject, dl.Attempts, dl.LastError, now)
+				id, rec.Position, rec.Type, dl.Kind, dl.AccountID, string(to), dl.Subject, dl.Attempts, dl.LastError, now)
 			if err != nil {
 				return fmt.Errorf("outbox: dead letter: %w", err)
 			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				continue // dead-lettered before this replay
+			if n, _ := res.RowsAffected(); n > 0 && r.fresh {
+				o.log.Error("outbox: message dead-lettered; it will not be retried",
+					"message_id", id, "kind", dl.Kind, "account_id", dl.AccountID, "position", rec.Position,
+					"event_type", rec.Type, "reason", dl.Reason, "attempts", dl.Attempts, "error", dl.LastError)
 			}
-			o.log.Error("outbox: message dead-lettered; it will not be retried",
-				"message_id", dl.ID, "kind", dl.Kind, "account_id", dl.AccountID, "position", rec.Position,
-				"event_type", rec.Type, "attempts", dl.Attempts, "error", dl.LastError)
-		} else if _, err := tx.ExecContext(ctx, `INSERT INTO outbox_sent(id, sent_at) VALUES(?, ?) ON CONFLICT(id) DO NOTHING`, out.m.ID, now); err != nil {
-			return fmt.Errorf("outbox: sent: %w", err)
-		}
-		id := out.m.ID
-		if out.dead {
-			id = out.dl.ID
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM outbox_attempts WHERE id = ?`, id); err != nil {
 			return fmt.Errorf("outbox: attempts: %w", err)
@@ -459,14 +569,15 @@ func (o *Outbox) deliver(ctx context.Context, rec eventstore.RecordedEvent, m Me
 				}
 			}
 			return outcome{m: m, dead: true, dl: DeadLetter{
-				ID: m.ID, Kind: m.Kind, AccountID: m.AccountID, To: m.To, Subject: m.Subject, Attempts: attempts, LastError: lastErr,
+				ID: m.ID, Kind: m.Kind, AccountID: m.AccountID, To: m.To, Subject: m.Subject, Attempts: attempts,
+				Reason: domain.MailAttemptsExhausted, LastError: lastErr,
 			}}, nil
 		}
 		sendErr := o.cfg.Mailer.Send(ctx, m)
 		if sendErr == nil {
 			o.log.Info("outbox: mail sent", "message_id", m.ID, "kind", m.Kind, "account_id", m.AccountID,
 				"recipients", len(m.To), "position", rec.Position)
-			return outcome{m: m}, nil
+			return outcome{m: m, tries: attempts + 1}, nil
 		}
 		if err := ctx.Err(); err != nil {
 			return outcome{}, err
@@ -479,7 +590,8 @@ func (o *Outbox) deliver(ctx context.Context, rec eventstore.RecordedEvent, m Me
 		if errors.Is(sendErr, ErrPermanent) {
 			// Retrying cannot help (a 5xx reply, a message that cannot be written).
 			return outcome{m: m, dead: true, dl: DeadLetter{
-				ID: m.ID, Kind: m.Kind, AccountID: m.AccountID, To: m.To, Subject: m.Subject, Attempts: attempts, LastError: lastErr,
+				ID: m.ID, Kind: m.Kind, AccountID: m.AccountID, To: m.To, Subject: m.Subject, Attempts: attempts,
+				Reason: domain.MailRejected, LastError: lastErr,
 			}}, nil
 		}
 		if attempts >= o.cfg.MaxAttempts {
@@ -545,18 +657,16 @@ func (o *Outbox) recordAttempt(ctx context.Context, id string, n int, lastErr st
 	return nil
 }
 
-// unsent drops the messages already sent or dead-lettered.
-func unsent(ctx context.Context, tx *sql.Tx, msgs []Message) ([]Message, error) {
+// undelivered drops the messages the log already records as sent or dead-lettered.
+func undelivered(ctx context.Context, tx *sql.Tx, msgs []Message) ([]Message, error) {
 	out := msgs[:0:0]
 	for _, m := range msgs {
-		var one int
-		err := tx.QueryRowContext(ctx, `SELECT 1 FROM outbox_sent WHERE id = ? UNION ALL SELECT 1 FROM outbox_dead_letters WHERE id = ? LIMIT 1`, m.ID, m.ID).Scan(&one)
-		if errors.Is(err, sql.ErrNoRows) {
-			out = append(out, m)
-			continue
-		}
+		_, found, err := lookupDelivery(ctx, tx, m.ID)
 		if err != nil {
-			return nil, fmt.Errorf("outbox: sent check: %w", err)
+			return nil, err
+		}
+		if !found {
+			out = append(out, m)
 		}
 	}
 	return out, nil
@@ -571,7 +681,7 @@ type poisonError struct {
 func (e *poisonError) Error() string { return e.reason }
 
 func (e *poisonError) letter(rec eventstore.RecordedEvent) DeadLetter {
-	return DeadLetter{ID: rec.ID.String(), Kind: e.kind, AccountID: e.accountID, LastError: e.reason}
+	return DeadLetter{ID: rec.ID.String(), Kind: e.kind, AccountID: e.accountID, Reason: domain.MailUndeliverable, LastError: e.reason}
 }
 
 // compose turns a mail event into its messages (none when no mail is due), reading the
@@ -786,7 +896,9 @@ var schema = []string{
 		PRIMARY KEY (account_id, kind))`,
 	`CREATE TABLE IF NOT EXISTS outbox_properties (property_id TEXT PRIMARY KEY, name TEXT NOT NULL DEFAULT '',
 		primary_contact TEXT NOT NULL DEFAULT '', billing_contacts TEXT NOT NULL DEFAULT '[]')`,
-	`CREATE TABLE IF NOT EXISTS outbox_sent (id TEXT PRIMARY KEY, sent_at TEXT NOT NULL)`,
+	`CREATE TABLE IF NOT EXISTS outbox_deliveries (message_id TEXT PRIMARY KEY, outcome TEXT NOT NULL, position INTEGER NOT NULL,
+		recorded_at TEXT NOT NULL, kind TEXT NOT NULL, account_id TEXT NOT NULL, event_id TEXT NOT NULL, event_position INTEGER NOT NULL,
+		event_type TEXT NOT NULL, attempts INTEGER NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL, migrated INTEGER NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS outbox_attempts (id TEXT PRIMARY KEY, attempts INTEGER NOT NULL, last_error TEXT NOT NULL,
 		last_attempt_at TEXT NOT NULL)`,
 	`CREATE TABLE IF NOT EXISTS outbox_dead_letters (id TEXT PRIMARY KEY, position INTEGER NOT NULL, event_type TEXT NOT NULL,

@@ -435,9 +435,9 @@ func TestNeitherLogNorDatabaseHoldsAToken(t *testing.T) {
 	}
 }
 
-// Losing the checkpoint replays the log: nothing already sent is sent again. Losing the sent
-// records too (a crash between a send and its commit) re-sends, and the file mailer keeps one
-// file per message.
+// Losing the checkpoint replays the log: nothing already sent is sent again. A crash between
+// a send and its record in the log re-sends that one message, once, as the same mail: the
+// file mailer keeps one file per message, and the Message-ID header is the same.
 func TestReplayDoesNotDuplicateMail(t *testing.T) {
 	e := newEnv(t)
 	dbPath := filepath.Join(t.TempDir(), "read.db")
@@ -479,26 +479,68 @@ func TestReplayDoesNotDuplicateMail(t *testing.T) {
 		t.Fatalf("%d files after replay, want %d", len(after), len(before))
 	}
 
-	// The crash window: sends happened, their records did not commit.
-	db.exec(t, `DELETE FROM checkpoints WHERE name = ?`, outbox.CheckpointName)
-	db.exec(t, `DELETE FROM outbox_sent`)
-	third := &recorder{next: e.fileMailer(t)}
-	o3 := e.outbox(t, db, third)
-	if err := o3.CatchUp(e.ctx); err != nil {
+	// The crash window: the mail went out, the process died before its record reached the log.
+	e.register(t, "mia@hotel-lac.example", "p1")
+	ctx, cancel := context.WithCancel(e.ctx)
+	defer cancel()
+	dying := &recorder{next: e.fileMailer(t)}
+	o3 := e.outbox(t, db, dying, func(c *outbox.Config) { c.Recorder = crashingRecorder{cancel} })
+	if err := o3.CatchUp(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("catch-up = %v, want the crash", err)
+	}
+	if n := len(dying.messages()); n != 1 {
+		t.Fatalf("sent %d before the crash, want mia's activation", n)
+	}
+	sentBefore := readEMLs(t, e.dir)
+	restarted := &recorder{next: e.fileMailer(t)}
+	o4 := e.outbox(t, db, restarted)
+	if err := o4.CatchUp(e.ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(third.messages()); n != 4 {
-		t.Fatalf("re-sent %d, want 4 (at least once)", n)
+	again := restarted.messages()
+	if len(again) != 1 || again[0].ID != dying.messages()[0].ID || outbox.MessageIDHeader(again[0]) != outbox.MessageIDHeader(dying.messages()[0]) {
+		t.Fatalf("after the crash sent %+v, want mia's activation once more, same message", again)
 	}
 	after := readEMLs(t, e.dir)
-	if len(after) != len(before) {
-		t.Fatalf("%d files after a re-send, want %d: one file per message", len(after), len(before))
+	if len(after) != len(before)+1 {
+		t.Fatalf("%d files after a re-send, want %d: one file per message", len(after), len(before)+1)
 	}
 	for i := range after {
-		if !bytes.Equal(after[i].raw, before[i].raw) {
-			t.Errorf("%s changed on replay", after[i].path)
+		if !bytes.Equal(after[i].raw, sentBefore[i].raw) {
+			t.Errorf("%s changed on the re-send", after[i].path)
 		}
 	}
+	if recs := mailRecords(t, e, again[0].ID); len(recs) != 1 || recs[0].Type != (domain.MailSent{}).EventType() {
+		t.Fatalf("the re-sent message has records %v, want one mail_sent", recs)
+	}
+	// Once recorded, never again: a third run sends nothing.
+	third := &recorder{}
+	db.exec(t, `DELETE FROM checkpoints`)
+	if err := e.outbox(t, db, third).CatchUp(e.ctx); err != nil || len(third.messages()) != 0 {
+		t.Fatalf("a replay after the record sent %d (%v)", len(third.messages()), err)
+	}
+}
+
+// crashingRecorder is a process that dies while appending a delivery record: nothing reaches
+// the log.
+type crashingRecorder struct{ die context.CancelFunc }
+
+func (c crashingRecorder) Append(context.Context, string, eventstore.ExpectedRevision, ...eventstore.EventData) (eventstore.AppendResult, error) {
+	c.die()
+	return eventstore.AppendResult{}, context.Canceled
+}
+
+// mailRecords reads the log's records of a message.
+func mailRecords(t *testing.T, e *env, messageID string) []eventstore.RecordedEvent {
+	t.Helper()
+	recs, err := e.store.ReadStream(e.ctx, domain.MailStream(messageID), 0, 10)
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		return nil
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }
 
 // A mail that keeps failing is retried MaxAttempts times, dead-lettered, and the outbox moves
@@ -636,8 +678,9 @@ func TestAttemptsSurviveRestart(t *testing.T) {
 	}
 }
 
-// A restart resumes from the checkpoint: with the sent records gone, only the checkpoint keeps
-// the old mail from going out again.
+// A restart resumes from the checkpoint: with the deliveries fold emptied (and its checkpoint
+// kept, so it does not read the records again), only the checkpoint keeps the old mail from
+// going out again.
 func TestRestartResumesFromCheckpoint(t *testing.T) {
 	e := newEnv(t)
 	dbPath := filepath.Join(t.TempDir(), "read.db")
@@ -656,7 +699,7 @@ func TestRestartResumesFromCheckpoint(t *testing.T) {
 
 	e.register(t, "luca@hotel-lac.example", "")
 	db2 := openDB(t, dbPath)
-	db2.exec(t, `DELETE FROM outbox_sent`)
+	db2.exec(t, `DELETE FROM outbox_deliveries`)
 	second := &recorder{}
 	o2 := e.outbox(t, db2, second)
 	if o2.Position() != pos {
@@ -851,7 +894,7 @@ func (d *sqlDB) queryRow(t *testing.T, q string, args ...any) *sql.Row {
 func (d *sqlDB) dump(t *testing.T) string {
 	t.Helper()
 	var b strings.Builder
-	for _, table := range []string{"outbox_accounts", "outbox_memberships", "outbox_disables", "outbox_properties", "outbox_sent", "outbox_attempts", "outbox_dead_letters", "checkpoints"} {
+	for _, table := range []string{"outbox_accounts", "outbox_memberships", "outbox_disables", "outbox_properties", "outbox_deliveries", "outbox_attempts", "outbox_dead_letters", "checkpoints"} {
 		rows, err := d.DB.QueryContext(context.Background(), `SELECT * FROM `+table)
 		if err != nil {
 			t.Fatal(err)

@@ -11,12 +11,13 @@ const (
 	CategoryProperty       = "property"       // properties, members, billing, subscription
 	CategoryDetection      = "detection"      // suspicious activity, throttles, attacks
 	CategoryPolicy         = "policy"         // policy changes
+	CategoryMail           = "mail"           // what the outbox delivered or gave up
 	CategoryInternal       = "internal"       // bookkeeping streams (e-mail reservations)
 )
 
 // Categories lists every category, in the order the README documents them.
 var Categories = []string{CategoryAuthentication, CategoryAccountChange, CategoryLink, CategoryProperty,
-	CategoryDetection, CategoryPolicy, CategoryInternal}
+	CategoryDetection, CategoryPolicy, CategoryMail, CategoryInternal}
 
 var categoryOf = map[string]string{}
 
@@ -47,6 +48,7 @@ func init() {
 	categorise(CategoryDetection,
 		domain.SuspiciousActivityDetected{}, domain.AddressThrottled{}, domain.PropertyAttackDetected{})
 	categorise(CategoryPolicy, domain.PolicyChanged{})
+	categorise(CategoryMail, domain.MailSent{}, domain.MailDeadLettered{})
 	categorise(CategoryInternal, domain.EmailReserved{}, domain.EmailSkeletonClaimed{}, domain.EmailSkeletonsIndexed{})
 }
 
