@@ -28,8 +28,13 @@ func newOutbox(ctx context.Context, s *Server) (*outbox.Outbox, error) {
 		}
 		mailer = m
 	}
+	var shared outbox.SharedCheckpoint
+	if s.sharedLeases {
+		shared = sharedOutbox{s.leases}
+	}
 	return outbox.New(ctx, outbox.Config{
 		Store: s.store, DB: s.readDB, Links: s.links, Mailer: mailer, PublicURL: s.cfg.PublicURL, From: mc.From,
 		Logger: s.log, MaxAttempts: mc.MaxAttempts, Clock: s.cfg.Clock, MaxAge: mc.MaxAge,
+		Shared: shared,
 	})
 }
