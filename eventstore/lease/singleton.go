@@ -126,7 +126,7 @@ func (e *Elector) Run(ctx context.Context, name string, work func(context.Contex
 	unreachable := false
 	for ctx.Err() == nil {
 		start := time.Now()
-		actx, cancel := context.WithTimeout(ctx, renew)
+		actx, cancel := context.WithTimeout(ctx, ttl-renew)
 		l, err := e.Store.Acquire(actx, name, e.Holder, ttl)
 		cancel()
 		if err != nil {
