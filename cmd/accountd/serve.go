@@ -16,8 +16,8 @@ import (
 
 	"accountd/domain"
 	"accountd/domain/credentials"
-	"accountd/eventstore/sqlite"
 	"accountd/eventstore/lease"
+	"accountd/eventstore/sqlite"
 	"accountd/http/api"
 	"accountd/http/serve"
 )

@@ -15,6 +15,7 @@ import (
 	"accountd/eventstore/lease"
 	"accountd/eventstore/postgres"
 	"accountd/http/api"
+	"accountd/projections/streams"
 )
 
 // Singleton work: what acts on the outside world runs on one node at a time, the holder of
@@ -163,6 +164,15 @@ func (p sharedStreams) Save(ctx context.Context, name string, pos uint64, dest s
 
 func (p sharedStreams) Reset(ctx context.Context, name string, pos uint64, dest string) error {
 	return p.leases.ResetCheckpoint(ctx, WorkStreamPrefix+name, lease.Checkpoint{Name: WorkStreamPrefix + name, Position: pos, Detail: dest})
+}
+
+// SharedStreamPositions are the streams' checkpoints in a PostgreSQL log's shared store
+// (false: the log keeps none, and the checkpoints are DATA/streams.db's).
+func SharedStreamPositions(store eventstore.Store) (streams.Positions, bool) {
+	if pg, ok := store.(*postgres.Store); ok {
+		return sharedStreams{pg.Leases()}, true
+	}
+	return nil, false
 }
 
 // workPosition is how far a singleton work has got: its shared checkpoint on PostgreSQL,

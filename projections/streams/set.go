@@ -23,10 +23,10 @@ type Set struct {
 	store     eventstore.Store
 	db        *sql.DB
 	positions Positions
-	source string
-	log    *slog.Logger
-	clock  func() time.Time
-	dead   deadLetters
+	source    string
+	log       *slog.Logger
+	clock     func() time.Time
+	dead      deadLetters
 	// checkpoints are the log's signed checkpoints, sent by every stream (nil: none).
 	checkpoints SignedCheckpoints
 	byName      map[string]*Stream
@@ -226,18 +226,24 @@ func checkResetPosition(ctx context.Context, store eventstore.Store, from uint64
 // ResetOffline is Reset for a server that is not running: it writes the checkpoint of a
 // stream named name (known or not yet configured) in db.
 func ResetOffline(ctx context.Context, store eventstore.Store, db *sql.DB, name string, from uint64, now time.Time) error {
-	if !streamName.MatchString(name) {
-		return fmt.Errorf("%w %q", ErrUnknownStream, name)
-	}
 	if err := prepare(ctx, db); err != nil {
 		return err
+	}
+	return ResetIn(ctx, store, localPositions{db: db, clock: func() time.Time { return now }}, name, from)
+}
+
+// ResetIn is Reset for a server that is not running, with the checkpoints in positions
+// (the shared store of a PostgreSQL log).
+func ResetIn(ctx context.Context, store eventstore.Store, positions Positions, name string, from uint64) error {
+	if !streamName.MatchString(name) {
+		return fmt.Errorf("%w %q", ErrUnknownStream, name)
 	}
 	if err := checkResetPosition(ctx, store, from); err != nil {
 		return err
 	}
-	_, dest, err := loadCheckpoint(ctx, db, name)
+	_, dest, err := positions.Load(ctx, name)
 	if err != nil {
 		return err
 	}
-	return saveCheckpoint(ctx, db, name, max(from, 1)-1, dest, now)
+	return positions.Reset(ctx, name, max(from, 1)-1, dest)
 }
