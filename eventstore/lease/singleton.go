@@ -26,6 +26,9 @@ type Elector struct {
 	// renewals can fail before the holder gives up.
 	TTL, Renew time.Duration
 	Logger     *slog.Logger
+	// Quiet logs acquisitions that are not takeovers at debug level (one node, where every
+	// start acquires everything).
+	Quiet bool
 
 	mu        sync.Mutex
 	held      map[string]Lease
@@ -143,6 +146,8 @@ func (e *Elector) Run(ctx context.Context, name string, work func(context.Contex
 		takeover := l.Previous != "" && l.Previous != e.Holder
 		if takeover {
 			log.Info("lease: took over singleton work", "from", l.Previous, "to", e.Holder, "token", l.Token)
+		} else if e.Quiet {
+			log.Debug("lease: acquired singleton work", "token", l.Token)
 		} else {
 			log.Info("lease: acquired singleton work", "token", l.Token)
 		}

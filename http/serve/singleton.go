@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -52,7 +53,8 @@ func (s *Server) openLeases(raw eventstore.Store) error {
 		id = fmt.Sprintf("%s-%s", host, hex.EncodeToString(b[:]))
 	}
 	s.nodeID, s.startedAt = id, time.Now().UTC()
-	s.elector = &lease.Elector{Store: s.leases, Holder: id, TTL: s.cfg.LeaseTTL, Renew: s.cfg.LeaseRenew, Logger: s.log.With("component", "lease")}
+	s.elector = &lease.Elector{Store: s.leases, Holder: id, TTL: s.cfg.LeaseTTL, Renew: s.cfg.LeaseRenew, Logger: s.log.With("component", "lease"),
+		Quiet: !s.sharedLeases}
 	return s.elector.Validate()
 }
 
@@ -91,7 +93,7 @@ func (f workerFunc) Run(ctx context.Context) error { return f(ctx) }
 type heartbeat struct{ s *Server }
 
 func (h heartbeat) Run(ctx context.Context) error {
-	_, renew := h.s.cfg.LeaseTTL, h.s.cfg.LeaseRenew
+	renew := h.s.cfg.LeaseRenew
 	if renew <= 0 {
 		renew = lease.DefaultRenew
 	}
@@ -188,8 +190,8 @@ func (s *Server) workPosition(ctx context.Context, name string) (uint64, bool, e
 	if name == WorkOutbox {
 		return s.outbox.Position(), true, nil
 	}
-	if s.streams != nil {
-		if st, ok := s.streams.Stream(name[len(WorkStreamPrefix):]); ok && len(name) > len(WorkStreamPrefix) {
+	if stream, ok := strings.CutPrefix(name, WorkStreamPrefix); ok && s.streams != nil {
+		if st, ok := s.streams.Stream(stream); ok {
 			return st.Position(), true, nil
 		}
 	}
