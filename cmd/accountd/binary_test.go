@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -41,7 +42,7 @@ func TestServeBinary(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var logs bytes.Buffer
+	logs := &lockedBuffer{}
 	addr := make(chan string, 1)
 	done := make(chan struct{})
 	go func() {
@@ -162,4 +163,23 @@ func waitForLink(t *testing.T, dir, prefix string) string {
 	}
 	t.Fatalf("no mail with a link to %s in %s", prefix, dir)
 	return ""
+}
+
+// lockedBuffer is the server's log as it arrives: written by the reading goroutine, read
+// by the test while the server still logs.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

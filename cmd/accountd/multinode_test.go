@@ -85,7 +85,8 @@ func TestMultiNodePostgres(t *testing.T) {
 	propID := prop["property_id"].(string)
 	activate := func(email string) string {
 		acc := a.post("/v1/accounts", "tok-login-0123456789", map[string]string{"email": email, "password": "Correct horse battery 42", "property_id": propID})
-		token := waitForLinkTo(t, filepath.Join(a.data, "outbox"), email, "http://login.test/activate")
+		// The nodes elect one sender: the mail is in whichever node's outbox held the lease.
+		token := waitForLinkIn(t, []string{filepath.Join(a.data, "outbox"), filepath.Join(b2.data, "outbox")}, email, "http://login.test/activate")
 		a.post("/v1/activations", "tok-login-0123456789", map[string]string{"token": token})
 		return acc["account_id"].(string)
 	}
@@ -213,6 +214,7 @@ type node struct {
 	t    *testing.T
 	name string
 	data string
+	args []string // more flags
 	cmd  *exec.Cmd
 	base string
 	logs *bytes.Buffer
@@ -225,6 +227,7 @@ func (n *node) start(bin string, env []string, storeURL string) {
 	n.cmd = exec.Command(bin, "serve", "--data", n.data, "--addr", "127.0.0.1:0", "--log-format", "json",
 		"--store", "postgres", "--store-url", storeURL,
 		"--argon2-memory-kib", "64", "--argon2-iterations", "1", "--sync", "normal", "--public-url", "http://login.test")
+	n.cmd.Args = append(n.cmd.Args, n.args...)
 	n.cmd.Env = env
 	stderr, _ := n.cmd.StderrPipe()
 	if err := n.cmd.Start(); err != nil {
@@ -331,9 +334,19 @@ func (n *node) get(path, token string) map[string]any {
 // waitForLinkTo is waitForLink for one recipient: the outbox holds mails for several.
 func waitForLinkTo(t *testing.T, dir, recipient, prefix string) string {
 	t.Helper()
+	return waitForLinkIn(t, []string{dir}, recipient, prefix)
+}
+
+// waitForLinkIn is waitForLinkTo over the outboxes of several nodes.
+func waitForLinkIn(t *testing.T, dirs []string, recipient, prefix string) string {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		files, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+		var files []string
+		for _, dir := range dirs {
+			more, _ := filepath.Glob(filepath.Join(dir, "*.eml"))
+			files = append(files, more...)
+		}
 		for _, f := range files {
 			raw, err := os.ReadFile(f)
 			if err != nil || !bytes.Contains(raw, []byte(recipient)) {
@@ -351,7 +364,7 @@ func waitForLinkTo(t *testing.T, dir, recipient, prefix string) string {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Fatalf("no mail to %s with a link to %s in %s", recipient, prefix, dir)
+	t.Fatalf("no mail to %s with a link to %s in %s", recipient, prefix, dirs)
 	return ""
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"accountd/domain"
 	"accountd/domain/credentials"
+	"accountd/eventstore/lease"
 	"accountd/eventstore/sqlite"
 	"accountd/http/api"
 	"accountd/http/serve"
@@ -66,7 +67,9 @@ type serveFlags struct {
 	maxBody                      int64
 	shutdownTimeout              time.Duration
 	metrics                      bool
-	outbox                       bool
+	outbox, sweep                bool
+	nodeID                       string
+	leaseTTL, leaseRenew         time.Duration
 	detect                       domain.DetectorPolicy
 	streams                      streamFlags
 	checkpoints                  checkpointFlags
@@ -106,7 +109,11 @@ func newServerFlags(name, usageText string, stderr io.Writer) (*flag.FlagSet, *s
 	fs.Int64Var(&f.maxBody, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body accepted")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to drain requests on SIGINT/SIGTERM")
 	fs.BoolVar(&f.metrics, "metrics", true, "serve Prometheus metrics at /metrics, without a token, on the API's listener")
-	fs.BoolVar(&f.outbox, "outbox", true, "send mail from this node; with several nodes on one shared log, leave it on for exactly one")
+	fs.BoolVar(&f.outbox, "outbox", true, "send mail from this node (on a shared PostgreSQL log the nodes elect one sender; false keeps this node out of the election)")
+	fs.BoolVar(&f.sweep, "sweep", true, "run the hourly inactivity sweep on this node (elected like the outbox; false keeps this node out)")
+	fs.StringVar(&f.nodeID, "node-id", "", "this node's name in the lease table and the nodes view (default: host name and a random suffix, new at each start)")
+	fs.DurationVar(&f.leaseTTL, "lease-ttl", lease.DefaultTTL, "how long a node holds singleton work (outbox, sweep, streams) without renewing its lease: a dead holder's work moves within TTL + renew")
+	fs.DurationVar(&f.leaseRenew, "lease-renew", lease.DefaultRenew, "how often the holder renews its leases and the others try to take them (at most a third of --lease-ttl)")
 	registerDetectorFlags(fs, &f.detect)
 	f.streams.register(fs)
 	f.checkpoints.register(fs)
@@ -160,7 +167,11 @@ func parseServerFlags(name, usageText string, args, environ []string, stderr io.
 		f.publicURL = publicURLOf(f.addr)
 	}
 	cfg := serve.Config{DataDir: f.data, Addr: f.addr, PublicURL: strings.TrimRight(f.publicURL, "/"), Logger: logger,
-		MaxBodyBytes: f.maxBody, ShutdownTimeout: f.shutdownTimeout, DisableMetrics: !f.metrics, DisableOutbox: !f.outbox}
+		MaxBodyBytes: f.maxBody, ShutdownTimeout: f.shutdownTimeout, DisableMetrics: !f.metrics, DisableOutbox: !f.outbox,
+		DisableSweep: !f.sweep, NodeID: f.nodeID, LeaseTTL: f.leaseTTL, LeaseRenew: f.leaseRenew, Version: toolVersion()}
+	if err := (&lease.Elector{TTL: f.leaseTTL, Renew: f.leaseRenew}).Validate(); err != nil {
+		return cfg, usageError{fmt.Errorf("--lease-ttl, --lease-renew: %w", err)}
+	}
 
 	switch f.sync {
 	case "full":

@@ -186,6 +186,15 @@ func runStreams(args, environ []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer log.Close()
+	if shared, ok := serve.SharedStreamPositions(log); ok {
+		// A shared log keeps the streams' checkpoints beside their leases: the reset there
+		// also stops whichever node runs the stream now, and the next holder resends.
+		if err := streams.ResetIn(ctx, log, shared, name, position); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "stream %s reset in the shared log: it sends again from log position %d\n", name, position)
+		return nil
+	}
 	db, err := projections.OpenDB(filepath.Join(store.data, serve.StreamsFile))
 	if err != nil {
 		return err

@@ -14,6 +14,8 @@ import (
 
 	"accountd/eventstore"
 	"accountd/eventstore/eventstoretest"
+	"accountd/eventstore/lease"
+	"accountd/eventstore/lease/leasetest"
 	"accountd/eventstore/postgres"
 
 	"github.com/google/uuid"
@@ -325,4 +327,12 @@ func TestListenerReconnects(t *testing.T) {
 			t.Fatalf("probe %d: not woken by the other node's appends after the listener's connection was killed", probe+1)
 		}
 	}
+}
+
+// The lease contract: every store a test opens shares one schema, as nodes share a log.
+func TestLeaseContract(t *testing.T) {
+	url := testURL(t)
+	leasetest.Test(t, func(t *testing.T) lease.Store {
+		return open(t, url, freshSchema(t, url)).Leases()
+	})
 }

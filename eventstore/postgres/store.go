@@ -226,7 +226,7 @@ func (s *Store) migrate(ctx context.Context) error {
 	if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock($1)", lockKey("migrate", s.schema)); err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}
-	for _, stmt := range s.q.schema {
+	for _, stmt := range append(s.q.schema, leaseSchema(pgx.Identifier{s.schema}.Sanitize())...) {
 		if _, err := tx.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("create: %w", err)
 		}

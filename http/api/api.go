@@ -50,6 +50,8 @@ type Config struct {
 	Rebuilds Rebuilds
 	// Streams are the log streams (nil: none configured, GET /v1/admin/streams lists none).
 	Streams Streams
+	// Nodes lists the nodes sharing the log and the work each holds (nil: the list is empty).
+	Nodes Nodes
 }
 
 // DefaultMaxBodyBytes is far above any legitimate request and far below anything that
@@ -73,6 +75,7 @@ type API struct {
 	compliance *Compliance
 	rebuilds   Rebuilds
 	streams    Streams
+	nodes      Nodes
 	// transparency serves the transparency log (nil: its routes answer tree_not_supported).
 	transparency *Transparency
 	metrics      *httpMetrics
@@ -112,6 +115,7 @@ func New(c Config) (*API, error) {
 		svc: c.Service, status: c.Status, runner: c.Runner, auth: newAuthenticator(c.Tokens), log: c.Logger,
 		maxBody: c.MaxBodyBytes, statusWait: c.StatusWait, newID: c.NewID, security: c.Security,
 		compliance: c.Compliance, rebuilds: c.Rebuilds, streams: c.Streams, transparency: c.Transparency,
+		nodes: c.Nodes,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -144,6 +148,7 @@ func New(c Config) (*API, error) {
 	a.RegisterComplianceRoutes(r)
 	a.RegisterOperationsRoutes(r)
 	a.RegisterStreamRoutes(r)
+	a.RegisterNodeRoutes(r)
 	return a, nil
 }
 

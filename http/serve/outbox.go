@@ -28,10 +28,15 @@ func newOutbox(ctx context.Context, s *Server) (*outbox.Outbox, error) {
 		}
 		mailer = m
 	}
+	var shared outbox.SharedCheckpoint
+	if s.sharedLeases {
+		shared = sharedOutbox{s.leases}
+	}
 	return outbox.New(ctx, outbox.Config{
 		// The outbox records each delivery in the log (mail_sent.v1, mail_dead_lettered.v1)
 		// through the store itself: the record must outlive readmodels.db.
 		Store: s.store, Recorder: s.store, DB: s.readDB, Links: s.links, Mailer: mailer, PublicURL: s.cfg.PublicURL, From: mc.From,
 		Logger: s.log, MaxAttempts: mc.MaxAttempts, Clock: s.cfg.Clock, MaxAge: mc.MaxAge,
+		Shared: shared,
 	})
 }

@@ -26,6 +26,7 @@ import (
 	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/eventstore/eventlog"
+	"accountd/eventstore/lease"
 	"accountd/eventstore/sqlite"
 	"accountd/http/api"
 	"accountd/projections"
@@ -65,12 +66,21 @@ type Config struct {
 	MFAKey, LinkKey []byte
 	// Mail configures the outbox.
 	Mail MailConfig
-	// DisableOutbox keeps this node from sending mail. Nodes sharing one log must leave the
-	// outbox on exactly one of them: the delivery records in the log keep a second outbox
-	// from sending what the first has recorded, but two at once race and may both send a
-	// mail (detectors and the sweep need no such care: their commands carry deterministic
-	// IDs, so repeats write nothing).
+	// DisableOutbox keeps this node from sending mail, and out of the outbox's election.
+	// Nodes sharing a PostgreSQL log elect one of them to send mail (singleton.go); the
+	// delivery records in the log keep an outbox from sending what another has recorded. On
+	// KurrentDB, which has no lease table, leave the outbox on for exactly one node: two at
+	// once race and may both send a mail (with the same Message-ID).
 	DisableOutbox bool
+	// DisableSweep keeps this node out of the inactivity sweep's election.
+	DisableSweep bool
+	// NodeID names this node in the lease table (default: host name and a random suffix,
+	// new at every start). LeaseTTL and LeaseRenew time the elections (defaults
+	// lease.DefaultTTL and lease.DefaultRenew: a dead holder's work moves within 13 s).
+	NodeID               string
+	LeaseTTL, LeaseRenew time.Duration
+	// Version is what the node reports in the nodes view.
+	Version string
 	// IsCommonPassword is the common-password list (default credentials.IsCommonPassword).
 	IsCommonPassword func(string) bool
 	Logger           *slog.Logger
@@ -200,6 +210,15 @@ type Server struct {
 	sweptHour atomic.Int64
 	witness   *logWitness // the transparency log (nil when the store keeps no tree)
 
+	// Singleton work (singleton.go): the lease table, whether it is the shared log's, this
+	// node's elector and name, and the work it competes for.
+	leases       lease.Store
+	sharedLeases bool
+	elector      *lease.Elector
+	nodeID       string
+	startedAt    time.Time
+	elected      []string
+
 	// background is the context of the background work, set by Start.
 	background atomic.Pointer[context.Context]
 
@@ -271,6 +290,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.witness, err = s.openWitness(ctx, raw); err != nil {
 		return nil, err
 	}
+	if err := s.openLeases(raw); err != nil {
+		return nil, err
+	}
 	if s.readDB, err = projections.OpenDB(filepath.Join(cfg.DataDir, "readmodels.db")); err != nil {
 		return nil, err
 	}
@@ -312,6 +334,12 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := s.openStreams(ctx); err != nil {
 		return nil, err
 	}
+	s.listElected()
+	if s.metrics != nil {
+		if err := s.metrics.Register(leaseCollector{s}); err != nil {
+			return nil, err
+		}
+	}
 	s.rebuilds = &rebuilds{s: s}
 	if s.metrics != nil {
 		if err := s.rebuilds.registerMetrics(s.metrics); err != nil {
@@ -327,6 +355,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Rebuilds:     s.rebuilds,
 		Transparency: s.witness.api(),
 		Streams:      s.streamsAPI(),
+		Nodes:        s,
 	}); err != nil {
 		return nil, err
 	}
@@ -410,13 +439,19 @@ func (s *Server) Start(ctx context.Context) {
 		ctx, s.stop = context.WithCancel(ctx)
 		s.background.Store(&ctx)
 		s.run(ctx, "projections", s.runner)
-		if !s.cfg.DisableOutbox {
-			s.run(ctx, "outbox", s.outbox)
-		}
 		s.run(ctx, "security", s.securityRunner)
-		s.run(ctx, "inactivity-sweep", sweeper{s})
+		// Singleton work runs while this node holds its lease (singleton.go).
+		s.run(ctx, "node-heartbeat", heartbeat{s})
+		if !s.cfg.DisableOutbox {
+			s.runElected(ctx, WorkOutbox, s.outbox.Run)
+		}
+		if !s.cfg.DisableSweep {
+			s.runElected(ctx, WorkSweep, sweeper{s}.Run)
+		}
 		if s.streams != nil {
-			s.run(ctx, "streams", s.streams)
+			for _, st := range s.streams.Streams() {
+				s.runElected(ctx, WorkStreamPrefix+st.Name(), st.Run)
+			}
 		}
 		if s.witness != nil {
 			s.run(ctx, "transparency", s.witness)

@@ -27,6 +27,9 @@ func (s *Server) openStreams(ctx context.Context) error {
 	if s.witness != nil {
 		opts.Checkpoints = signedCheckpoints{s.witness.signer}
 	}
+	if s.sharedLeases {
+		opts.Positions = sharedStreams{s.leases}
+	}
 	if s.streams, err = streams.Open(ctx, opts, s.cfg.Streams...); err != nil {
 		return err
 	}

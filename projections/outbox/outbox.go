@@ -121,6 +121,21 @@ type Config struct {
 	// minutes).
 	RetryBackoff    time.Duration
 	RetryBackoffMax time.Duration
+	// Shared, when set, is how far mail has gone out in the store the nodes of a shared log
+	// share (nil: one node; the local checkpoint says it all).
+	Shared SharedCheckpoint
+}
+
+// SharedCheckpoint is the outbox's position in the store several nodes share, written by
+// whichever node holds the outbox's lease. The local checkpoint (with the address tables)
+// still says how far this node's tables are; the shared one says how far mail has gone out,
+// from any node: an event at or before it is applied to the tables and not mailed, so a
+// node that takes the outbox over, or one restored from an old backup, does not resend.
+type SharedCheckpoint interface {
+	Load(ctx context.Context) (uint64, error)
+	// Save moves the shared position; it fails once this node no longer holds the outbox
+	// (the fencing token its ctx carries is stale).
+	Save(ctx context.Context, pos uint64) error
 }
 
 // DeadLetter is a message given up on.
@@ -370,6 +385,13 @@ func (o *Outbox) process(ctx context.Context, recs []eventstore.RecordedEvent) e
 	}
 	p := &pending{o: o, pos: o.Position()}
 	defer p.rollback()
+	var mailed uint64 // how far mail has gone out from any node (Shared)
+	if o.cfg.Shared != nil {
+		var err error
+		if mailed, err = o.cfg.Shared.Load(ctx); err != nil {
+			return fmt.Errorf("outbox: shared checkpoint: %w", err)
+		}
+	}
 	for _, rec := range recs {
 		if rec.Position <= p.pos {
 			continue // already done: overlapping reads are harmless
@@ -421,6 +443,9 @@ func (o *Outbox) process(ctx context.Context, recs []eventstore.RecordedEvent) e
 		if err != nil {
 			return err
 		}
+		if rec.Position <= mailed {
+			msgs = nil // mailed by the node that held the outbox before
+		}
 		if len(msgs) > 0 && o.cfg.MaxAge > 0 && o.cfg.Clock().Sub(d.Event.At) > o.cfg.MaxAge {
 			if o.stale.Add(uint64(len(msgs))) == uint64(len(msgs)) {
 				o.log.Warn("outbox: skipping mail for events older than the mail horizon (a new or restored node does not mail the past); further skips are counted, not logged",
@@ -450,7 +475,15 @@ func (o *Outbox) process(ctx context.Context, recs []eventstore.RecordedEvent) e
 		}
 		p.pos = rec.Position
 	}
-	return p.commit(ctx)
+	if err := p.commit(ctx); err != nil {
+		return err
+	}
+	if o.cfg.Shared != nil && o.Position() > mailed {
+		if err := o.cfg.Shared.Save(ctx, o.Position()); err != nil {
+			return fmt.Errorf("outbox: shared checkpoint: %w", err)
+		}
+	}
+	return nil
 }
 
 // outcome is what became of one message.

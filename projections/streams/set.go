@@ -20,12 +20,13 @@ func ValidName(name string) bool { return streamName.MatchString(name) }
 
 // Set is every configured stream of a server.
 type Set struct {
-	store  eventstore.Store
-	db     *sql.DB
-	source string
-	log    *slog.Logger
-	clock  func() time.Time
-	dead   deadLetters
+	store     eventstore.Store
+	db        *sql.DB
+	positions Positions
+	source    string
+	log       *slog.Logger
+	clock     func() time.Time
+	dead      deadLetters
 	// checkpoints are the log's signed checkpoints, sent by every stream (nil: none).
 	checkpoints SignedCheckpoints
 	byName      map[string]*Stream
@@ -50,7 +51,11 @@ func Open(ctx context.Context, opts Options, configs ...Config) (*Set, error) {
 	if err := prepare(ctx, opts.DB); err != nil {
 		return nil, err
 	}
-	set := &Set{store: opts.Store, db: opts.DB, source: opts.Source, log: opts.Logger.With("component", "streams"), clock: opts.Clock,
+	positions := opts.Positions
+	if positions == nil {
+		positions = localPositions{db: opts.DB, clock: opts.Clock}
+	}
+	set := &Set{store: opts.Store, db: opts.DB, positions: positions, source: opts.Source, log: opts.Logger.With("component", "streams"), clock: opts.Clock,
 		dead: deadLetters{db: opts.DB, clock: opts.Clock}, checkpoints: opts.Checkpoints, byName: map[string]*Stream{}}
 	if set.source == "" {
 		set.source = "urn:accountd"
@@ -63,7 +68,7 @@ func Open(ctx context.Context, opts Options, configs ...Config) (*Set, error) {
 		if _, dup := set.byName[c.Name]; dup {
 			return nil, fmt.Errorf("streams: %s configured twice", c.Name)
 		}
-		pos, dest, err := loadCheckpoint(ctx, opts.DB, c.Name)
+		pos, dest, err := positions.Load(ctx, c.Name)
 		if err != nil {
 			return nil, err
 		}
@@ -112,6 +117,40 @@ func saveCheckpoint(ctx context.Context, db *sql.DB, name string, pos uint64, de
 	}
 	return nil
 }
+
+// Positions is where the streams keep their checkpoints: by default the stream_checkpoints
+// table of Options.DB (one node); with several nodes on one log, the store they share, so
+// the node that takes a stream over goes on from where the last holder stopped.
+type Positions interface {
+	Load(ctx context.Context, name string) (pos uint64, destination string, err error)
+	// Save records the stream's progress; it fails once this node no longer holds the
+	// stream (the fencing token of the lease ctx carries is stale).
+	Save(ctx context.Context, name string, pos uint64, destination string) error
+	// Reset is an operator's reset (from any node): the stream's holder stops, and the
+	// next one starts from pos.
+	Reset(ctx context.Context, name string, pos uint64, destination string) error
+}
+
+type localPositions struct {
+	db    *sql.DB
+	clock func() time.Time
+}
+
+func (l localPositions) Load(ctx context.Context, name string) (uint64, string, error) {
+	return loadCheckpoint(ctx, l.db, name)
+}
+
+func (l localPositions) Save(ctx context.Context, name string, pos uint64, dest string) error {
+	return saveCheckpoint(ctx, l.db, name, pos, dest, l.clock())
+}
+
+func (l localPositions) Reset(ctx context.Context, name string, pos uint64, dest string) error {
+	return saveCheckpoint(ctx, l.db, name, pos, dest, l.clock())
+}
+
+// Streams are the configured streams in configuration order, for a server that runs each
+// on its own (under its own lease) rather than all of them with Run.
+func (set *Set) Streams() []*Stream { return append([]*Stream(nil), set.order...) }
 
 // Run follows the log for every stream until ctx ends. A stream whose destination fails
 // retries and pauses on its own; Run returns only with ctx.
@@ -187,18 +226,24 @@ func checkResetPosition(ctx context.Context, store eventstore.Store, from uint64
 // ResetOffline is Reset for a server that is not running: it writes the checkpoint of a
 // stream named name (known or not yet configured) in db.
 func ResetOffline(ctx context.Context, store eventstore.Store, db *sql.DB, name string, from uint64, now time.Time) error {
-	if !streamName.MatchString(name) {
-		return fmt.Errorf("%w %q", ErrUnknownStream, name)
-	}
 	if err := prepare(ctx, db); err != nil {
 		return err
+	}
+	return ResetIn(ctx, store, localPositions{db: db, clock: func() time.Time { return now }}, name, from)
+}
+
+// ResetIn is Reset for a server that is not running, with the checkpoints in positions
+// (the shared store of a PostgreSQL log).
+func ResetIn(ctx context.Context, store eventstore.Store, positions Positions, name string, from uint64) error {
+	if !streamName.MatchString(name) {
+		return fmt.Errorf("%w %q", ErrUnknownStream, name)
 	}
 	if err := checkResetPosition(ctx, store, from); err != nil {
 		return err
 	}
-	_, dest, err := loadCheckpoint(ctx, db, name)
+	_, dest, err := positions.Load(ctx, name)
 	if err != nil {
 		return err
 	}
-	return saveCheckpoint(ctx, db, name, max(from, 1)-1, dest, now)
+	return positions.Reset(ctx, name, max(from, 1)-1, dest)
 }

@@ -120,6 +120,8 @@ type Options struct {
 	Clock  func() time.Time
 	// Checkpoints, when set, are the log's signed checkpoints every stream carries too.
 	Checkpoints SignedCheckpoints
+	// Positions keeps the streams' checkpoints (nil: the stream_checkpoints table of DB).
+	Positions Positions
 }
 
 // publisher is a destination: a watermill publisher that also says how many of a batch's
@@ -366,6 +368,26 @@ func (s *Stream) run(ctx context.Context) {
 	}
 }
 
+// Run follows the log for this stream alone until ctx ends, from its checkpoint as
+// Positions has it now: a node that takes the stream over from another goes on from where
+// that one stopped. It returns ctx's error.
+func (s *Stream) Run(ctx context.Context) error {
+	pos, _, err := s.set.positions.Load(ctx, s.cfg.Name)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	if pos != s.position {
+		s.generation++ // a delivery begun under the old position must not save
+		s.position = pos
+		close(s.changed)
+		s.changed = make(chan struct{})
+	}
+	s.mu.Unlock()
+	s.run(ctx)
+	return ctx.Err()
+}
+
 // handle turns a slice of the log into envelopes and delivers them.
 func (s *Stream) handle(ctx context.Context, recs []eventstore.RecordedEvent) error {
 	s.mu.Lock()
@@ -436,7 +458,7 @@ func (s *Stream) advance(ctx context.Context, gen, pos uint64, persist bool) err
 		return nil
 	}
 	if persist {
-		if err := saveCheckpoint(ctx, s.set.db, s.cfg.Name, pos, s.cfg.Destination.String(), s.set.clock()); err != nil {
+		if err := s.set.positions.Save(ctx, s.cfg.Name, pos, s.cfg.Destination.String()); err != nil {
 			return err
 		}
 		s.savedAt = time.Now()
@@ -452,7 +474,7 @@ func (s *Stream) reset(ctx context.Context, from uint64) error {
 	pos := max(from, 1) - 1
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := saveCheckpoint(ctx, s.set.db, s.cfg.Name, pos, s.cfg.Destination.String(), s.set.clock()); err != nil {
+	if err := s.set.positions.Reset(ctx, s.cfg.Name, pos, s.cfg.Destination.String()); err != nil {
 		return err
 	}
 	s.generation++
