@@ -50,6 +50,14 @@ type Config struct {
 	Rebuilds Rebuilds
 	// Streams are the log streams (nil: none configured, GET /v1/admin/streams lists none).
 	Streams Streams
+	// Storage says whether the event log takes writes (nil: /readyz does not ask).
+	Storage Storage
+}
+
+// Storage is the event log's write health (eventstore.StorageHealth): Err is the failure
+// that made it unavailable, nil while the last write succeeded.
+type Storage interface {
+	Err() error
 }
 
 // DefaultMaxBodyBytes is far above any legitimate request and far below anything that
@@ -73,6 +81,7 @@ type API struct {
 	compliance *Compliance
 	rebuilds   Rebuilds
 	streams    Streams
+	storage    Storage
 	// transparency serves the transparency log (nil: its routes answer tree_not_supported).
 	transparency *Transparency
 	metrics      *httpMetrics
@@ -112,6 +121,7 @@ func New(c Config) (*API, error) {
 		svc: c.Service, status: c.Status, runner: c.Runner, auth: newAuthenticator(c.Tokens), log: c.Logger,
 		maxBody: c.MaxBodyBytes, statusWait: c.StatusWait, newID: c.NewID, security: c.Security,
 		compliance: c.Compliance, rebuilds: c.Rebuilds, streams: c.Streams, transparency: c.Transparency,
+		storage: c.Storage,
 	}
 	if a.log == nil {
 		a.log = slog.Default()
