@@ -2,15 +2,24 @@ package projections
 
 import (
 	"database/sql"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
+	"os"
+	"strings"
+	"time"
 
-	_ "github.com/mattn/go-sqlite3"
+	"github.com/mattn/go-sqlite3"
 )
 
 // OpenDB opens the read-model database. It is rebuilt from the log whenever needed, so
-// synchronous=NORMAL is enough: a lost tail is replayed from the checkpoint.
+// synchronous=NORMAL is enough: a lost tail is replayed from the checkpoint. A missing file
+// is created 0600 (it holds e-mail and IP addresses), which SQLite's -wal and -shm copy.
 func OpenDB(path string) (*sql.DB, error) {
+	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
+		_ = f.Close()
+	}
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "NORMAL")
@@ -29,4 +38,86 @@ func OpenDB(path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("projections: checkpoints table: %w", err)
 	}
 	return db, nil
+}
+
+// ErrDamagedDB: SQLite's integrity check found a read-model file damaged.
+var ErrDamagedDB = errors.New("projections: read-model database is damaged")
+
+// DamagedSuffix is what a damaged read-model file is renamed with, before the UTC time.
+const DamagedSuffix = ".damaged-"
+
+// OpenRebuildableDB opens a read-model database that the log can rebuild, checking it
+// first (open and PRAGMA quick_check). A damaged one ("database disk image is
+// malformed", not a database) is moved aside with its -wal and -shm, kept for inspection
+// as path.damaged-<UTC time at now>, and a fresh file takes its place: its projections
+// find no checkpoint and replay the log. One warning says so. Never use it for a file
+// the log cannot rebuild (the event log itself, the streams' checkpoints).
+func OpenRebuildableDB(path string, now time.Time, logger *slog.Logger) (*sql.DB, error) {
+	db, err := OpenDB(path)
+	if err == nil {
+		if err = quickCheck(db); err == nil {
+			return db, nil
+		}
+		db.Close()
+	}
+	if !IsDamaged(err) {
+		return nil, err
+	}
+	moved, merr := moveAside(path, now)
+	if merr != nil {
+		return nil, errors.Join(fmt.Errorf("projections: %s is damaged (%w) and could not be moved aside", path, err), merr)
+	}
+	if logger != nil {
+		logger.Warn("read model damaged: moved aside, rebuilding it from the log",
+			"file", path, "moved_to", moved, "error", err.Error())
+	}
+	return OpenDB(path)
+}
+
+// IsDamaged reports whether err says a database file is damaged or not a database.
+func IsDamaged(err error) bool {
+	var se sqlite3.Error
+	return errors.Is(err, ErrDamagedDB) || errors.As(err, &se) && (se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB)
+}
+
+// quickCheck runs PRAGMA quick_check: every b-tree page is read and checked, indexes
+// are not matched against their tables (integrity_check's expensive part).
+func quickCheck(db *sql.DB) error {
+	rows, err := db.Query(`PRAGMA quick_check`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var problems []string
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			return err
+		}
+		if line != "ok" {
+			problems = append(problems, line)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(problems) > 0 {
+		if len(problems) > 3 {
+			problems = append(problems[:3], fmt.Sprintf("and %d more", len(problems)-3))
+		}
+		return fmt.Errorf("%w: quick_check: %s", ErrDamagedDB, strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// moveAside renames path, path-wal and path-shm to path.damaged-<time>, keeping SQLite's
+// naming so the kept copy opens with its WAL.
+func moveAside(path string, now time.Time) (string, error) {
+	moved := path + DamagedSuffix + now.UTC().Format("20060102T150405Z")
+	for _, suffix := range []string{"", "-wal", "-shm"} {
+		if err := os.Rename(path+suffix, moved+suffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return moved, err
+		}
+	}
+	return moved, nil
 }

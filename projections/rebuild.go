@@ -88,9 +88,11 @@ type Adopter interface {
 // leave identical tables. Every other table of the file (other projections, the outbox's
 // checkpoint and sent/attempt/dead-letter tables) is left as it was, so rebuilding never
 // re-sends mail and never moves another projection. A missing file is created.
+// A damaged file is moved aside first and rebuilt whole (OpenRebuildableDB): the
+// projections not asked for replay the log at their next start.
 // Callers pass fresh projection instances.
 func Rebuild(ctx context.Context, store eventstore.Store, path string, logger *slog.Logger, opts RebuildOptions, ps ...Projection) (RebuildResult, error) {
-	db, err := OpenDB(path)
+	db, err := OpenRebuildableDB(path, time.Now(), logger)
 	if err != nil {
 		return RebuildResult{Path: path}, err
 	}

@@ -88,7 +88,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 		}
 	}
 	if r.err != nil {
-		return eventstore.AppendResult{}, fmt.Errorf("postgres: append to %q: %w", stream, r.err)
+		// A lost connection, a full disk, a read-only server: the storage's failure
+		// (ErrStorageUnavailable), which the caller may retry as it is.
+		return eventstore.AppendResult{}, fmt.Errorf("postgres: append to %q: %w", stream, storageFault(r.err))
 	}
 	return r.result, nil
 }

@@ -53,7 +53,9 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	res, err := r.result, r.err
 	releaseRequest(r)
 	if err != nil {
-		return eventstore.AppendResult{}, fmt.Errorf("sqlite: append to %q: %w", stream, err)
+		// A full disk, an I/O error, a read-only file: the storage's failure, not the
+		// append's (ErrStorageUnavailable), which the caller may retry as it is.
+		return eventstore.AppendResult{}, fmt.Errorf("sqlite: append to %q: %w", stream, storageFault(err))
 	}
 	return res, nil
 }

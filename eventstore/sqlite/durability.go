@@ -3,6 +3,8 @@ package sqlite
 import (
 	"fmt"
 	"os"
+
+	"accountd/eventstore"
 )
 
 // Durability is pipelined. SQLite's own synchronous=FULL would fsync the WAL inside
@@ -52,8 +54,13 @@ func (s *Store) runSyncer() {
 		err := s.fault()
 		if err == nil && head > s.durable.Load() {
 			if err = s.syncWAL(); err != nil {
+				// Whatever the OS said, the storage failed: an unavailable storage, for
+				// good (until a restart), not an append's own mistake.
 				err = fmt.Errorf("fsync write-ahead log: %w", err)
-				s.setFault(err)
+				if storageReason(err) == "" {
+					err = &eventstore.StorageError{Reason: eventstore.StorageIOError, Err: err}
+				}
+				s.setFault(storageFault(err))
 			} else {
 				// Durable head first: the recorded revisions must never run ahead of
 				// what reads return.

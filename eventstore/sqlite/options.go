@@ -64,4 +64,7 @@ type testHooks struct {
 	pickedUp     func() // after the writer takes a batch's first request, before draining
 	beforeCommit func() error
 	sync         func() error // before each fsync of the WAL
+	// readOnlyWriter opens the writer connection mode=ro: the file as SQLite sees a file
+	// it may not write, which chmod cannot produce for a test running as root.
+	readOnlyWriter bool
 }

@@ -78,10 +78,20 @@ func Open(path string, opts ...Option) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	unlock, err := lockWriter(abs + ".lock")
+	// Two locks: one on the database file itself, which no one can delete away from
+	// under a running store, and the lock file earlier builds took, so that one of them
+	// still running during an upgrade keeps a new one out too.
+	unlockDB, err := lockDatabase(abs)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
+	unlockFile, err := lockWriter(abs + ".lock")
+	if err != nil {
+		_ = unlockDB()
+		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
+	}
+	// The database lock last: closing its descriptor after SQLite's own are closed.
+	unlock := func() error { return errors.Join(unlockFile(), unlockDB()) }
 	s := &Store{
 		path:      abs,
 		maxBatch:  cfg.maxBatch,
@@ -95,6 +105,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	s.linger.Stop()
 	if err := s.open(cfg); err != nil {
 		_ = unlock()
+		if isDamage(err) {
+			return nil, damaged(abs, err)
+		}
 		return nil, fmt.Errorf("sqlite: open %s: %w", abs, err)
 	}
 	go s.runWriter()
@@ -121,6 +134,13 @@ func (s *Store) open(cfg config) (err error) {
 	// Refuse a newer file before touching it: even switching its journal mode is a write.
 	if err := checkVersion(conn); err != nil {
 		return err
+	}
+	// A file SQLite may only read opens without complaint, and then fails every append.
+	if err := probeWritable(conn); err != nil {
+		if isDamage(err) {
+			return err
+		}
+		return readOnly(s.path, err)
 	}
 	// Checkpoints are run by the checkpointer and, rarely, by the writer between batches
 	// (checkpoint.go), never inside a commit. journal_size_limit returns the disk space of
@@ -175,8 +195,12 @@ func (s *Store) uri() string {
 // The writer connection always runs synchronous=NORMAL: with Full, the syncer does the
 // commit fsync itself (see durability.go).
 func (s *Store) writerDSN(cfg config) string {
-	return fmt.Sprintf("%s?_synchronous=NORMAL&_busy_timeout=%d&_cache_size=-65536",
+	dsn := fmt.Sprintf("%s?_synchronous=NORMAL&_busy_timeout=%d&_cache_size=-65536",
 		s.uri(), cfg.busyTimeout.Milliseconds())
+	if cfg.hooks.readOnlyWriter { // tests: a read-only file, as root cannot make one
+		dsn += "&mode=ro"
+	}
+	return dsn
 }
 
 // The readers are read-only at the SQLite level (mode=ro, query_only), so a bug in a read

@@ -52,6 +52,14 @@ type Config struct {
 	Streams Streams
 	// Nodes lists the nodes sharing the log and the work each holds (nil: the list is empty).
 	Nodes Nodes
+	// Storage says whether the event log takes writes (nil: /readyz does not ask).
+	Storage Storage
+}
+
+// Storage is the event log's write health (eventstore.StorageHealth): Err is the failure
+// that made it unavailable, nil while the last write succeeded.
+type Storage interface {
+	Err() error
 }
 
 // DefaultMaxBodyBytes is far above any legitimate request and far below anything that
@@ -76,6 +84,7 @@ type API struct {
 	rebuilds   Rebuilds
 	streams    Streams
 	nodes      Nodes
+	storage    Storage
 	// transparency serves the transparency log (nil: its routes answer tree_not_supported).
 	transparency *Transparency
 	metrics      *httpMetrics
@@ -115,7 +124,8 @@ func New(c Config) (*API, error) {
 		svc: c.Service, status: c.Status, runner: c.Runner, auth: newAuthenticator(c.Tokens), log: c.Logger,
 		maxBody: c.MaxBodyBytes, statusWait: c.StatusWait, newID: c.NewID, security: c.Security,
 		compliance: c.Compliance, rebuilds: c.Rebuilds, streams: c.Streams, transparency: c.Transparency,
-		nodes: c.Nodes,
+		nodes:   c.Nodes,
+		storage: c.Storage,
 	}
 	if a.log == nil {
 		a.log = slog.Default()

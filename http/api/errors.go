@@ -8,6 +8,7 @@ import (
 
 	"accountd/commands"
 	"accountd/domain"
+	"accountd/eventstore"
 	"accountd/projections"
 )
 
@@ -24,7 +25,11 @@ const (
 	CodeNotCaughtUp      domain.Code = "not_caught_up"
 	CodeNotReady         domain.Code = "not_ready"
 	CodeBusy             domain.Code = "busy"
-	CodeInternal         domain.Code = "internal"
+	// CodeStorageUnavailable: the event log could not write (disk full, I/O error,
+	// read-only, database unreachable). 503 with Retry-After; the same request may be
+	// retried as it is.
+	CodeStorageUnavailable domain.Code = "storage_unavailable"
+	CodeInternal           domain.Code = "internal"
 )
 
 // Error is a refusal as the API states it: an HTTP status, a stable code, a message for
@@ -35,6 +40,8 @@ type Error struct {
 	Message string
 	Details any
 	Cause   error
+	// RetryAfter, when positive, is sent as the Retry-After header (seconds).
+	RetryAfter int
 }
 
 func (e *Error) Error() string {
@@ -113,6 +120,8 @@ func toError(err error) *Error {
 		return out
 	}
 	switch {
+	case errors.Is(err, eventstore.ErrStorageUnavailable):
+		return storageUnavailable(err)
 	case errors.Is(err, projections.ErrNotCaughtUp):
 		return &Error{Status: http.StatusConflict, Code: CodeNotCaughtUp, Message: "the read model has not caught up with the requested position yet; retry", Cause: err}
 	case errors.Is(err, commands.ErrTooManyConflicts):
@@ -121,6 +130,16 @@ func toError(err error) *Error {
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeBusy, Message: "the request was cancelled or timed out", Cause: err}
 	}
 	return &Error{Status: http.StatusInternalServerError, Code: CodeInternal, Message: "internal error", Cause: err}
+}
+
+// StorageRetryAfter is the Retry-After of a storage_unavailable answer, in seconds: long
+// enough not to hammer a full or failing disk, short enough that clients come back soon
+// after it is fixed (the server probes the storage at the same pace).
+const StorageRetryAfter = 5
+
+func storageUnavailable(err error) *Error {
+	return &Error{Status: http.StatusServiceUnavailable, Code: CodeStorageUnavailable, RetryAfter: StorageRetryAfter,
+		Message: "the event log cannot be written right now (storage full, failing or unreachable); retry the same request (same Idempotency-Key) later: a retry answers the first result if it was written after all", Cause: err}
 }
 
 type passwordDetails struct {

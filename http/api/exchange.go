@@ -386,6 +386,9 @@ func (x *exchange) fail(err error) {
 	if e.Status == http.StatusUnauthorized {
 		x.w.Header()["Www-Authenticate"] = bearerChallenge
 	}
+	if e.RetryAfter > 0 {
+		x.w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfter))
+	}
 	body := errorBody{Error: errorFields{Code: e.Code, Message: localMessage(e, x.lang()), Details: e.Details}}
 	if e.Status >= 500 {
 		body.Error.RequestID = x.id

@@ -24,6 +24,13 @@ func (a *API) readyz(x *exchange) error {
 	if err := a.integrityError(); err != nil {
 		return &Error{Status: http.StatusServiceUnavailable, Code: CodeLogIntegrityBroken, Message: err.Error()}
 	}
+	if a.storage != nil {
+		if err := a.storage.Err(); err != nil {
+			e := storageUnavailable(err)
+			e.Message = "the last write to the event log failed (storage full, failing or unreachable): not ready until a write succeeds again"
+			return e
+		}
+	}
 	ok, err := a.runner.CaughtUp(x.r.Context())
 	if err != nil {
 		return err

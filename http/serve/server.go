@@ -116,6 +116,12 @@ type Config struct {
 	// CheckpointOrigin is the origin line of checkpoints and the name of the signing key
 	// (default DefaultCheckpointOrigin); it applies when the key is created.
 	CheckpointOrigin string
+	// StorageProbe is how often, while the event log's storage is unavailable, the server
+	// checks whether it takes writes again (default api.StorageRetryAfter seconds).
+	StorageProbe time.Duration
+
+	// wrapStore, for tests, wraps the event log as opened (before instrumentation).
+	wrapStore func(eventstore.Store) eventstore.Store
 }
 
 // MailConfig selects how the outbox delivers: SMTP when SMTPAddr is set, otherwise one
@@ -175,6 +181,7 @@ func (c Config) withDefaults() Config {
 	def(&c.IdleTimeout, 2*time.Minute)
 	def(&c.ShutdownTimeout, 20*time.Second)
 	def(&c.SweepPoll, time.Minute)
+	def(&c.StorageProbe, api.StorageRetryAfter*time.Second)
 	return c
 }
 
@@ -206,6 +213,7 @@ type Server struct {
 	streams   *streams.Set
 	streamsDB *sql.DB
 	unlock    func() error // releases the data directory's lock
+	storage   *eventstore.StorageHealth
 	// sweptHour is the hour of the server's clock (Unix seconds) the sweeper last swept.
 	sweptHour atomic.Int64
 	witness   *logWitness // the transparency log (nil when the store keeps no tree)
@@ -253,6 +261,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.unlock, err = LockDataDir(cfg.DataDir); err != nil {
 		return nil, err
 	}
+	s.warnLooseDataDir()
 	hasher, err := credentials.NewHasher(*cfg.Argon2)
 	if err != nil {
 		return nil, err
@@ -283,8 +292,15 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.store, err = openStore(ctx, cfg); err != nil {
 		return nil, err
 	}
+	if cfg.wrapStore != nil {
+		s.store = cfg.wrapStore(s.store)
+	}
 	raw := s.store
 	if s.store, err = s.instrumentStore(s.store); err != nil {
+		return nil, err
+	}
+	s.store = s.watchStorage(s.store)
+	if err := s.registerStorageMetrics(); err != nil {
 		return nil, err
 	}
 	if s.witness, err = s.openWitness(ctx, raw); err != nil {
@@ -293,7 +309,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := s.openLeases(raw); err != nil {
 		return nil, err
 	}
-	if s.readDB, err = projections.OpenDB(filepath.Join(cfg.DataDir, "readmodels.db")); err != nil {
+	if s.readDB, err = s.openReadModel("readmodels.db"); err != nil {
 		return nil, err
 	}
 	s.status = projections.NewStatus()
@@ -307,7 +323,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.runner, err = projections.NewRunner(ctx, s.store, s.readDB, s.log.With("component", "projections"), s.status, s.evidence.projection); err != nil {
 		return nil, err
 	}
-	if s.securityDB, err = projections.OpenDB(filepath.Join(cfg.DataDir, "security.db")); err != nil {
+	if s.securityDB, err = s.openReadModel("security.db"); err != nil {
 		return nil, err
 	}
 	if s.securityRunner, err = projections.NewRunner(ctx, s.store, s.securityDB, s.log.With("component", "security"), det, tline); err != nil {
@@ -356,6 +372,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Transparency: s.witness.api(),
 		Streams:      s.streamsAPI(),
 		Nodes:        s,
+		Storage:      s.storage,
 	}); err != nil {
 		return nil, err
 	}
@@ -448,6 +465,7 @@ func (s *Server) Start(ctx context.Context) {
 		if !s.cfg.DisableSweep {
 			s.runElected(ctx, WorkSweep, sweeper{s}.Run)
 		}
+		s.run(ctx, "storage-probe", storageProbe{s: s, interval: s.cfg.StorageProbe})
 		if s.streams != nil {
 			for _, st := range s.streams.Streams() {
 				s.runElected(ctx, WorkStreamPrefix+st.Name(), st.Run)
