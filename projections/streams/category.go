@@ -11,7 +11,7 @@ const (
 	CategoryProperty       = "property"       // properties, members, billing, subscription
 	CategoryDetection      = "detection"      // suspicious activity, throttles, attacks
 	CategoryPolicy         = "policy"         // policy changes
-	CategoryInternal       = "internal"       // bookkeeping streams (e-mail reservations)
+	CategoryInternal       = "internal"       // bookkeeping streams (e-mail reservations, key fingerprints)
 )
 
 // Categories lists every category, in the order the README documents them.
@@ -47,7 +47,8 @@ func init() {
 	categorise(CategoryDetection,
 		domain.SuspiciousActivityDetected{}, domain.AddressThrottled{}, domain.PropertyAttackDetected{})
 	categorise(CategoryPolicy, domain.PolicyChanged{})
-	categorise(CategoryInternal, domain.EmailReserved{}, domain.EmailSkeletonClaimed{}, domain.EmailSkeletonsIndexed{})
+	categorise(CategoryInternal, domain.EmailReserved{}, domain.EmailSkeletonClaimed{}, domain.EmailSkeletonsIndexed{},
+		domain.KeyFingerprintRecorded{})
 }
 
 // CategoryOf is the category of an event type ("" for a type accountd does not know).
