@@ -104,3 +104,33 @@ func TestKeyFingerprint(t *testing.T) {
 		t.Fatalf("fingerprint %q", fp)
 	}
 }
+
+// An operator adopting a new key (a lost one) makes it the key in force: the old one is
+// refused from then on, and adopting the same key again records nothing.
+func TestAdoptKeyFingerprint(t *testing.T) {
+	ctx := context.Background()
+	clock := func() time.Time { return time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC) }
+	store := memory.New()
+	lost, adopted := "sha256:01", "sha256:02"
+	if _, err := commands.CheckKeyFingerprint(ctx, store, clock, domain.KeyPurposeLink, lost); err != nil {
+		t.Fatal(err)
+	}
+	replaced, changed, err := commands.AdoptKeyFingerprint(ctx, store, clock, domain.KeyPurposeLink, adopted)
+	if err != nil || !changed || replaced != lost {
+		t.Fatalf("adopt: replaced %q, changed %v, %v", replaced, changed, err)
+	}
+	if _, err := commands.CheckKeyFingerprint(ctx, store, clock, domain.KeyPurposeLink, adopted); err != nil {
+		t.Fatalf("the adopted key: %v", err)
+	}
+	var mismatch *commands.KeyMismatchError
+	if _, err := commands.CheckKeyFingerprint(ctx, store, clock, domain.KeyPurposeLink, lost); !errors.As(err, &mismatch) || mismatch.Recorded != adopted {
+		t.Fatalf("the replaced key: %v", err)
+	}
+	if _, changed, err := commands.AdoptKeyFingerprint(ctx, store, clock, domain.KeyPurposeLink, adopted); err != nil || changed {
+		t.Fatalf("adopting it again: changed %v, %v", changed, err)
+	}
+	recs, _ := store.ReadStream(ctx, domain.KeyStream(domain.KeyPurposeLink), 0, 0)
+	if len(recs) != 2 {
+		t.Fatalf("%d records, want 2", len(recs))
+	}
+}

@@ -34,7 +34,7 @@ func TestEveryEventTypeRoundTrips(t *testing.T) {
 		EmailSkeletonClaimed{Email: "x@y.example", AccountID: "a"},
 		LinkRequestDeclined{EmailHash: "h", Link: LinkReset, Reason: LinkDeclinedNoAccount},
 		EmailSkeletonsIndexed{Through: 42, Claimed: 7},
-		KeyFingerprintRecorded{Purpose: KeyPurposeMFA, Fingerprint: "sha256:00ff"},
+		KeyFingerprintRecorded{Purpose: KeyPurposeMFA, Fingerprint: "sha256:00ff", Replaces: "sha256:ff00"},
 		UnknownEmailLoginFailed{EmailHash: "0f", Origin: Origin{IP: "198.51.100.4"}, FailedAttempts: 2},
 		PropertyCreated{PropertyID: "p", Name: "Hôtel du Lac", PrimaryContactEmail: "c@lac.example", Subscription: SubscriptionActive},
 		MemberAdded{AccountID: "a"}, MemberRemoved{AccountID: "a"}, UserManagementGranted{AccountID: "a"}, UserManagementRevoked{AccountID: "a"},

@@ -41,10 +41,13 @@ func KeyFingerprint(purpose string, key []byte) string {
 
 // KeyFingerprintRecorded is the fingerprint of the key a purpose uses on this log, recorded
 // by the first node that started with it (appended with NoStream: of two nodes starting at
-// once, one records and the other compares). Never the key itself.
+// once, one records and the other compares), or by an operator who adopted a new key
+// (`accountd keys adopt`, Replaces naming the fingerprint it replaces). The latest record
+// is the key in force. Never the key itself.
 type KeyFingerprintRecorded struct {
 	Purpose     string `json:"purpose"`
 	Fingerprint string `json:"fingerprint"`
+	Replaces    string `json:"replaces,omitempty"`
 }
 
 func (KeyFingerprintRecorded) EventType() string { return "key_fingerprint_recorded.v1" }

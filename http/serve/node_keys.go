@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"accountd/commands"
@@ -22,6 +23,21 @@ var keyNames = map[string]struct{ name, file, env string }{
 	domain.KeyPurposeLink: {"link HMAC key", linkKeyFile, "ACCOUNTD_LINK_KEY"},
 }
 
+// KeyFile is the file of the key of a purpose (domain.KeyPurposes) in a keys directory.
+func KeyFile(keysDir, purpose string) string { return filepath.Join(keysDir, keyNames[purpose].file) }
+
+// KeyName says what the key of a purpose is for.
+func KeyName(purpose string) string { return keyNames[purpose].name }
+
+// ReadKey reads a key file (32 raw bytes or 64 hex digits) without ever creating it.
+func ReadKey(path string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return parseKey(data, path)
+}
+
 // KeyMismatchError is the refusal to start of a node whose key is not the one the log
 // recorded: it names the key, where this node read it, both fingerprints and the fix.
 type KeyMismatchError struct {
@@ -32,10 +48,11 @@ type KeyMismatchError struct {
 
 func (e *KeyMismatchError) Error() string {
 	return fmt.Sprintf("key mismatch: this node's %s (purpose %s, %s) has fingerprint %s, but the log recorded %s on %s: "+
-		"another node uses a different key on this log, and what one seals or signs the other cannot open. "+
+		"the log is used with another key (another node's, or one this node lost), and what one key seals or signs the other cannot open. "+
 		"Give every node the same keys: point each at one keys directory with --keys DIR (ACCOUNTD_KEYS), "+
-		"or copy the key file of the nodes that start into this node's keys directory; "+
-		"do not replace the recorded key, or what was sealed or signed with it becomes unusable",
+		"or copy the key file of the nodes that start into this node's keys directory. "+
+		"Only if the recorded key is lost for good, accountd keys adopt makes this node's keys the log's "+
+		"(what the lost key sealed or signed is given up)",
 		e.Name, e.Purpose, e.Source, e.Got, e.Recorded, e.RecordedAt.UTC().Format("2006-01-02T15:04:05Z"))
 }
 

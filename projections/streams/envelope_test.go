@@ -21,7 +21,7 @@ var publicFields = strings.Fields(`account_id accounts claimed link through acti
 	lockout_threshold max_age mfa_clock_skew_steps mfa_cooldown mfa_enrolment_grace mfa_max_failures
 	mfa_required mfa_step min_length name note notified origin overdue_invoices password_history_depth
 	password_max_age password_max_length password_min_length policy primary_contact_email purpose property_id
-	reason reasons reference replayed reset_link_ttl rule session_idle_timeout session_max_age step
+	reason reasons reference replaces replayed reset_link_ttl rule session_idle_timeout session_max_age step
 	subscription threshold to unlock_link_ttl until user_agent window_end window_start`)
 
 var secretFields = []string{"password_hash", "token_hash", "nonce", "encrypted_secret", "session_id"}
