@@ -38,7 +38,7 @@ func init() {
 		EmailReserved{}, EmailSkeletonClaimed{}, EmailSkeletonsIndexed{}, UnknownEmailLoginFailed{}, LinkRequestDeclined{}, PropertyCreated{}, MemberAdded{}, MemberRemoved{}, UserManagementGranted{},
 		UserManagementRevoked{}, BillingContactAdded{}, InvoiceOverdue{}, InvoicePaid{},
 		PropertyAccessSuspended{}, PropertyAccessRestored{}, SubscriptionStatusChanged{}, PolicyChanged{},
-		AddressThrottled{}, PropertyAttackDetected{}, MailSent{}, MailDeadLettered{},
+		AddressThrottled{}, PropertyAttackDetected{}, MailSent{}, MailDeadLettered{}, KeyFingerprintRecorded{},
 	)
 }
 

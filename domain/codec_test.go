@@ -36,6 +36,7 @@ func TestEveryEventTypeRoundTrips(t *testing.T) {
 		EmailSkeletonsIndexed{Through: 42, Claimed: 7},
 		MailSent{MessageID: "m", Kind: "activation", AccountID: "a", CauseID: "e", CausePosition: 7, Attempts: 1},
 		MailDeadLettered{MessageID: "m", Kind: "unlock", AccountID: "a", CauseID: "e", CausePosition: 7, CauseType: "unlock_link_issued.v1", Attempts: 8, Reason: MailAttemptsExhausted, Detail: "451 try later", Migrated: true},
+		KeyFingerprintRecorded{Purpose: KeyPurposeMFA, Fingerprint: "sha256:00ff", Replaces: "sha256:ff00"},
 		UnknownEmailLoginFailed{EmailHash: "0f", Origin: Origin{IP: "198.51.100.4"}, FailedAttempts: 2},
 		PropertyCreated{PropertyID: "p", Name: "Hôtel du Lac", PrimaryContactEmail: "c@lac.example", Subscription: SubscriptionActive},
 		MemberAdded{AccountID: "a"}, MemberRemoved{AccountID: "a"}, UserManagementGranted{AccountID: "a"}, UserManagementRevoked{AccountID: "a"},

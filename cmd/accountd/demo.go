@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"accountd/domain"
 	"accountd/domain/credentials"
 	"accountd/eventstore/sqlite"
 	"accountd/http/serve"
@@ -120,12 +121,14 @@ func demo(ctx context.Context, c demoConfig, stdout, stderr io.Writer) error {
 	d.billingDay = int(d.end.Sub(start).Hours()/24) / 2
 	cfg.Clock = d.clock
 	// serve.New gives the demo exactly what the server will use: the keys in DIR/keys (made
-	// on first use), the API tokens, and the policy recorded in the log at the demo's start.
+	// on first use, their fingerprints recorded in the log), the API tokens, and the policy
+	// recorded in the log at the demo's start.
 	srv, err := serve.New(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	if head, err := srv.Store().HeadPosition(ctx); err != nil || head > 1 {
+	startup := uint64(1 + len(domain.KeyPurposes)) // the policy and one fingerprint per shared key
+	if head, err := srv.Store().HeadPosition(ctx); err != nil || head > startup {
 		srv.Close()
 		if err == nil {
 			err = fmt.Errorf("the event log in %s already holds %d events: the demo writes into an empty data directory", c.store.data, head)

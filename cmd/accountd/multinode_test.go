@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"mime/quotedprintable"
@@ -34,51 +35,29 @@ import (
 // lockout rule holds across nodes, each node's projections follow the other's writes, and
 // a node killed with SIGKILL mid-load loses nothing that was acknowledged and catches up.
 func TestMultiNodePostgres(t *testing.T) {
-	base := os.Getenv("ACCOUNTD_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("ACCOUNTD_TEST_POSTGRES_URL not set: PostgreSQL tests skipped")
-	}
-	if testing.Short() {
-		t.Skip("builds and runs the binary twice")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "accountd_multinode_" + hex.EncodeToString(b[:])
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	storeURL := u.String()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if conn, err := pgx.Connect(ctx, base); err == nil {
-			_, _ = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-			_ = conn.Close(ctx)
-		}
-	})
-
+	storeURL := multinodeLog(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "accountd")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	keyA, keyB := make([]byte, 32), make([]byte, 32)
-	_, _ = rand.Read(keyA)
-	_, _ = rand.Read(keyB)
+	bin := buildBinary(t, dir)
+	// Both nodes read their keys from one directory (as from a mounted secret), empty at
+	// first: the two start at the same moment, agree on the keys one of them generates,
+	// and record their fingerprints in the log once.
 	env := append(os.Environ(),
 		"ACCOUNTD_TOKENS=tok-admin-0123456789:admin,tok-login-0123456789:login-service,tok-security-0123456789:security",
-		"ACCOUNTD_MFA_KEY="+hex.EncodeToString(keyA), "ACCOUNTD_LINK_KEY="+hex.EncodeToString(keyB),
+		"ACCOUNTD_KEYS="+filepath.Join(dir, "shared-keys"),
 		"ACCOUNTD_POLICY_MFA_REQUIRED=false")
+	newNode := func(name string) *node {
+		return &node{t: t, name: name, data: filepath.Join(dir, name)}
+	}
 	start := func(name string) *node {
-		n := &node{t: t, name: name, data: filepath.Join(dir, name)}
+		n := newNode(name)
 		n.start(bin, env, storeURL)
 		return n
 	}
-	a, b2 := start("a"), start("b")
+	a, b2 := newNode("a"), newNode("b")
+	a.launch(bin, env, storeURL)
+	b2.launch(bin, env, storeURL)
+	a.waitServing()
+	b2.waitServing()
 
 	// Setup through node a.
 	prop := a.post("/v1/properties", "tok-admin-0123456789", map[string]string{"name": "Hotel du Lac", "primary_contact_email": "direction@lac.example"})
@@ -210,6 +189,91 @@ func TestMultiNodePostgres(t *testing.T) {
 	b2.stop()
 }
 
+// multinodeLog is the URL of a PostgreSQL schema of the test's own (dropped after it), or
+// skips the test without PostgreSQL or in -short mode.
+func multinodeLog(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("ACCOUNTD_TEST_POSTGRES_URL")
+	if base == "" {
+		t.Skip("ACCOUNTD_TEST_POSTGRES_URL not set: PostgreSQL tests skipped")
+	}
+	if testing.Short() {
+		t.Skip("builds and runs the binary twice")
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	schema := "accountd_multinode_" + hex.EncodeToString(b[:])
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if conn, err := pgx.Connect(ctx, base); err == nil {
+			_, _ = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
+			_ = conn.Close(ctx)
+		}
+	})
+	return u.String()
+}
+
+func buildBinary(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "accountd")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// Two nodes on one log with different keys: what the first seals (TOTP secrets) or signs
+// (links) the second could not open, so the second refuses to start, naming the key, its
+// file, both fingerprints and the fix, and exits 1.
+func TestMultiNodeDifferentKeysRefused(t *testing.T) {
+	storeURL := multinodeLog(t)
+	dir := t.TempDir()
+	bin := buildBinary(t, dir)
+	env := append(os.Environ(), "ACCOUNTD_TOKENS=tok-admin-0123456789:admin", "ACCOUNTD_POLICY_MFA_REQUIRED=false")
+	keysA, keysB := filepath.Join(dir, "keys-a"), filepath.Join(dir, "keys-b")
+	a := &node{t: t, name: "a", data: filepath.Join(dir, "a")}
+	a.start(bin, append(env, "ACCOUNTD_KEYS="+keysA), storeURL)
+	defer a.stop()
+
+	b := &node{t: t, name: "b", data: filepath.Join(dir, "b")}
+	b.launch(bin, append(env, "ACCOUNTD_KEYS="+keysB), storeURL)
+	select {
+	case <-b.addr:
+		t.Fatalf("node b serves with other keys:\n%s", b.logText())
+	case <-b.done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("node b neither served nor exited:\n%s", b.logText())
+	}
+	err := b.cmd.Wait()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("node b exit: %v, want exit status 1", err)
+	}
+	fingerprint := func(keys string) string {
+		key, err := os.ReadFile(filepath.Join(keys, "mfa.key"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return domain.KeyFingerprint(domain.KeyPurposeMFA, key)
+	}
+	msg := b.logText()
+	for _, want := range []string{"accountd serve: key mismatch", "MFA secret sealing key", "purpose mfa",
+		"file " + filepath.Join(keysB, "mfa.key"), fingerprint(keysB), "the log recorded " + fingerprint(keysA), "--keys DIR (ACCOUNTD_KEYS)"} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("node b's refusal lacks %q:\n%s", want, msg)
+		}
+	}
+	t.Logf("node b: %s", strings.TrimSpace(msg[strings.LastIndex(strings.TrimSpace(msg), "\n")+1:]))
+}
+
 type node struct {
 	t    *testing.T
 	name string
@@ -220,9 +284,17 @@ type node struct {
 	logs *bytes.Buffer
 	mu   *sync.Mutex
 	done chan struct{}
+	addr chan string // the address the node serves at, once it does
 }
 
 func (n *node) start(bin string, env []string, storeURL string) {
+	n.launch(bin, env, storeURL)
+	n.waitServing()
+}
+
+// launch starts the node's process without waiting for it to serve (waitServing), so
+// several nodes can start at the same moment.
+func (n *node) launch(bin string, env []string, storeURL string) {
 	t := n.t
 	n.cmd = exec.Command(bin, "serve", "--data", n.data, "--addr", "127.0.0.1:0", "--log-format", "json",
 		"--store", "postgres", "--store-url", storeURL,
@@ -234,7 +306,8 @@ func (n *node) start(bin string, env []string, storeURL string) {
 		t.Fatal(err)
 	}
 	n.logs, n.mu, n.done = &bytes.Buffer{}, &sync.Mutex{}, make(chan struct{})
-	addr := make(chan string, 1)
+	n.addr = make(chan string, 1)
+	addr := n.addr
 	logs, mu, done := n.logs, n.mu, n.done
 	go func() {
 		defer close(done)
@@ -254,10 +327,15 @@ func (n *node) start(bin string, env []string, storeURL string) {
 		_ = cmd.Process.Kill()
 		_ = cmd.Wait()
 	})
+}
+
+func (n *node) waitServing() {
+	t := n.t
+	t.Helper()
 	select {
-	case a := <-addr:
+	case a := <-n.addr:
 		n.base = "http://" + a
-	case <-done:
+	case <-n.done:
 		t.Fatalf("node %s exited at start:\n%s", n.name, n.logText())
 	case <-time.After(30 * time.Second):
 		t.Fatalf("node %s did not start:\n%s", n.name, n.logText())

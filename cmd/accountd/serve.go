@@ -30,10 +30,12 @@ no client token is configured, one API token per role in DATA/tokens (0600).
 
 API tokens: ACCOUNTD_TOKENS="token:role,token:role" and/or --tokens-file (one token:role per
 line, # comments). Roles: login-service, security, auditor, admin; a token may hold several
-(token:admin+security). Keys: ACCOUNTD_MFA_KEY and ACCOUNTD_LINK_KEY (64 hex digits) instead
-of the files. Policy: --policy-file (JSON), then ACCOUNTD_POLICY_<SETTING> variables, then
---policy setting=value flags; e.g. ACCOUNTD_POLICY_LOCKOUT_THRESHOLD=7. Detection thresholds:
-the --detect-<setting> flags below (e.g. --detect-stuffing-distinct-emails 20).
+(token:admin+security). Keys: --keys DIR (one directory for every node of a shared log),
+or ACCOUNTD_MFA_KEY and ACCOUNTD_LINK_KEY (64 hex digits) instead of the files; a node whose
+keys differ from the fingerprints the log recorded refuses to start. Policy: --policy-file
+(JSON), then ACCOUNTD_POLICY_<SETTING> variables, then --policy setting=value flags; e.g.
+ACCOUNTD_POLICY_LOCKOUT_THRESHOLD=7. Detection thresholds: the --detect-<setting> flags
+below (e.g. --detect-stuffing-distinct-emails 20).
 
 Examples:
   accountd serve
@@ -57,6 +59,7 @@ type serveFlags struct {
 	sync                         string
 	store, storeURL              string
 	tokensFile                   string
+	keys                         string
 	argonMemory, argonIterations uint
 	argonParallelism             uint
 	smtpAddr, smtpUser, smtpPass string
@@ -94,6 +97,7 @@ func newServerFlags(name, usageText string, stderr io.Writer) (*flag.FlagSet, *s
 	fs.StringVar(&f.sync, "sync", "full", "event log durability: full (fsync every commit) or normal")
 	fs.StringVar(&f.store, "store", "sqlite", "event log: sqlite (in --data), postgres or kurrentdb (shared by several nodes, at --store-url)")
 	fs.StringVar(&f.storeURL, "store-url", "", "event log `URL` for --store postgres (postgres://...; ?search_path=NAME picks the schema) or kurrentdb (esdb://...)")
+	fs.StringVar(&f.keys, "keys", "", "`DIR` of the MFA and link keys, mfa.key and link.key (default DATA/keys, generated on first start); give every node of a shared log the same one, e.g. a mounted secret")
 	fs.StringVar(&f.tokensFile, "tokens-file", "", "API tokens `file`, one token:role per line")
 	fs.UintVar(&f.argonMemory, "argon2-memory-kib", uint(def.MemoryKiB), "argon2id memory cost in KiB")
 	fs.UintVar(&f.argonIterations, "argon2-iterations", uint(def.Iterations), "argon2id iterations")
@@ -168,7 +172,8 @@ func parseServerFlags(name, usageText string, args, environ []string, stderr io.
 	}
 	cfg := serve.Config{DataDir: f.data, Addr: f.addr, PublicURL: strings.TrimRight(f.publicURL, "/"), Logger: logger,
 		MaxBodyBytes: f.maxBody, ShutdownTimeout: f.shutdownTimeout, DisableMetrics: !f.metrics, DisableOutbox: !f.outbox,
-		DisableSweep: !f.sweep, NodeID: f.nodeID, LeaseTTL: f.leaseTTL, LeaseRenew: f.leaseRenew, Version: toolVersion()}
+		DisableSweep: !f.sweep, NodeID: f.nodeID, LeaseTTL: f.leaseTTL, LeaseRenew: f.leaseRenew, Version: toolVersion(),
+		KeysDir: f.keys}
 	if err := (&lease.Elector{TTL: f.leaseTTL, Renew: f.leaseRenew}).Validate(); err != nil {
 		return cfg, usageError{fmt.Errorf("--lease-ttl, --lease-renew: %w", err)}
 	}

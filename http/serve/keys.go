@@ -28,11 +28,15 @@ func loadOrCreateKey(path string, logger *slog.Logger) ([]byte, error) {
 		if _, err := rand.Read(key); err != nil {
 			return nil, fmt.Errorf("generate %s: %w", path, err)
 		}
-		if err := writeNew(path, key); err != nil {
-			return nil, err
+		won, perr := publishNew(path, key)
+		if perr != nil {
+			return nil, perr
 		}
-		logger.Info("generated key", "path", path)
-		return key, nil
+		if won {
+			logger.Info("generated key", "path", path)
+			return key, nil
+		}
+		data, err = os.ReadFile(path) // another node sharing the directory made it first
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read key: %w", err)
@@ -51,6 +55,43 @@ func parseKey(data []byte, source string) ([]byte, error) {
 		}
 	}
 	return nil, fmt.Errorf("%s: a key is %d raw bytes or %d hex digits", source, KeySize, 2*KeySize)
+}
+
+// publishNew makes path hold data unless it exists (won=false then, path untouched):
+// written and synced under a temporary name first, then linked into place, so that
+// several nodes generating the key of one shared keys directory at the same moment agree
+// on one, and none ever reads a half-written key.
+func publishNew(path string, data []byte) (won bool, err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return false, fmt.Errorf("create %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return false, fmt.Errorf("create %s: %w", path, err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return false, fmt.Errorf("sync %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return false, fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("create %s: %w", path, err)
+	}
+	if dir, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = dir.Sync() // the new name survives a crash
+		dir.Close()
+	}
+	return true, nil
 }
 
 // writeNew creates a file that must not exist yet, readable by the owner only, and syncs

@@ -61,9 +61,13 @@ type Config struct {
 	// re-read every TokensReload (default DefaultTokensReload) while the server runs.
 	Tokens       []api.Token
 	TokensReload time.Duration
-	// MFAKey and LinkKey are 32-byte secrets. Empty: DataDir/keys/{mfa,link}.key, generated
-	// on first start.
+	// MFAKey and LinkKey are 32-byte secrets. Empty: KeysDir/{mfa,link}.key, generated
+	// on first start. Every node of one log must use the same two: the log records their
+	// fingerprints and a node whose keys differ refuses to start (node_keys.go).
 	MFAKey, LinkKey []byte
+	// KeysDir holds mfa.key and link.key (default DataDir/keys). Point every node of a
+	// shared log at one directory (a mounted secret).
+	KeysDir string
 	// Mail configures the outbox.
 	Mail MailConfig
 	// DisableOutbox keeps this node from sending mail, and out of the outbox's election.
@@ -143,6 +147,9 @@ type MailConfig struct {
 func (c Config) withDefaults() Config {
 	if c.DataDir == "" {
 		c.DataDir = "./data"
+	}
+	if c.KeysDir == "" {
+		c.KeysDir = filepath.Join(c.DataDir, "keys")
 	}
 	if c.Addr == "" {
 		c.Addr = "127.0.0.1:8080"
@@ -266,11 +273,11 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	mfaKey, err := s.key(cfg.MFAKey, "mfa.key")
+	mfaKey, err := s.key(cfg.MFAKey, mfaKeyFile)
 	if err != nil {
 		return nil, err
 	}
-	linkKey, err := s.key(cfg.LinkKey, "link.key")
+	linkKey, err := s.key(cfg.LinkKey, linkKeyFile)
 	if err != nil {
 		return nil, err
 	}
@@ -301,6 +308,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.store = s.watchStorage(s.store)
 	if err := s.registerStorageMetrics(); err != nil {
+		return nil, err
+	}
+	if err := s.checkKeys(ctx, map[string][]byte{domain.KeyPurposeMFA: mfaKey, domain.KeyPurposeLink: linkKey}); err != nil {
 		return nil, err
 	}
 	if s.witness, err = s.openWitness(ctx, raw); err != nil {
@@ -414,7 +424,7 @@ func (s *Server) key(given []byte, name string) ([]byte, error) {
 		}
 		return given, nil
 	}
-	return loadOrCreateKey(filepath.Join(s.cfg.DataDir, "keys", name), s.log)
+	return loadOrCreateKey(filepath.Join(s.cfg.KeysDir, name), s.log)
 }
 
 // ParseHexKey reads a key given as 64 hex digits (ACCOUNTD_MFA_KEY, ACCOUNTD_LINK_KEY).

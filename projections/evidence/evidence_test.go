@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -381,6 +382,56 @@ func TestKeptCheckpointProvesConsistency(t *testing.T) {
 				t.Fatalf("got %v, want it verified", err)
 			case tc.expect != "" && (err == nil || !strings.Contains(err.Error(), tc.expect)):
 				t.Fatalf("got %v, want %q", err, tc.expect)
+			}
+		})
+	}
+}
+
+// A bundle holding two entries of one name does not verify, whichever copy a reader would
+// take: even two identical copies of the honest file are refused, by a typed error naming
+// the repeated name.
+func TestRepeatedEntryFails(t *testing.T) {
+	f := newFixture(t)
+	honest := unzip(t, f.bundle)
+	forged := bytes.Replace(honest[evidence.FileManifest], []byte(f.m.PropertyID), []byte("00000000-0000-0000-0000-000000000000"), 1)
+	cases := []struct {
+		name   string
+		repeat string
+		copy   []byte // the repeated entry's second copy
+	}{
+		{"manifest twice, identical", evidence.FileManifest, honest[evidence.FileManifest]},
+		{"manifest twice, the second forged", evidence.FileManifest, forged},
+		{"events twice, identical", evidence.FileEvents, honest[evidence.FileEvents]},
+		{"an unlisted file twice", "notes.txt", []byte("hello")},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			zw := zip.NewWriter(&buf)
+			add := func(name string, b []byte) {
+				w, err := zw.Create(name)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w.Write(b)
+			}
+			for name, b := range honest {
+				add(name, b)
+			}
+			if _, ok := honest[c.repeat]; !ok {
+				add(c.repeat, c.copy)
+			}
+			add(c.repeat, c.copy)
+			if err := zw.Close(); err != nil {
+				t.Fatal(err)
+			}
+			_, err := f.verify(t, buf.Bytes(), evidence.VerifyOptions{VerifierKey: f.log.Key.VerifierKey})
+			var repeated *evidence.RepeatedEntryError
+			if !errors.As(err, &repeated) || !slices.Equal(repeated.Names, []string{c.repeat}) {
+				t.Fatalf("verify: %v, want a RepeatedEntryError naming %s", err, c.repeat)
+			}
+			if !strings.Contains(err.Error(), c.repeat) {
+				t.Fatalf("message %q does not name %s", err, c.repeat)
 			}
 		})
 	}

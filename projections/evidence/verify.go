@@ -60,17 +60,31 @@ func (e *Mismatch) Error() string {
 	return fmt.Sprintf("evidence bundle does not verify (%d problem(s)):\n  - %s", len(e.Problems), strings.Join(e.Problems, "\n  - "))
 }
 
+// RepeatedEntryError is a bundle holding two entries of one name (two manifest.json, say):
+// a zip allows it and readers disagree on which copy is the file (the first, the last),
+// so such a bundle does not verify, whatever the copies hold.
+type RepeatedEntryError struct{ Names []string }
+
+func (e *RepeatedEntryError) Error() string {
+	return fmt.Sprintf("evidence bundle does not verify: repeated entry name(s) %s (a bundle holds each file once; which copy is the bundle's cannot be decided)",
+		strings.Join(e.Names, ", "))
+}
+
 // Verify checks a bundle with no access to the log: the manifest's and the checkpoint's
 // signatures, every file against the manifest, every event's inclusion proof against the
 // checkpoint, each stream's events complete from revision 0, and then every row of every
 // report against the rows the compliance projection's own code derives from those events.
 // A bundle that does not verify returns *Mismatch naming each problem (a report row by
-// file, row number and key); other errors mean the bundle could not be read at all.
+// file, row number and key), or *RepeatedEntryError, before anything is read, when an
+// entry name is repeated; other errors mean the bundle could not be read at all.
 func Verify(ctx context.Context, r io.ReaderAt, size int64, opt VerifyOptions) (Verified, error) {
 	var v Verified
 	zr, err := zip.NewReader(r, size)
 	if err != nil {
 		return v, fmt.Errorf("open bundle: %w", err)
+	}
+	if names := repeatedNames(zr.File); len(names) > 0 {
+		return v, &RepeatedEntryError{Names: names}
 	}
 	var problems []string
 	fail := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
@@ -183,6 +197,19 @@ func Verify(ctx context.Context, r io.ReaderAt, size int64, opt VerifyOptions) (
 		return v, &Mismatch{problems}
 	}
 	return v, nil
+}
+
+// repeatedNames lists, sorted, the names given to more than one entry.
+func repeatedNames(files []*zip.File) []string {
+	seen := make(map[string]int, len(files))
+	var out []string
+	for _, f := range files {
+		if seen[f.Name]++; seen[f.Name] == 2 {
+			out = append(out, f.Name)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 type fileSum struct {

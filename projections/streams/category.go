@@ -12,7 +12,7 @@ const (
 	CategoryDetection      = "detection"      // suspicious activity, throttles, attacks
 	CategoryPolicy         = "policy"         // policy changes
 	CategoryMail           = "mail"           // what the outbox delivered or gave up
-	CategoryInternal       = "internal"       // bookkeeping streams (e-mail reservations)
+	CategoryInternal       = "internal"       // bookkeeping streams (e-mail reservations, key fingerprints)
 )
 
 // Categories lists every category, in the order the README documents them.
@@ -49,7 +49,8 @@ func init() {
 		domain.SuspiciousActivityDetected{}, domain.AddressThrottled{}, domain.PropertyAttackDetected{})
 	categorise(CategoryPolicy, domain.PolicyChanged{})
 	categorise(CategoryMail, domain.MailSent{}, domain.MailDeadLettered{})
-	categorise(CategoryInternal, domain.EmailReserved{}, domain.EmailSkeletonClaimed{}, domain.EmailSkeletonsIndexed{})
+	categorise(CategoryInternal, domain.EmailReserved{}, domain.EmailSkeletonClaimed{}, domain.EmailSkeletonsIndexed{},
+		domain.KeyFingerprintRecorded{})
 }
 
 // CategoryOf is the category of an event type ("" for a type accountd does not know).

@@ -18,11 +18,11 @@ var publicFields = strings.Fields(`account_id accounts claimed link through acti
 	message_id event_id event_position event_type attempts migrated activation_link_ttl actor addresses
 	billing_overdue_threshold billing_restore_delay cause credentials_verified detail device_id devices
 	disclosure effective_at email email_hash event_ids evidence expires_at failed_attempts from
-	history_depth idle_after inactivity_disable_after invoice_id ip kind lockout_duration
+	fingerprint history_depth idle_after inactivity_disable_after invoice_id ip kind lockout_duration
 	lockout_threshold max_age mfa_clock_skew_steps mfa_cooldown mfa_enrolment_grace mfa_max_failures
 	mfa_required mfa_step min_length name note notified origin overdue_invoices password_history_depth
-	password_max_age password_max_length password_min_length policy primary_contact_email property_id
-	reason reasons reference replayed reset_link_ttl rule session_idle_timeout session_max_age step
+	password_max_age password_max_length password_min_length policy primary_contact_email purpose property_id
+	reason reasons reference replaces replayed reset_link_ttl rule session_idle_timeout session_max_age step
 	subscription threshold to unlock_link_ttl until user_agent window_end window_start`)
 
 var secretFields = []string{"password_hash", "token_hash", "nonce", "encrypted_secret", "session_id"}
