@@ -1,0 +1,80 @@
+package snapshot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// Postgres keeps snapshots in a table beside the log's, in the same database, through a
+// pool of its own (the event store's internals are not shared). Several nodes may save the
+// same snapshot: the first one is kept.
+type Postgres struct {
+	pool  *pgxpool.Pool
+	table string
+}
+
+// OpenPostgres connects to url and creates schema.snapshots when absent.
+func OpenPostgres(ctx context.Context, url, schema string) (*Postgres, error) {
+	if schema == "" {
+		schema = "public"
+	}
+	pool, err := pgxpool.New(ctx, url)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: connect: %w", err)
+	}
+	ident := pgx.Identifier{schema}.Sanitize()
+	table := pgx.Identifier{schema, "snapshots"}.Sanitize()
+	for _, stmt := range []string{
+		"CREATE SCHEMA IF NOT EXISTS " + ident,
+		"CREATE TABLE IF NOT EXISTS " + table + ` (
+			stream   TEXT        NOT NULL,
+			version  TEXT        NOT NULL,
+			revision BIGINT      NOT NULL,
+			at_ns    BIGINT      NOT NULL, -- nanoseconds: timestamptz keeps only microseconds
+			data     BYTEA       NOT NULL,
+			PRIMARY KEY (stream, version, revision))`,
+	} {
+		if _, err := pool.Exec(ctx, stmt); err != nil {
+			pool.Close()
+			return nil, fmt.Errorf("snapshot: schema: %w", err)
+		}
+	}
+	return &Postgres{pool: pool, table: table}, nil
+}
+
+func (p *Postgres) Save(ctx context.Context, r Record) error {
+	_, err := p.pool.Exec(ctx, `INSERT INTO `+p.table+`(stream, version, revision, at_ns, data) VALUES($1, $2, $3, $4, $5)
+		ON CONFLICT DO NOTHING`, r.Stream, r.Version, int64(r.Revision), r.At.UnixNano(), r.Data)
+	return err
+}
+
+func (p *Postgres) Latest(ctx context.Context, stream, version string, maxRevision int64, notAfter time.Time) (Record, bool, error) {
+	at := int64(1<<63 - 1)
+	if !notAfter.IsZero() {
+		at = notAfter.UnixNano()
+	}
+	var rev, atNS int64
+	var data []byte
+	err := p.pool.QueryRow(ctx, `SELECT revision, at_ns, data FROM `+p.table+`
+		WHERE stream = $1 AND version = $2 AND revision <= $3 AND at_ns <= $4 ORDER BY revision DESC LIMIT 1`,
+		stream, version, maxRevision, at).Scan(&rev, &atNS, &data)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Record{}, false, nil
+	}
+	if err != nil {
+		return Record{}, false, err
+	}
+	return Record{Stream: stream, Version: version, Revision: uint64(rev), At: time.Unix(0, atNS).UTC(), Data: data}, true, nil
+}
+
+func (p *Postgres) DeleteAll(ctx context.Context) error {
+	_, err := p.pool.Exec(ctx, `DELETE FROM `+p.table)
+	return err
+}
+
+func (p *Postgres) Close() error { p.pool.Close(); return nil }
