@@ -1,6 +1,7 @@
 package main
 
 import (
+	"accountd/eventstore/snapshot"
 	"context"
 	"errors"
 	"flag"
@@ -67,6 +68,7 @@ type serveFlags struct {
 	shutdownTimeout              time.Duration
 	metrics                      bool
 	outbox                       bool
+	snapshotEvery                int
 	detect                       domain.DetectorPolicy
 	streams                      streamFlags
 	checkpoints                  checkpointFlags
@@ -107,6 +109,7 @@ func newServerFlags(name, usageText string, stderr io.Writer) (*flag.FlagSet, *s
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to drain requests on SIGINT/SIGTERM")
 	fs.BoolVar(&f.metrics, "metrics", true, "serve Prometheus metrics at /metrics, without a token, on the API's listener")
 	fs.BoolVar(&f.outbox, "outbox", true, "send mail from this node; with several nodes on one shared log, leave it on for exactly one")
+	fs.IntVar(&f.snapshotEvery, "snapshot-every", snapshot.DefaultEvery, "save a folded account or property beside the log every `N` events of its stream (0: none; with kurrentdb: none)")
 	registerDetectorFlags(fs, &f.detect)
 	f.streams.register(fs)
 	f.checkpoints.register(fs)
@@ -161,6 +164,14 @@ func parseServerFlags(name, usageText string, args, environ []string, stderr io.
 	}
 	cfg := serve.Config{DataDir: f.data, Addr: f.addr, PublicURL: strings.TrimRight(f.publicURL, "/"), Logger: logger,
 		MaxBodyBytes: f.maxBody, ShutdownTimeout: f.shutdownTimeout, DisableMetrics: !f.metrics, DisableOutbox: !f.outbox}
+	switch {
+	case f.snapshotEvery < 0:
+		return cfg, usageError{fmt.Errorf("--snapshot-every %d: want 0 (none) or more", f.snapshotEvery)}
+	case f.snapshotEvery == 0:
+		cfg.SnapshotEvery = -1
+	default:
+		cfg.SnapshotEvery = f.snapshotEvery
+	}
 
 	switch f.sync {
 	case "full":

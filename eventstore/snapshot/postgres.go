@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,12 +19,21 @@ type Postgres struct {
 	table string
 }
 
-// OpenPostgres connects to url and creates schema.snapshots when absent.
+// OpenPostgres connects to url and creates schema.snapshots when absent. An empty schema
+// is the one the event store picks: the URL's search_path when it names one, else accountd.
 func OpenPostgres(ctx context.Context, url, schema string) (*Postgres, error) {
-	if schema == "" {
-		schema = "public"
+	pcfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
 	}
-	pool, err := pgxpool.New(ctx, url)
+	if schema == "" {
+		schema = "accountd"
+		if sp := strings.TrimSpace(pcfg.ConnConfig.RuntimeParams["search_path"]); sp != "" && !strings.ContainsAny(sp, ", \"\t") {
+			schema = sp
+		}
+	}
+	pcfg.MaxConns = 4
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: connect: %w", err)
 	}

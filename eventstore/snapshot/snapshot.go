@@ -40,6 +40,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"accountd/domain"
 )
 
@@ -346,3 +348,21 @@ func (m *Memory) Corrupt() {
 }
 
 func (m *Memory) Close() error { return nil }
+
+// Collectors export Stats: accountd_snapshot_loads_total{result=hit|miss|invalid} (invalid:
+// unreadable, undecodable or not borne out by the log, each logged) and
+// accountd_snapshot_saves_total{result=ok|error}.
+func Collectors() []prometheus.Collector {
+	load := func(result string, c *atomic.Uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "accountd_snapshot_loads_total",
+			Help:        "Snapshot look-ups of cold loads, point-in-time reads and history pages, by result.",
+			ConstLabels: prometheus.Labels{"result": result}}, func() float64 { return float64(c.Load()) })
+	}
+	save := func(result string, c *atomic.Uint64) prometheus.Collector {
+		return prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "accountd_snapshot_saves_total",
+			Help:        "Snapshots saved beside the log, by result.",
+			ConstLabels: prometheus.Labels{"result": result}}, func() float64 { return float64(c.Load()) })
+	}
+	return []prometheus.Collector{load("hit", &Stats.Hits), load("miss", &Stats.Misses), load("invalid", &Stats.Invalid),
+		save("ok", &Stats.Saved), save("error", &Stats.SaveErrors)}
+}
