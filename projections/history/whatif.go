@@ -341,4 +341,3 @@ func (l *accountLog) propertiesAt(at time.Time) []domain.Property {
 	}
 	return out
 }
-
