@@ -48,6 +48,7 @@ func OpenPostgres(ctx context.Context, url, schema string) (*Postgres, error) {
 			at_ns    BIGINT      NOT NULL, -- nanoseconds: timestamptz keeps only microseconds
 			data     BYTEA       NOT NULL,
 			PRIMARY KEY (stream, version, revision))`,
+		"CREATE INDEX IF NOT EXISTS snapshots_by_time ON " + table + " (stream, version, at_ns, revision)",
 	} {
 		if _, err := pool.Exec(ctx, stmt); err != nil {
 			pool.Close()
@@ -64,15 +65,19 @@ func (p *Postgres) Save(ctx context.Context, r Record) error {
 }
 
 func (p *Postgres) Latest(ctx context.Context, stream, version string, maxRevision int64, notAfter time.Time) (Record, bool, error) {
-	at := int64(1<<63 - 1)
-	if !notAfter.IsZero() {
-		at = notAfter.UnixNano()
-	}
 	var rev, atNS int64
 	var data []byte
-	err := p.pool.QueryRow(ctx, `SELECT revision, at_ns, data FROM `+p.table+`
-		WHERE stream = $1 AND version = $2 AND revision <= $3 AND at_ns <= $4 ORDER BY revision DESC LIMIT 1`,
-		stream, version, maxRevision, at).Scan(&rev, &atNS, &data)
+	var row pgx.Row
+	if notAfter.IsZero() {
+		row = p.pool.QueryRow(ctx, `SELECT revision, at_ns, data FROM `+p.table+`
+			WHERE stream = $1 AND version = $2 AND revision <= $3 ORDER BY revision DESC LIMIT 1`, stream, version, maxRevision)
+	} else {
+		// At never decreases with the revision: the newest by time is the newest by revision.
+		row = p.pool.QueryRow(ctx, `SELECT revision, at_ns, data FROM `+p.table+`
+			WHERE stream = $1 AND version = $2 AND at_ns <= $3 AND revision <= $4 ORDER BY at_ns DESC, revision DESC LIMIT 1`,
+			stream, version, notAfter.UnixNano(), maxRevision)
+	}
+	err := row.Scan(&rev, &atNS, &data)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return Record{}, false, nil
 	}

@@ -225,3 +225,26 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// A hammered account's snapshot stays small: its 64 recent commands are alike.
+func TestSnapshotOfAHammeredAccountIsSmall(t *testing.T) {
+	c, _ := snapshot.NewCodec[domain.Account]("account", domain.EvolveVersion, key())
+	s := sample()
+	s.Commands = nil
+	for i := range 64 {
+		s.Commands = append(s.Commands, snapshot.Command{ID: fmt.Sprintf("0193a1b2-c3d4-7e5f-8a9b-%012d", i), Positions: []uint64{uint64(1000 + i)},
+			Events: []domain.Event{{At: t0.Add(time.Duration(i) * time.Second), Data: domain.LoginRejected{Origin: domain.Origin{IP: "203.0.113.7", UserAgent: "curl/8"}, Reasons: []string{domain.ReasonAccountLocked}}}}})
+	}
+	plain, _ := c.Plain("account-a1", s)
+	rec, err := c.Encode("account-a1", s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("plaintext %d bytes, stored %d", len(plain), len(rec.Data))
+	if len(rec.Data) > len(plain)/3 {
+		t.Errorf("stored %d bytes for a plaintext of %d", len(rec.Data), len(plain))
+	}
+	if got, err := c.Decode(rec); err != nil || !reflect.DeepEqual(got, s) {
+		t.Fatalf("round trip: %v", err)
+	}
+}

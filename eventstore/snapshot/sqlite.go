@@ -25,7 +25,7 @@ const sqliteSchema = `CREATE TABLE IF NOT EXISTS snapshots (
 	data     BLOB    NOT NULL,
 	PRIMARY KEY (stream, version, revision)
 );
-CREATE INDEX IF NOT EXISTS snapshots_at ON snapshots(stream, version, revision, at_ns);`
+CREATE INDEX IF NOT EXISTS snapshots_by_time ON snapshots(stream, version, at_ns, revision);`
 
 // OpenSQLite opens (creating when absent) the snapshot file at path.
 func OpenSQLite(path string) (*SQLite, error) {
@@ -47,15 +47,20 @@ func (s *SQLite) Save(ctx context.Context, r Record) error {
 }
 
 func (s *SQLite) Latest(ctx context.Context, stream, version string, maxRevision int64, notAfter time.Time) (Record, bool, error) {
-	at := int64(1<<63 - 1)
-	if !notAfter.IsZero() {
-		at = notAfter.UnixNano()
-	}
 	var rev, atNS int64
 	var data []byte
-	err := s.db.QueryRowContext(ctx, `SELECT revision, at_ns, data FROM snapshots
-		WHERE stream = ? AND version = ? AND revision <= ? AND at_ns <= ? ORDER BY revision DESC LIMIT 1`,
-		stream, version, maxRevision, at).Scan(&rev, &atNS, &data)
+	var row *sql.Row
+	if notAfter.IsZero() {
+		row = s.db.QueryRowContext(ctx, `SELECT revision, at_ns, data FROM snapshots
+			WHERE stream = ? AND version = ? AND revision <= ? ORDER BY revision DESC LIMIT 1`, stream, version, maxRevision)
+	} else {
+		// At never decreases with the revision (it is the latest time folded), so the newest
+		// snapshot by time is the newest by revision: one index seek, however many there are.
+		row = s.db.QueryRowContext(ctx, `SELECT revision, at_ns, data FROM snapshots INDEXED BY snapshots_by_time
+			WHERE stream = ? AND version = ? AND at_ns <= ? AND revision <= ? ORDER BY at_ns DESC, revision DESC LIMIT 1`,
+			stream, version, notAfter.UnixNano(), maxRevision)
+	}
+	err := row.Scan(&rev, &atNS, &data)
 	if err == sql.ErrNoRows {
 		return Record{}, false, nil
 	}
