@@ -249,15 +249,13 @@ func (r *Repository[S]) load(ctx context.Context, stream string) (*aggregateEntr
 		if err != nil {
 			return nil, fmt.Errorf("commands: read %s: %w", stream, err)
 		}
+		n := len(recs) // a full page means more may follow, the snapshot's own event included
 		if verify >= 0 {
-			if len(recs) == 0 || int64(recs[0].Revision) != verify || recs[0].Position != entry.position {
+			if n == 0 || int64(recs[0].Revision) != verify || recs[0].Position != entry.position {
 				entry, verify = r.discardSnapshot(stream, entry), -1
 				continue
 			}
 			recs, verify = recs[1:], -1
-			if len(recs) == 0 {
-				break
-			}
 		}
 		if len(recs) > 0 && !owned {
 			entry, owned = entry.clone(), true
@@ -272,7 +270,7 @@ func (r *Repository[S]) load(ctx context.Context, stream string) (*aggregateEntr
 			entry.folded(dec.Event, rec.Position)
 			entry.noteCommand(dec.Meta.CommandID, dec.Event, rec.Position)
 		}
-		if len(recs) < page {
+		if n < page {
 			break
 		}
 	}

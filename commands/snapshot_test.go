@@ -171,3 +171,34 @@ func TestRetriedCommandIsRecognisedAfterAColdLoadFromASnapshot(t *testing.T) {
 		}
 	}
 }
+
+// A snapshot more than a read page behind the head (other writers, failed saves, a larger
+// --snapshot-every) still gives the state at the head: every page after it is folded.
+func TestColdLoadFoldsEveryPageAfterAnOldSnapshot(t *testing.T) {
+	codec, _ := snapshot.NewCodec[domain.Account]("account", domain.EvolveVersion, secret())
+	store, snaps := memory.New(), snapshot.NewMemory()
+	fillAccount(t, store, snaps, codec, 10, 45) // snapshot at 39
+	fillMore(t, store, 2500)                    // revisions 46..2545, no snapshot
+	want, wantRev := fullFold(t, store)
+	repo := commands.NewRepository(store, domain.EvolveAccount, time.Now)
+	repo.EnableSnapshots(snaps, codec, 1_000_000)
+	got, rev, err := repo.Load(context.Background(), snapStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rev != wantRev || rev != 2545 || !reflect.DeepEqual(got, want) {
+		t.Fatalf("folded to %d, want %d", rev, wantRev)
+	}
+}
+
+func fillMore(t *testing.T, store eventstore.Store, n int) {
+	t.Helper()
+	repo := commands.NewRepository(store, domain.EvolveAccount, time.Now)
+	for i := range n {
+		if _, err := repo.Update(context.Background(), snapStream, domain.Metadata{CommandID: fmt.Sprintf("more%d", i)}, func(a domain.Account, now time.Time) ([]domain.Event, error) {
+			return []domain.Event{{At: now, Data: domain.LoginFailed{Reason: domain.ReasonInvalidCredentials, FailedAttempts: a.FailedAttempts + 1}}}, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
