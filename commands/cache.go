@@ -3,6 +3,7 @@ package commands
 import (
 	"container/list"
 	"sync"
+	"time"
 
 	"accountd/domain"
 	"accountd/eventstore"
@@ -24,6 +25,19 @@ type aggregateEntry[S any] struct {
 	state    S
 	revision int64
 	commands []appliedCommand // oldest first
+	// position is the global position of the event at revision; maxAt the latest domain
+	// time folded; snapRev the revision of the newest snapshot known to hold this stream
+	// (-1: none), from which the next snapshot is due (Repository.EnableSnapshots).
+	position uint64
+	maxAt    time.Time
+	snapRev  int64
+}
+
+func (e *aggregateEntry[S]) folded(ev domain.Event, position uint64) {
+	e.position = position
+	if ev.At.After(e.maxAt) {
+		e.maxAt = ev.At
+	}
 }
 
 func (e *aggregateEntry[S]) clone() *aggregateEntry[S] {
@@ -61,6 +75,7 @@ func (e *aggregateEntry[S]) advance(evolve func(S, domain.Event) S, events []dom
 	next := e.clone()
 	for i, ev := range events {
 		next.state = evolve(next.state, ev)
+		next.folded(ev, res.Positions[i])
 		next.noteCommand(commandID, ev, res.Positions[i])
 	}
 	next.revision = int64(res.NextRevision)

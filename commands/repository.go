@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
 
 	"accountd/domain"
 	"accountd/eventstore"
+	"accountd/eventstore/snapshot"
 )
 
 // ErrTooManyConflicts: the stream kept changing under the command for every retry.
@@ -49,6 +51,54 @@ type Repository[S any] struct {
 	retries int
 	cache   *aggregateCache[S]
 	locks   keyedMutex
+	snaps   *snapshots[S]
+}
+
+// snapshots is where a repository keeps folded aggregates beside the log.
+type snapshots[S any] struct {
+	store snapshot.Store
+	codec *snapshot.Codec[S]
+	every int64
+}
+
+// EnableSnapshots makes cold loads start from the newest snapshot of the stream and saves
+// one whenever a stream has gained every events since the last (on the command's path,
+// after its append: one small write per every events, whose failure is only logged).
+func (r *Repository[S]) EnableSnapshots(store snapshot.Store, codec *snapshot.Codec[S], every int) {
+	if store == nil || codec == nil {
+		r.snaps = nil
+		return
+	}
+	if every <= 0 {
+		every = snapshot.DefaultEvery
+	}
+	r.snaps = &snapshots[S]{store: store, codec: codec, every: int64(every)}
+}
+
+// restore is the cold-load start: the newest snapshot, or the empty aggregate.
+func (r *Repository[S]) restore(ctx context.Context, stream string) *aggregateEntry[S] {
+	s, ok := snapshot.Restore(ctx, r.snaps.store, r.snaps.codec, stream, snapshot.NoRevisionLimit, time.Time{})
+	if !ok {
+		return &aggregateEntry[S]{revision: -1, snapRev: -1}
+	}
+	e := &aggregateEntry[S]{state: s.State, revision: int64(s.Revision), position: s.Position, maxAt: s.At, snapRev: int64(s.Revision)}
+	for _, c := range s.Commands {
+		e.commands = append(e.commands, appliedCommand{id: c.ID, events: c.Events, positions: c.Positions})
+	}
+	return e
+}
+
+// maybeSave saves a snapshot of e when one is due, and notes it in e (not yet shared).
+func (r *Repository[S]) maybeSave(ctx context.Context, stream string, e *aggregateEntry[S]) {
+	if r.snaps == nil || e.revision < 0 || e.revision-e.snapRev < r.snaps.every {
+		return
+	}
+	s := snapshot.Snapshot[S]{Revision: uint64(e.revision), Position: e.position, At: e.maxAt, State: e.state}
+	for _, c := range e.commands {
+		s.Commands = append(s.Commands, snapshot.Command{ID: c.id, Events: c.events, Positions: c.positions})
+	}
+	snapshot.Save(context.WithoutCancel(ctx), r.snaps.store, r.snaps.codec, stream, s)
+	e.snapRev = e.revision
 }
 
 // RepositoryOption tunes a repository.
@@ -152,16 +202,19 @@ func (r *Repository[S]) Update(ctx context.Context, stream string, meta domain.M
 			return Result[S]{Events: events, Positions: res.Positions, Revision: int64(res.NextRevision), Replayed: true}, decideErr
 		}
 		next := entry.advance(r.evolve, events, meta.CommandID, res)
+		r.maybeSave(ctx, stream, next)
 		r.cache.put(stream, next)
 		return Result[S]{Events: events, State: next.state, Positions: res.Positions, Revision: next.revision}, decideErr
 	}
 }
 
 // load brings the cached fold of a stream up to date by reading only what it has not seen.
+// A stream not in the cache starts from its newest snapshot, when snapshots are enabled.
 func (r *Repository[S]) load(ctx context.Context, stream string) (*aggregateEntry[S], error) {
 	entry := r.cache.get(stream)
-	if entry == nil {
-		entry = &aggregateEntry[S]{revision: -1}
+	cold := entry == nil
+	if cold {
+		entry = &aggregateEntry[S]{revision: -1, snapRev: -1}
 	}
 	if heads := r.heads; heads != nil {
 		rev, exists := heads.CommittedRevision(stream)
@@ -169,18 +222,43 @@ func (r *Repository[S]) load(ctx context.Context, stream string) (*aggregateEntr
 			return entry, nil // nothing committed since this fold: no read needed
 		}
 	}
+	// verify is the revision whose event must be at the snapshot's position (-1: nothing to
+	// check): the snapshot's last event is read again, and a log that does not hold it
+	// there (restored from an older backup, another log) makes the snapshot worthless.
+	verify := int64(-1)
+	owned := cold // entries in the cache are shared and never change: only a copy is written
+	if cold && r.snaps != nil {
+		if e := r.restore(ctx, stream); e.revision >= 0 {
+			entry, verify = e, e.revision
+		}
+	}
 	const page = 1024
 	for {
 		from := uint64(entry.revision + 1)
+		if verify >= 0 {
+			from = uint64(verify)
+		}
 		recs, err := r.store.ReadStream(ctx, stream, from, page)
 		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			if verify >= 0 {
+				entry, verify = r.discardSnapshot(stream, entry), -1
+				continue
+			}
 			break
 		}
 		if err != nil {
 			return nil, fmt.Errorf("commands: read %s: %w", stream, err)
 		}
-		if len(recs) > 0 {
-			entry = entry.clone()
+		n := len(recs) // a full page means more may follow, the snapshot's own event included
+		if verify >= 0 {
+			if n == 0 || int64(recs[0].Revision) != verify || recs[0].Position != entry.position {
+				entry, verify = r.discardSnapshot(stream, entry), -1
+				continue
+			}
+			recs, verify = recs[1:], -1
+		}
+		if len(recs) > 0 && !owned {
+			entry, owned = entry.clone(), true
 		}
 		for _, rec := range recs {
 			dec, err := eventlog.Decode(rec)
@@ -189,14 +267,25 @@ func (r *Repository[S]) load(ctx context.Context, stream string) (*aggregateEntr
 			}
 			entry.state = r.evolve(entry.state, dec.Event)
 			entry.revision = int64(rec.Revision)
+			entry.folded(dec.Event, rec.Position)
 			entry.noteCommand(dec.Meta.CommandID, dec.Event, rec.Position)
 		}
-		if len(recs) < page {
+		if n < page {
 			break
 		}
 	}
+	if owned {
+		r.maybeSave(ctx, stream, entry)
+	}
 	r.cache.put(stream, entry)
 	return entry, nil
+}
+
+// discardSnapshot gives up a snapshot the log does not bear out: fold from the start.
+func (r *Repository[S]) discardSnapshot(stream string, e *aggregateEntry[S]) *aggregateEntry[S] {
+	snapshot.Stats.Invalid.Add(1)
+	slog.Warn("snapshot: the log does not hold the snapshot's last event; folding from the log", "stream", stream, "revision", e.revision)
+	return &aggregateEntry[S]{revision: -1, snapRev: -1}
 }
 
 func backoff(ctx context.Context, attempt int) error {

@@ -12,6 +12,7 @@ import (
 	"accountd/domain"
 	"accountd/domain/credentials"
 	"accountd/eventstore"
+	"accountd/eventstore/snapshot"
 )
 
 // Service is the write side of accountd: one method per command, each a short sequence of
@@ -47,6 +48,24 @@ type Config struct {
 	// NewID makes account, property and session IDs (default: random UUIDs).
 	NewID   func() string
 	Options []RepositoryOption
+	// Snapshots, when set, keeps folded accounts and properties beside the log every
+	// SnapshotEvery events (default snapshot.DefaultEvery), sealed under a key derived from
+	// SnapshotKey (32 bytes or more: required with Snapshots). Nil: every cold load folds
+	// the whole stream.
+	Snapshots     snapshot.Store
+	SnapshotKey   []byte
+	SnapshotEvery int
+}
+
+// SnapshotCodecs are the codecs of the aggregates the command side snapshots; the history
+// reader opens the same snapshots with them.
+func SnapshotCodecs(key []byte) (*snapshot.Codec[domain.Account], *snapshot.Codec[domain.Property], error) {
+	acc, err := snapshot.NewCodec[domain.Account]("account", domain.EvolveVersion, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	prop, err := snapshot.NewCodec[domain.Property]("property", domain.EvolveVersion, key)
+	return acc, prop, err
 }
 
 // NewService wires the repositories.
@@ -57,7 +76,7 @@ func NewService(c Config) (*Service, error) {
 	if c.NewID == nil {
 		c.NewID = func() string { return uuid.NewString() }
 	}
-	return &Service{
+	s := &Service{
 		store: c.Store, clock: c.Clock, policy: c.Policy, hasher: c.Hasher, mfa: c.MFA, links: c.Links,
 		isCommon: c.IsCommonPassword, newID: c.NewID,
 		accounts:   NewRepository(c.Store, domain.EvolveAccount, c.Clock, c.Options...),
@@ -66,7 +85,16 @@ func NewService(c Config) (*Service, error) {
 		unknown:    NewRepository(c.Store, domain.EvolveUnknownEmail, c.Clock, c.Options...),
 		lookalikes: NewRepository(c.Store, domain.EvolveEmailLookalikes, c.Clock, c.Options...),
 		skeletons:  skeletonIndex{repo: NewRepository(c.Store, domain.EvolveEmailSkeletonIndex, c.Clock, c.Options...)},
-	}, nil
+	}
+	if c.Snapshots != nil {
+		acc, prop, err := SnapshotCodecs(c.SnapshotKey)
+		if err != nil {
+			return nil, fmt.Errorf("commands: snapshots: %w", err)
+		}
+		s.accounts.EnableSnapshots(c.Snapshots, acc, c.SnapshotEvery)
+		s.properties.EnableSnapshots(c.Snapshots, prop, c.SnapshotEvery)
+	}
+	return s, nil
 }
 
 // PasswordHasher hashes and verifies passwords (credentials.Hasher). VerifyDummy spends

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"accountd/eventstore/snapshot"
 	"context"
 	"errors"
 	"flag"
@@ -73,6 +74,7 @@ type serveFlags struct {
 	outbox, sweep                bool
 	nodeID                       string
 	leaseTTL, leaseRenew         time.Duration
+	snapshotEvery                int
 	detect                       domain.DetectorPolicy
 	streams                      streamFlags
 	checkpoints                  checkpointFlags
@@ -118,6 +120,7 @@ func newServerFlags(name, usageText string, stderr io.Writer) (*flag.FlagSet, *s
 	fs.StringVar(&f.nodeID, "node-id", "", "this node's name in the lease table and the nodes view (default: host name and a random suffix, new at each start)")
 	fs.DurationVar(&f.leaseTTL, "lease-ttl", lease.DefaultTTL, "how long a node holds singleton work (outbox, sweep, streams) without renewing its lease: a dead holder's work moves within TTL + renew")
 	fs.DurationVar(&f.leaseRenew, "lease-renew", lease.DefaultRenew, "how often the holder renews its leases and the others try to take them (at most a third of --lease-ttl)")
+	fs.IntVar(&f.snapshotEvery, "snapshot-every", snapshot.DefaultEvery, "save a folded account or property beside the log every `N` events of its stream (0: none; with kurrentdb: none)")
 	registerDetectorFlags(fs, &f.detect)
 	f.streams.register(fs)
 	f.checkpoints.register(fs)
@@ -176,6 +179,14 @@ func parseServerFlags(name, usageText string, args, environ []string, stderr io.
 		KeysDir: f.keys}
 	if err := (&lease.Elector{TTL: f.leaseTTL, Renew: f.leaseRenew}).Validate(); err != nil {
 		return cfg, usageError{fmt.Errorf("--lease-ttl, --lease-renew: %w", err)}
+	}
+	switch {
+	case f.snapshotEvery < 0:
+		return cfg, usageError{fmt.Errorf("--snapshot-every %d: want 0 (none) or more", f.snapshotEvery)}
+	case f.snapshotEvery == 0:
+		cfg.SnapshotEvery = -1
+	default:
+		cfg.SnapshotEvery = f.snapshotEvery
 	}
 
 	switch f.sync {

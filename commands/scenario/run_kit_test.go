@@ -20,6 +20,7 @@ import (
 	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/eventstore/memory"
+	"accountd/eventstore/snapshot"
 )
 
 // Failure is a story line whose step or check did not go as written.
@@ -55,21 +56,57 @@ func indent(s, by string) string {
 // Run plays a story on a fresh in-memory log with the story's own clock and policy, and
 // returns the first line that does not hold (a *Failure), or nil.
 func Run(ctx context.Context, st *Story) error {
-	r, err := newRunner(ctx, st)
+	r, err := newRunner(ctx, st, RunOptions{})
 	if err != nil {
 		return err
 	}
 	return r.run()
 }
 
+// RunOptions change how the command side is built for a story, never what the story says.
+type RunOptions struct {
+	// SnapshotEvery > 0 keeps snapshots in memory every that many events, with no aggregate
+	// cache, so that every command and check starts from a snapshot.
+	SnapshotEvery int
+}
+
+// Played is a story's world after it ran: the log, the snapshots, the service, its people.
+type Played struct {
+	Store     *memory.Store
+	Snapshots *snapshot.Memory
+	Key       []byte // the snapshots' sealing secret
+	Service   *commands.Service
+	Accounts  []string // account IDs in order of registration
+	Now       time.Time
+	Policy    domain.Policy
+}
+
+// RunWith plays a story as Run does, with opts, and returns what it played on.
+func RunWith(ctx context.Context, st *Story, opts RunOptions) (*Played, error) {
+	r, err := newRunner(ctx, st, opts)
+	if err != nil {
+		return nil, err
+	}
+	err = r.run()
+	pl := &Played{Store: r.store, Snapshots: r.snaps, Key: r.snapKey, Service: r.svc, Now: r.clock.Now(), Policy: r.currentPolicy()}
+	for _, name := range r.order {
+		if p := r.people[name]; p != nil && p.id != "" {
+			pl.Accounts = append(pl.Accounts, p.id)
+		}
+	}
+	return pl, err
+}
+
 type runner struct {
-	ctx    context.Context
-	story  *Story
-	clock  *clock
-	store  *memory.Store
-	svc    *commands.Service
-	forger *credentials.LinkKey
-	ids    atomic.Int64
+	ctx     context.Context
+	story   *Story
+	clock   *clock
+	store   *memory.Store
+	snaps   *snapshot.Memory
+	snapKey []byte
+	svc     *commands.Service
+	forger  *credentials.LinkKey
+	ids     atomic.Int64
 
 	mu     sync.Mutex // the policy and the common list are read by logins running at once
 	policy domain.Policy
@@ -113,7 +150,7 @@ func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now
 
 func (c *clock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.now = t }
 
-func newRunner(ctx context.Context, st *Story) (*runner, error) {
+func newRunner(ctx context.Context, st *Story, opts RunOptions) (*runner, error) {
 	r := &runner{ctx: ctx, story: st, clock: &clock{}, policy: domain.DefaultPolicy(), common: map[string]bool{},
 		people: map[string]*person{}, marks: map[string]uint64{}}
 	r.store = memory.New(memory.WithClock(r.clock.Now))
@@ -134,12 +171,18 @@ func newRunner(ctx context.Context, st *Story) (*runner, error) {
 	if r.forger, err = credentials.NewLinkKey(randomKey()); err != nil {
 		return nil, err
 	}
-	r.svc, err = commands.NewService(commands.Config{
+	cfg := commands.Config{
 		Store: r.store, Clock: r.clock.Now, Policy: r.currentPolicy, Hasher: hasher, MFA: mfa, Links: links,
 		IsCommonPassword: r.isCommon,
 		// Readable, deterministic IDs make a failure message easy to follow.
 		NewID: func() string { return fmt.Sprintf("id-%03d", r.ids.Add(1)) },
-	})
+	}
+	if opts.SnapshotEvery > 0 {
+		r.snaps, r.snapKey = snapshot.NewMemory(), randomKey()
+		cfg.Snapshots, cfg.SnapshotKey, cfg.SnapshotEvery = r.snaps, r.snapKey, opts.SnapshotEvery
+		cfg.Options = []commands.RepositoryOption{commands.WithCacheSize(0)}
+	}
+	r.svc, err = commands.NewService(cfg)
 	return r, err
 }
 

@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"accountd/eventstore/snapshot"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -38,6 +39,11 @@ func (s *Server) instrumentStore(store eventstore.Store) (eventstore.Store, erro
 func (s *Server) registerRunnerMetrics() error {
 	if s.metrics == nil {
 		return nil
+	}
+	for _, c := range snapshot.Collectors() {
+		if err := s.metrics.Register(c); err != nil {
+			return err
+		}
 	}
 	return s.metrics.Register(projections.Collector(map[string]*projections.Runner{
 		"main": s.runner, "security": s.securityRunner,

@@ -27,12 +27,12 @@ import (
 	"accountd/eventstore"
 	"accountd/eventstore/eventlog"
 	"accountd/eventstore/lease"
+	"accountd/eventstore/snapshot"
 	"accountd/eventstore/sqlite"
 	"accountd/http/api"
 	"accountd/projections"
 	"accountd/projections/compliance"
 	"accountd/projections/detectors"
-	"accountd/projections/history"
 	"accountd/projections/outbox"
 	"accountd/projections/streams"
 	"accountd/projections/timeline"
@@ -123,6 +123,11 @@ type Config struct {
 	// StorageProbe is how often, while the event log's storage is unavailable, the server
 	// checks whether it takes writes again (default api.StorageRetryAfter seconds).
 	StorageProbe time.Duration
+	// SnapshotEvery: a folded account or property is saved beside the log every that many
+	// events of its stream (0: snapshot.DefaultEvery; negative: no snapshots). In
+	// DataDir/snapshots.db with the SQLite log, in the log's schema with PostgreSQL; none
+	// with KurrentDB (snapshots.go).
+	SnapshotEvery int
 
 	// wrapStore, for tests, wraps the event log as opened (before instrumentation).
 	wrapStore func(eventstore.Store) eventstore.Store
@@ -197,6 +202,7 @@ type Server struct {
 	cfg        Config
 	log        *slog.Logger
 	store      eventstore.Store
+	snapshots  snapshot.Store // nil: none (snapshots.go)
 	readDB     *sql.DB
 	status     *projections.Status
 	runner     *projections.Runner
@@ -345,9 +351,13 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.evidence.policies, err = s.startPolicy(ctx, *cfg.Policy); err != nil {
 		return nil, err
 	}
+	if s.snapshots, err = s.openSnapshots(ctx); err != nil {
+		return nil, err
+	}
 	if s.service, err = commands.NewService(commands.Config{
 		Store: s.store, Clock: cfg.Clock, Policy: s.evidence.policies.Current,
 		Hasher: hasher, MFA: mfa, Links: s.links, IsCommonPassword: cfg.IsCommonPassword,
+		Snapshots: s.snapshots, SnapshotKey: mfaKey, SnapshotEvery: cfg.SnapshotEvery,
 	}); err != nil {
 		return nil, err
 	}
@@ -375,7 +385,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.api, err = api.New(api.Config{
 		Service: s.service, Status: s.status, Runner: readiness{s.runner, s.securityRunner}, Tokens: tokens, Logger: s.log.With("component", "http"),
 		MaxBodyBytes: cfg.MaxBodyBytes, StatusWait: cfg.StatusWait,
-		Security:     api.Security{Timeline: tline, History: &history.Reader{Store: s.store, Policy: s.evidence.policies.At}, Throttles: s.throttles},
+		Security:     api.Security{Timeline: tline, History: s.historyReader(mfaKey), Throttles: s.throttles},
 		Compliance:   &api.Compliance{DB: s.readDB, Policies: s.evidence.policies, Store: s.store, Clock: cfg.Clock, Evidence: s.witness.evidenceLog()},
 		Metrics:      s.metrics,
 		Rebuilds:     s.rebuilds,
@@ -585,6 +595,9 @@ func (s *Server) closeResources() error {
 	}
 	if s.store != nil {
 		errs = append(errs, s.store.Close())
+	}
+	if s.snapshots != nil {
+		errs = append(errs, s.snapshots.Close())
 	}
 	if s.unlock != nil {
 		errs = append(errs, s.unlock())

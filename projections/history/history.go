@@ -13,12 +13,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
 	"accountd/domain"
 	"accountd/eventstore"
+	"accountd/eventstore/snapshot"
 )
 
 // Reader folds streams from the log.
@@ -27,6 +27,27 @@ type Reader struct {
 	// Policy is the policy in force at an instant (eventlog.PolicyHistory.At): history is
 	// judged by the rules of its time, not today's.
 	Policy func(at time.Time) domain.Policy
+	// Snapshots, with the codecs the command side saves them with, lets a point-in-time
+	// read or a history page start from the nearest snapshot before what it asks instead
+	// of the stream's first event. Nil: every answer folds from the start (same answers).
+	Snapshots        snapshot.Store
+	AccountSnapshot  *snapshot.Codec[domain.Account]
+	PropertySnapshot *snapshot.Codec[domain.Property]
+}
+
+func (r *Reader) accounts() snapshot.Folder[domain.Account] {
+	return snapshot.Folder[domain.Account]{Log: r.Store, Snapshots: r.Snapshots, Codec: r.AccountSnapshot, Evolve: domain.EvolveAccount}
+}
+
+func (r *Reader) properties() snapshot.Folder[domain.Property] {
+	return snapshot.Folder[domain.Property]{Log: r.Store, Snapshots: r.Snapshots, Codec: r.PropertySnapshot, Evolve: domain.EvolveProperty}
+}
+
+// propertyAt folds a property's events that happened at or before at.
+func (r *Reader) propertyAt(ctx context.Context, id string, at time.Time) (domain.Property, error) {
+	p, _, err := r.properties().Fold(ctx, domain.PropertyStream(id), snapshot.NoRevisionLimit, at,
+		func(d eventlog.Decoded) bool { return d.Event.At.After(at) }, nil)
+	return p, err
 }
 
 // Stable error codes of this package (the API maps them to 400/404).
@@ -70,55 +91,27 @@ func (r *Reader) readStream(ctx context.Context, stream string) ([]eventlog.Deco
 	}
 }
 
-// accountLog is an account's stream with the streams of every property it ever belonged to.
-type accountLog struct {
-	events     []eventlog.Decoded
-	properties map[string][]eventlog.Decoded
+// propertyLogs holds the full streams of the properties a history page meets, read once
+// per page.
+type propertyLogs struct {
+	r    *Reader
+	logs map[string][]eventlog.Decoded
 }
 
-func (r *Reader) loadAccount(ctx context.Context, accountID string) (*accountLog, error) {
-	evs, err := r.readStream(ctx, domain.AccountStream(accountID))
-	if err != nil {
-		return nil, err
-	}
-	if len(evs) == 0 {
-		return nil, &Error{Code: CodeAccountNotFound, Message: "account does not exist"}
-	}
-	l := &accountLog{events: evs, properties: map[string][]eventlog.Decoded{}}
-	for _, d := range evs {
-		var pid string
-		switch e := d.Event.Data.(type) {
-		case domain.AccountRegistered:
-			pid = e.PropertyID
-		case domain.LinkedToProperty:
-			pid = e.PropertyID
-		}
-		if pid == "" {
-			continue
-		}
-		if _, done := l.properties[pid]; done {
-			continue
-		}
-		pevs, err := r.readStream(ctx, domain.PropertyStream(pid))
-		if err != nil {
-			return nil, err
-		}
-		l.properties[pid] = pevs
-	}
-	return l, nil
-}
-
-// propertiesAt folds each property's events that happened at or before at.
-func (l *accountLog) propertiesAt(at time.Time) []domain.Property {
-	out := make([]domain.Property, 0, len(l.properties))
-	ids := make([]string, 0, len(l.properties))
-	for id := range l.properties {
-		ids = append(ids, id)
-	}
-	sort.Strings(ids)
+// at folds each of ids' events that happened at or before at.
+func (l *propertyLogs) at(ctx context.Context, ids []string, at time.Time) ([]domain.Property, error) {
+	out := make([]domain.Property, 0, len(ids))
 	for _, id := range ids {
+		evs, ok := l.logs[id]
+		if !ok {
+			var err error
+			if evs, err = l.r.readStream(ctx, domain.PropertyStream(id)); err != nil {
+				return nil, err
+			}
+			l.logs[id] = evs
+		}
 		var p domain.Property
-		for _, d := range l.properties[id] {
+		for _, d := range evs {
 			if d.Event.At.After(at) {
 				break
 			}
@@ -126,7 +119,7 @@ func (l *accountLog) propertiesAt(at time.Time) []domain.Property {
 		}
 		out = append(out, p)
 	}
-	return out
+	return out, nil
 }
 
 // Entry is one event of an account's history with the status right after it.
@@ -156,27 +149,40 @@ type HistoryPage struct {
 // the first), at most limit. The status after each event is evaluated at that event's time
 // with the properties as they were then, under the policy in force then.
 func (r *Reader) Events(ctx context.Context, accountID string, after int64, limit int) (HistoryPage, error) {
-	l, err := r.loadAccount(ctx, accountID)
-	if err != nil {
-		return HistoryPage{}, err
-	}
 	page := HistoryPage{AccountID: accountID, Entries: []Entry{}}
-	var a domain.Account
-	for _, d := range l.events {
-		a = domain.EvolveAccount(a, d.Event)
+	props := &propertyLogs{r: r, logs: map[string][]eventlog.Decoded{}}
+	var failed error
+	// The fold starts from the nearest snapshot at or before after: the entries are the
+	// events after it, each with the status right after it.
+	_, rev, err := r.accounts().Fold(ctx, domain.AccountStream(accountID), after, time.Time{}, nil, func(a domain.Account, d eventlog.Decoded) bool {
 		if int64(d.Recorded.Revision) <= after {
-			continue
+			return true
 		}
 		if len(page.Entries) == limit {
 			next := page.Entries[len(page.Entries)-1].Revision
 			page.NextAfter = &next
-			break
+			return false
 		}
-		st := domain.EvaluateStatus(a, l.propertiesAt(d.Event.At), d.Event.At, r.Policy(d.Event.At))
+		ps, err := props.at(ctx, a.Properties, d.Event.At)
+		if err != nil {
+			failed = err
+			return false
+		}
+		st := domain.EvaluateStatus(a, ps, d.Event.At, r.Policy(d.Event.At))
 		e := Entry{Revision: d.Recorded.Revision, Position: d.Recorded.Position, EventID: d.Recorded.ID.String(), Type: d.Recorded.Type,
 			At: d.Event.At, CommandID: d.Meta.CommandID, Status: st.Status, Reasons: st.Reasons}
 		e.Data, e.Actor, e.Origin = fields(d.Event.Data, accountID)
 		page.Entries = append(page.Entries, e)
+		return true
+	})
+	if err == nil {
+		err = failed
+	}
+	if err != nil {
+		return HistoryPage{}, err
+	}
+	if rev < 0 {
+		return HistoryPage{}, &Error{Code: CodeAccountNotFound, Message: "account does not exist"}
 	}
 	return page, nil
 }
@@ -227,21 +233,28 @@ type MFAView struct {
 // StateAt folds the events that happened at or before at (account and properties) and
 // evaluates the time rules at at.
 func (r *Reader) StateAt(ctx context.Context, accountID string, at time.Time) (State, error) {
-	l, err := r.loadAccount(ctx, accountID)
+	// The nearest snapshot whose events all happened by at, then the events after it up
+	// to the first that happened later.
+	a, rev, err := r.accounts().Fold(ctx, domain.AccountStream(accountID), snapshot.NoRevisionLimit, at,
+		func(d eventlog.Decoded) bool { return d.Event.At.After(at) }, nil)
 	if err != nil {
 		return State{}, err
 	}
-	var a domain.Account
-	rev := int64(-1)
-	for _, d := range l.events {
-		if d.Event.At.After(at) {
-			break
-		}
-		a = domain.EvolveAccount(a, d.Event)
-		rev = int64(d.Recorded.Revision)
-	}
 	if rev < 0 {
+		if exists, err := r.exists(ctx, accountID); err != nil {
+			return State{}, err
+		} else if !exists {
+			return State{}, &Error{Code: CodeAccountNotFound, Message: "account does not exist"}
+		}
 		return State{}, &Error{Code: CodeAccountNotFound, Message: "the account did not exist yet at " + at.Format(time.RFC3339)}
+	}
+	props := make([]domain.Property, 0, len(a.Properties))
+	for _, id := range a.Properties {
+		p, err := r.propertyAt(ctx, id, at)
+		if err != nil {
+			return State{}, err
+		}
+		props = append(props, p)
 	}
 	p := r.Policy(at)
 	open := 0
@@ -250,9 +263,9 @@ func (r *Reader) StateAt(ctx context.Context, accountID string, at time.Time) (S
 			open++
 		}
 	}
-	props := a.Properties
-	if props == nil {
-		props = []string{}
+	ids := a.Properties
+	if ids == nil {
+		ids = []string{}
 	}
 	disabled := make(map[domain.DisableKind]DisableView, len(a.Disabled))
 	for kind, d := range a.Disabled {
@@ -260,13 +273,22 @@ func (r *Reader) StateAt(ctx context.Context, accountID string, at time.Time) (S
 	}
 	return State{
 		AccountID: accountID, At: at, Revision: rev, Email: a.Email, RegisteredAt: a.RegisteredAt, Activated: a.Activated, ActivatedAt: a.ActivatedAt,
-		Deleted: a.Deleted, Properties: props, PasswordChangedAt: a.PasswordChangedAt, PasswordExpiresAt: a.PasswordExpiresAt(p),
+		Deleted: a.Deleted, Properties: ids, PasswordChangedAt: a.PasswordChangedAt, PasswordExpiresAt: a.PasswordExpiresAt(p),
 		ChangeRequired: a.ChangeRequired, FailedAttempts: a.FailedAttempts, Locked: a.IsLockedAt(at, p), LockedAt: a.LockedAt,
 		MFA: MFAView{Enrolled: a.MFA.Enrolled, EnrolledAt: a.MFA.EnrolledAt, FailedAttempts: a.MFA.FailedAttempts, CooldownUntil: a.MFA.CooldownUntil,
 			DeferredUntil: a.MFA.DeferredUntil, ResetPending: a.MFA.ResetPending},
 		Disabled: disabled, FirstLoginAt: a.FirstLoginAt, LastLoginAt: a.LastLoginAt, OpenSessions: open,
-		Status: domain.EvaluateStatus(a, l.propertiesAt(at), at, p),
+		Status: domain.EvaluateStatus(a, props, at, p),
 	}, nil
+}
+
+// exists reports whether the account's stream holds any event.
+func (r *Reader) exists(ctx context.Context, accountID string) (bool, error) {
+	_, err := r.Store.ReadStream(ctx, domain.AccountStream(accountID), 0, 1)
+	if errors.Is(err, eventstore.ErrStreamNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 // fields whitelists what each event type may show. A type missing here shows no data.

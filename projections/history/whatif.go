@@ -3,6 +3,7 @@ package history
 import (
 	"accountd/eventstore/eventlog"
 	"context"
+	"sort"
 	"strings"
 	"time"
 
@@ -278,4 +279,65 @@ func compare(rec, sim []time.Time) string {
 		return OutcomeFewerLocks
 	}
 	return OutcomeUnchanged
+}
+
+// What-if replays decide again on a simulated state: it reads the whole stream (no snapshot
+// applies, the simulated fold is not the recorded one).
+// accountLog is an account's stream with the streams of every property it ever belonged to.
+type accountLog struct {
+	events     []eventlog.Decoded
+	properties map[string][]eventlog.Decoded
+}
+
+func (r *Reader) loadAccount(ctx context.Context, accountID string) (*accountLog, error) {
+	evs, err := r.readStream(ctx, domain.AccountStream(accountID))
+	if err != nil {
+		return nil, err
+	}
+	if len(evs) == 0 {
+		return nil, &Error{Code: CodeAccountNotFound, Message: "account does not exist"}
+	}
+	l := &accountLog{events: evs, properties: map[string][]eventlog.Decoded{}}
+	for _, d := range evs {
+		var pid string
+		switch e := d.Event.Data.(type) {
+		case domain.AccountRegistered:
+			pid = e.PropertyID
+		case domain.LinkedToProperty:
+			pid = e.PropertyID
+		}
+		if pid == "" {
+			continue
+		}
+		if _, done := l.properties[pid]; done {
+			continue
+		}
+		pevs, err := r.readStream(ctx, domain.PropertyStream(pid))
+		if err != nil {
+			return nil, err
+		}
+		l.properties[pid] = pevs
+	}
+	return l, nil
+}
+
+// propertiesAt folds each property's events that happened at or before at.
+func (l *accountLog) propertiesAt(at time.Time) []domain.Property {
+	out := make([]domain.Property, 0, len(l.properties))
+	ids := make([]string, 0, len(l.properties))
+	for id := range l.properties {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		var p domain.Property
+		for _, d := range l.properties[id] {
+			if d.Event.At.After(at) {
+				break
+			}
+			p = domain.EvolveProperty(p, d.Event)
+		}
+		out = append(out, p)
+	}
+	return out
 }
