@@ -94,18 +94,21 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 }
 
 // runWriter is the node's single writer goroutine: it serves group commits until Close,
-// then fails whatever is still queued with ErrClosed.
+// then fails whatever is still queued with ErrClosed. Each batch goes on to the syncer,
+// which makes it durable and answers it, while the writer already decides the next one.
 func (s *Store) runWriter() {
-	defer close(s.writerDone)
-	batch := make([]*request, 0, s.maxBatch)
+	defer close(s.syncs)
 	for {
+		var first *request
 		select {
 		case <-s.closing:
 			s.failQueued()
 			return
-		case first := <-s.requests:
-			batch = append(batch[:0], first)
+		case first = <-s.requests:
 		}
+		// A fresh slice per batch: the syncer holds the previous one until it answers it.
+		batch := make([]*request, 1, s.maxBatch)
+		batch[0] = first
 		// Take only what is already queued: waiting for more would add latency to a lone
 		// append, and under load the queue refills while the previous batch commits.
 	drain:
@@ -117,14 +120,7 @@ func (s *Store) runWriter() {
 				break drain
 			}
 		}
-		wrote := s.commitBatch(batch)
-		for _, r := range batch {
-			r.done <- struct{}{}
-		}
-		clear(batch)
-		if wrote {
-			s.changes.Notify()
-		}
+		s.syncs <- s.commitBatch(batch)
 	}
 }
 
@@ -161,13 +157,25 @@ type pending struct {
 	trees     [][]byte
 }
 
-// commitBatch decides and writes every request of the batch in one transaction and
-// reports whether anything new was committed. The decisions are made in memory from three
-// reads taken under the lock (the log's head, the heads of the streams involved, the IDs
-// already stored), so a batch costs the same four round trips whatever its size: BEGIN,
-// lock+reads, insert+notify, COMMIT.
-func (s *Store) commitBatch(batch []*request) (wrote bool) {
-	live := batch[:0:0]
+// syncJob is one decided batch on its way to the syncer: what it committed (visible but
+// not yet flushed) and up to which position the log it was decided against reaches.
+type syncJob struct {
+	batch  []*request // every request of the batch, answered by the syncer
+	live   int        // how many of them the transaction decided (for the report)
+	events int        // events the transaction committed
+	upTo   uint64     // the log's head after the transaction: what must be durable first
+	err    error      // the batch failed as a whole: its live requests get err, no flush
+}
+
+// commitBatch decides and writes every request of the batch in one transaction. The
+// decisions are made in memory from the reads taken under the lock (the log's head and the
+// tree's right edge, the heads of the streams involved, the IDs already stored), so a batch
+// costs two round trips whatever its size: BEGIN+lock+reads, then insert+COMMIT. The
+// COMMIT does not wait for the WAL flush (synchronous_commit off, so the advisory lock is
+// released at once); the syncer makes the batch durable before anyone is answered.
+func (s *Store) commitBatch(batch []*request) syncJob {
+	job := syncJob{batch: batch}
+	live := make([]*request, 0, len(batch))
 	for _, r := range batch {
 		// A caller that gave up before the writer got to it is not written: its Append
 		// has already returned the context's error.
@@ -177,24 +185,22 @@ func (s *Store) commitBatch(batch []*request) (wrote bool) {
 		}
 		live = append(live, r)
 	}
+	job.live = len(live)
 	if len(live) == 0 {
-		return false
+		return job
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	n, err := s.commit(ctx, live)
+	n, head, err := s.commit(ctx, live)
 	if err != nil {
 		for _, r := range live {
 			r.result, r.err = eventstore.AppendResult{}, fmt.Errorf("group commit: %w", err)
 		}
-		return false
+		job.err = err
+		return job
 	}
-	// A batch of refusals and retries only is rolled back, not committed, but it was
-	// decided all the same: reported with no events.
-	if report := s.groupCommits.Load(); report != nil {
-		(*report)(eventstore.GroupCommit{Appends: len(live), Events: n})
-	}
-	return n > 0
+	job.events, job.upTo = n, head
+	return job
 }
 
 // ReportGroupCommits implements eventstore.GroupCommitReporter. The report of a batch
@@ -207,12 +213,24 @@ func (s *Store) ReportGroupCommits(report func(eventstore.GroupCommit)) {
 	s.groupCommits.Store(&report)
 }
 
-func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
-	tx, err := s.pool.Begin(ctx)
+// commit runs one batch's transaction on a connection of its own and returns the events
+// it wrote and the log's head after it (the head it read when it wrote nothing).
+func (s *Store) commit(ctx context.Context, batch []*request) (int, uint64, error) {
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("begin: %w", err)
+		return 0, 0, fmt.Errorf("acquire connection: %w", err)
 	}
-	defer func() { _ = tx.Rollback(context.Background()) }()
+	// A connection left inside a transaction (an error between BEGIN and COMMIT) is
+	// rolled back here; pgxpool destroys one that is still not idle on release.
+	inTx := false
+	defer func() {
+		if inTx {
+			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, _ = conn.Exec(rctx, "ROLLBACK")
+			cancel()
+		}
+		conn.Release()
+	}()
 
 	var streamNames []string
 	var allIDs []uuid.UUID
@@ -230,21 +248,34 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 	// Lock first, then read: only reads made after the lock is granted see the previous
 	// holder's commit.
 	reads := &pgx.Batch{}
+	reads.Queue("BEGIN")
+	// The COMMIT returns (and the lock goes) once the commit is in the WAL buffers; the
+	// syncer's synchronous commit flushes it before any caller hears of it.
+	reads.Queue("SET LOCAL synchronous_commit TO off")
 	reads.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
 	reads.Queue(s.q.head)
 	reads.Queue(s.q.frontier)
 	reads.Queue(s.q.streamHeads, streamNames)
 	reads.Queue(s.q.findIDs, allIDs)
-	br := tx.SendBatch(ctx, reads)
+	inTx = true
+	br := conn.SendBatch(ctx, reads)
 	if _, err := br.Exec(); err != nil {
 		_ = br.Close()
-		return 0, fmt.Errorf("advisory lock: %w", err)
+		return 0, 0, fmt.Errorf("begin: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return 0, 0, fmt.Errorf("asynchronous commit: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return 0, 0, fmt.Errorf("advisory lock: %w", err)
 	}
 	var headPos int64
 	var headHash []byte
 	if err := br.QueryRow().Scan(&headPos, &headHash); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		_ = br.Close()
-		return 0, fmt.Errorf("read log head: %w", err)
+		return 0, 0, fmt.Errorf("read log head: %w", err)
 	}
 	// The tree's right edge, read in the same round trip: what the writer needs when
 	// another node committed last.
@@ -256,13 +287,13 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 		if err := rows.Scan(&pos, &blob); err != nil {
 			rows.Close()
 			_ = br.Close()
-			return 0, fmt.Errorf("read tree frontier: %w", err)
+			return 0, 0, fmt.Errorf("read tree frontier: %w", err)
 		}
 		edge[pos] = blob
 	}
 	if err := rows.Err(); err != nil {
 		_ = br.Close()
-		return 0, fmt.Errorf("read tree frontier: %w", err)
+		return 0, 0, fmt.Errorf("read tree frontier: %w", err)
 	}
 	type streamHead struct {
 		current uint64
@@ -276,7 +307,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 		if err := rows.Scan(&name, &rev); err != nil {
 			rows.Close()
 			_ = br.Close()
-			return 0, fmt.Errorf("read stream heads: %w", err)
+			return 0, 0, fmt.Errorf("read stream heads: %w", err)
 		}
 		if rev != nil {
 			heads[name] = streamHead{uint64(*rev), true}
@@ -284,7 +315,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 	}
 	if err := rows.Err(); err != nil {
 		_ = br.Close()
-		return 0, fmt.Errorf("read stream heads: %w", err)
+		return 0, 0, fmt.Errorf("read stream heads: %w", err)
 	}
 	stored := map[uuid.UUID]storedID{}
 	rows, _ = br.Query()
@@ -295,29 +326,29 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 		if err := rows.Scan(&id, &st.stream, &rev, &pos); err != nil {
 			rows.Close()
 			_ = br.Close()
-			return 0, fmt.Errorf("look up event IDs: %w", err)
+			return 0, 0, fmt.Errorf("look up event IDs: %w", err)
 		}
 		st.revision, st.position = uint64(rev), uint64(pos)
 		stored[id] = st
 	}
 	if err := rows.Err(); err != nil {
 		_ = br.Close()
-		return 0, fmt.Errorf("look up event IDs: %w", err)
+		return 0, 0, fmt.Errorf("look up event IDs: %w", err)
 	}
 	if err := br.Close(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 
 	var prev [32]byte
 	if headPos > 0 && copy(prev[:], headHash) != len(prev) {
-		return 0, fmt.Errorf("log head at position %d has a %d-byte hash", headPos, len(headHash))
+		return 0, 0, fmt.Errorf("log head at position %d has a %d-byte hash", headPos, len(headHash))
 	}
 	// The tree's frontier is the writer's own when this node made the last commit; after
 	// another node's, it is read under the lock.
 	frontier := s.frontier.Snapshot()
 	if frontier.Size() != headPos {
 		if frontier, err = transparency.LoadFrontier(headPos, blobReader(edge)); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	position := uint64(headPos)
@@ -361,21 +392,33 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 	}
 	if len(rowsOut.positions) == 0 {
 		// Only refusals and retries: nothing to commit, and the rollback releases the lock.
-		return 0, nil
+		return 0, uint64(headPos), nil
 	}
+	// One statement for the whole batch, and the COMMIT in the same round trip. The
+	// followers are notified by the syncer, once the rows are durable and readable.
 	writes := &pgx.Batch{}
 	writes.Queue(s.q.insert, rowsOut.positions, rowsOut.streams, rowsOut.revisions, rowsOut.ids,
 		rowsOut.types, rowsOut.at, rowsOut.data, rowsOut.metadata, rowsOut.hashes, rowsOut.trees)
-	writes.Queue("SELECT pg_notify($1, $2)", s.channel, fmt.Sprint(position))
-	if err := tx.SendBatch(ctx, writes).Close(); err != nil {
-		return 0, fmt.Errorf("insert positions %d..%d: %w", rowsOut.positions[0], position, err)
+	writes.Queue("COMMIT")
+	bw := conn.SendBatch(ctx, writes)
+	if _, err := bw.Exec(); err != nil {
+		_ = bw.Close()
+		return 0, 0, fmt.Errorf("insert positions %d..%d: %w", rowsOut.positions[0], position, err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("commit positions %d..%d (the outcome is unknown: retry with the same event IDs): %w",
+	if _, err := bw.Exec(); err != nil {
+		_ = bw.Close()
+		inTx = false // the connection is broken or the transaction is over either way
+		return 0, 0, fmt.Errorf("commit positions %d..%d (the outcome is unknown: retry with the same event IDs): %w",
 			rowsOut.positions[0], position, err)
 	}
+	if err := bw.Close(); err != nil {
+		inTx = false
+		return 0, 0, fmt.Errorf("commit positions %d..%d (the outcome is unknown: retry with the same event IDs): %w",
+			rowsOut.positions[0], position, err)
+	}
+	inTx = false
 	s.frontier = frontier
-	return len(rowsOut.positions), nil
+	return len(rowsOut.positions), position, nil
 }
 
 func (p *pending) add(rec eventstore.RecordedEvent, hash [32]byte) {

@@ -300,6 +300,14 @@ func TestListenerReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
+	// b's listener is known to listen (it woke); a's may still be connecting: wait for it.
+	listeners := 0
+	for deadline := time.Now().Add(10 * time.Second); listeners < 2 && time.Now().Before(deadline); {
+		if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
+			WHERE query LIKE 'LISTEN %' AND query LIKE '%' || $1 || '%'`, schema).Scan(&listeners); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var killed int
 	err = conn.QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE query LIKE 'LISTEN %' AND query LIKE '%' || $1 || '%'`, schema).Scan(&killed)
