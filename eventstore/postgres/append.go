@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // batchTimeout bounds one group commit, the wait for the advisory lock included, so a node
@@ -232,6 +233,27 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, uint64, erro
 		conn.Release()
 	}()
 
+	if s.fast {
+		n, head, ok, err := s.commitFast(ctx, conn, batch)
+		if ok {
+			return n, head, nil
+		}
+		// Another node wrote, or a head or ID was not what the cache said: decide the
+		// batch again from reads under the lock.
+		s.fast = false
+		if err != nil && conn.Conn().IsClosed() {
+			// Perhaps during COMMIT: the reading path would only fail on this connection.
+			return 0, 0, fmt.Errorf("commit in one round trip (the outcome is unknown: retry with the same event IDs): %w", err)
+		}
+		if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
+			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, _ = conn.Exec(rctx, "ROLLBACK")
+			cancel()
+		}
+	}
+	lastBefore := s.last
+	s.fast = false // until this batch commits alone
+
 	var streamNames []string
 	var allIDs []uuid.UUID
 	seenStream := map[string]bool{}
@@ -311,6 +333,9 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, uint64, erro
 		}
 		if rev != nil {
 			heads[name] = streamHead{uint64(*rev), true}
+			s.heads[name] = uint64(*rev)
+		} else {
+			delete(s.heads, name)
 		}
 	}
 	if err := rows.Err(); err != nil {
@@ -392,6 +417,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, uint64, erro
 	}
 	if len(rowsOut.positions) == 0 {
 		// Only refusals and retries: nothing to commit, and the rollback releases the lock.
+		s.remember(uint64(headPos), prev, uint64(headPos) == lastBefore)
 		return 0, uint64(headPos), nil
 	}
 	// One statement for the whole batch, and the COMMIT in the same round trip. The
@@ -418,7 +444,123 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, uint64, erro
 	}
 	inTx = false
 	s.frontier = frontier
+	for name, h := range heads {
+		if h.exists {
+			s.heads[name] = h.current
+		}
+	}
+	s.remember(position, prev, uint64(headPos) == lastBefore)
 	return len(rowsOut.positions), position, nil
+}
+
+// remember records the log's head after a commit of this node. The next batch may take the
+// fast path only if nobody else wrote since the one before (alone says so): while two nodes
+// take turns, every guess would fail and cost a round trip.
+func (s *Store) remember(head uint64, hash [32]byte, alone bool) {
+	s.last, s.lastHash, s.fast = head, hash, alone && head > 0
+	if len(s.heads) > maxCachedHeads {
+		clear(s.heads)
+	}
+}
+
+// maxCachedHeads bounds the writer's cache of stream heads; past it the cache starts over.
+const maxCachedHeads = 1 << 16
+
+// commitFast decides the batch from what this node already knows (the log's head and hash
+// after its own last commit, the frontier, the heads of the streams it wrote or read) and
+// sends BEGIN, the lock, the INSERT and COMMIT in one round trip. Nothing it writes can be
+// wrong, only refused: the INSERT is guarded on the log's head still being this node's
+// last (else it inserts nothing), a cached stream head that another node has moved makes
+// the INSERT hit the (stream, revision) key, and an event ID already stored hits the
+// event_id key. ok is false when the batch must be decided again by the reading path:
+// it needs something the cache does not know (a refusal, a stream never seen), or the
+// guard or a key refused it (err then says which, and the transaction is aborted).
+func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*request) (n int, head uint64, ok bool, err error) {
+	heads := make(map[string]uint64, len(batch))
+	known := func(stream string) (uint64, bool) {
+		if h, ok := heads[stream]; ok {
+			return h, true
+		}
+		h, ok := s.heads[stream]
+		return h, ok
+	}
+	// Decide first, touching nothing the reading path needs if it has to take over.
+	nexts := make([]uint64, len(batch))
+	for i, r := range batch {
+		cur, exists := known(r.stream)
+		switch {
+		case exists && r.expected.Matches(cur, true):
+			nexts[i] = cur + 1
+		case !exists && r.expected.IsNoStream():
+			nexts[i] = 0 // the (stream, revision) key refuses it if the stream exists
+		default:
+			return 0, 0, false, nil
+		}
+		heads[r.stream] = nexts[i] + uint64(len(r.events)) - 1
+	}
+	frontier := s.frontier.Snapshot()
+	if frontier.Size() != int64(s.last) {
+		return 0, 0, false, nil
+	}
+	prev := s.lastHash
+	position := s.last
+	at := time.Unix(0, s.now().UnixNano()).UTC()
+	var rowsOut pending
+	results := make([]eventstore.AppendResult, len(batch))
+	for i, r := range batch {
+		res := eventstore.AppendResult{Positions: make([]uint64, len(r.events))}
+		for j, e := range r.events {
+			position++
+			rec := eventstore.RecordedEvent{
+				ID: e.ID, Stream: r.stream, Type: e.Type, Revision: nexts[i] + uint64(j), Position: position,
+				RecordedAt: at, Data: e.Data, Metadata: e.Metadata,
+			}
+			hash := eventstore.ChainHash(prev, rec)
+			prev = hash
+			rowsOut.add(rec, hash)
+			rowsOut.trees = append(rowsOut.trees, treeBytes(frontier.Append(s.leaves.Hash(rec, r.views[j]))))
+			res.Positions[j] = position
+		}
+		res.NextRevision = nexts[i] + uint64(len(r.events)) - 1
+		results[i] = res
+	}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue("SET LOCAL synchronous_commit TO off")
+	b.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
+	b.Queue(s.q.insertIfHead, rowsOut.positions, rowsOut.streams, rowsOut.revisions, rowsOut.ids,
+		rowsOut.types, rowsOut.at, rowsOut.data, rowsOut.metadata, rowsOut.hashes, rowsOut.trees, int64(s.last))
+	b.Queue("COMMIT")
+	br := conn.SendBatch(ctx, b)
+	for range 3 {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return 0, 0, false, err
+		}
+	}
+	tag, err := br.Exec()
+	if err != nil {
+		_ = br.Close()
+		return 0, 0, false, err
+	}
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return 0, 0, false, err
+	}
+	if err := br.Close(); err != nil {
+		return 0, 0, false, err
+	}
+	if tag.RowsAffected() != int64(len(rowsOut.positions)) {
+		// The guard: another node wrote since. The empty transaction has committed.
+		return 0, 0, false, nil
+	}
+	for i, r := range batch {
+		r.result = results[i]
+		s.heads[r.stream] = results[i].NextRevision
+	}
+	s.frontier = frontier
+	s.remember(position, prev, true)
+	return len(rowsOut.positions), position, true, nil
 }
 
 func (p *pending) add(rec eventstore.RecordedEvent, hash [32]byte) {

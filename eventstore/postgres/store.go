@@ -122,6 +122,13 @@ type Store struct {
 	// hasher: both the writer goroutine's alone.
 	frontier transparency.Frontier
 	leaves   transparency.LeafHasher
+	// What the writer knows after this node's last commit, for the one-round-trip path
+	// (commitFast): the log's head and its hash, whether nobody else wrote just before,
+	// and stream heads it wrote or read under the lock (never ahead of the truth).
+	last     uint64
+	lastHash [32]byte
+	fast     bool
+	heads    map[string]uint64
 }
 
 var (
@@ -163,6 +170,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		maxBatch:   cfg.maxBatch,
 		requests:   make(chan *request, cfg.maxBatch),
 		syncs:      make(chan syncJob, 8),
+		heads:      map[string]uint64{},
 		closing:    make(chan struct{}),
 		writerDone: make(chan struct{}),
 		listenDone: make(chan struct{}),
@@ -279,6 +287,7 @@ type queries struct {
 	streamHeads  string
 	findIDs      string
 	insert       string
+	insertIfHead string
 	readAll      string
 	readStream   string
 	streamExists string
@@ -340,6 +349,10 @@ func newQueries(schema string) queries {
 			"$1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bigint[], $7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[])",
 		// Every read stops at the durable head; only the writer, under the lock, sees
 		// further (head, frontier, streamHeads, findIDs above).
+		// The fast path's INSERT: nothing unless the log's head is still $11.
+		insertIfHead: "INSERT INTO " + t + " (" + cols + ", tree) SELECT * FROM unnest(" +
+			"$1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bigint[], $7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[])" +
+			" WHERE (SELECT coalesce(max(position), 0) FROM " + t + ") = $11",
 		readAll: "SELECT " + cols + " FROM " + t + " WHERE position > $1 AND position <= (SELECT position FROM " + sch + ".head) ORDER BY position LIMIT $2",
 		readStream: "SELECT " + cols + " FROM " + t + " WHERE stream = $1 AND revision >= $2 AND position <= (SELECT position FROM " + sch + ".head)" +
 			" ORDER BY revision LIMIT $3",
