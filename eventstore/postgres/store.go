@@ -13,7 +13,8 @@
 //
 // The price is one writer at a time, cluster-wide. Within a node that is amortised by
 // group commit: one goroutine takes every append already queued and decides them all in a
-// single transaction (one lock, two round trips, one INSERT), so 64 concurrent writers
+// single transaction (one lock, one INSERT, two round trips, or one while this node is
+// the only one writing: commitFast), so 64 concurrent writers
 // cost a few transactions, not 64. The transaction commits without waiting for the WAL
 // flush, so across nodes the lock is held only for those two round trips; callers are
 // answered, and readers see the batch, once a separate synchronous commit has made it
