@@ -20,11 +20,12 @@ type GroupCommit struct {
 type GroupCommitReporter interface {
 	// ReportGroupCommits makes the store call report once for every batch it decides:
 	// after the transaction commits (with SQLite's Full, before the fsync that makes it
-	// durable; PostgreSQL rolls back a batch that wrote nothing, reported with Events 0)
-	// and before the batch's appends are answered, so a caller whose Append returned
-	// finds its batch counted. A batch that fails as a whole (a failed BEGIN, insert or
-	// COMMIT, a store broken by a failed fsync) is not reported: its appends fail with the
-	// error, which the append latency shows.
+	// durable; with PostgreSQL, after the synchronous commit of the durable head that
+	// makes it so; PostgreSQL rolls back a batch that wrote nothing, reported with Events
+	// 0) and before the batch's appends are answered, so a caller whose Append returned
+	// finds its batch counted. A batch that fails as a whole (a failed BEGIN, insert,
+	// COMMIT or flush, a store broken by a failed fsync) is not reported: its appends fail
+	// with the error, which the append latency shows.
 	//
 	// It may be called at any time, also while appends are under way; a later call
 	// replaces the earlier callback, and nil stops the reports. report runs on the

@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // batchTimeout bounds one group commit, the wait for the advisory lock included, so a node
@@ -96,18 +97,21 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 }
 
 // runWriter is the node's single writer goroutine: it serves group commits until Close,
-// then fails whatever is still queued with ErrClosed.
+// then fails whatever is still queued with ErrClosed. Each batch goes on to the syncer,
+// which makes it durable and answers it, while the writer already decides the next one.
 func (s *Store) runWriter() {
-	defer close(s.writerDone)
-	batch := make([]*request, 0, s.maxBatch)
+	defer close(s.syncs)
 	for {
+		var first *request
 		select {
 		case <-s.closing:
 			s.failQueued()
 			return
-		case first := <-s.requests:
-			batch = append(batch[:0], first)
+		case first = <-s.requests:
 		}
+		// A fresh slice per batch: the syncer holds the previous one until it answers it.
+		batch := make([]*request, 1, s.maxBatch)
+		batch[0] = first
 		// Take only what is already queued: waiting for more would add latency to a lone
 		// append, and under load the queue refills while the previous batch commits.
 	drain:
@@ -119,14 +123,7 @@ func (s *Store) runWriter() {
 				break drain
 			}
 		}
-		wrote := s.commitBatch(batch)
-		for _, r := range batch {
-			r.done <- struct{}{}
-		}
-		clear(batch)
-		if wrote {
-			s.changes.Notify()
-		}
+		s.syncs <- s.commitBatch(batch)
 	}
 }
 
@@ -163,13 +160,25 @@ type pending struct {
 	trees     [][]byte
 }
 
-// commitBatch decides and writes every request of the batch in one transaction and
-// reports whether anything new was committed. The decisions are made in memory from three
-// reads taken under the lock (the log's head, the heads of the streams involved, the IDs
-// already stored), so a batch costs the same four round trips whatever its size: BEGIN,
-// lock+reads, insert+notify, COMMIT.
-func (s *Store) commitBatch(batch []*request) (wrote bool) {
-	live := batch[:0:0]
+// syncJob is one decided batch on its way to the syncer: what it committed (visible but
+// not yet flushed) and up to which position the log it was decided against reaches.
+type syncJob struct {
+	batch  []*request // every request of the batch, answered by the syncer
+	live   int        // how many of them the transaction decided (for the report)
+	events int        // events the transaction committed
+	upTo   uint64     // the log's head after the transaction: what must be durable first
+	err    error      // the batch failed as a whole: its live requests get err, no flush
+}
+
+// commitBatch decides and writes every request of the batch in one transaction. The
+// decisions are made in memory from the reads taken under the lock (the log's head and the
+// tree's right edge, the heads of the streams involved, the IDs already stored), so a batch
+// costs two round trips whatever its size: BEGIN+lock+reads, then insert+COMMIT. The
+// COMMIT does not wait for the WAL flush (synchronous_commit off, so the advisory lock is
+// released at once); the syncer makes the batch durable before anyone is answered.
+func (s *Store) commitBatch(batch []*request) syncJob {
+	job := syncJob{batch: batch}
+	live := make([]*request, 0, len(batch))
 	for _, r := range batch {
 		// A caller that gave up before the writer got to it is not written: its Append
 		// has already returned the context's error.
@@ -179,24 +188,22 @@ func (s *Store) commitBatch(batch []*request) (wrote bool) {
 		}
 		live = append(live, r)
 	}
+	job.live = len(live)
 	if len(live) == 0 {
-		return false
+		return job
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
-	n, err := s.commit(ctx, live)
+	n, head, err := s.commit(ctx, live)
 	if err != nil {
 		for _, r := range live {
 			r.result, r.err = eventstore.AppendResult{}, fmt.Errorf("group commit: %w", err)
 		}
-		return false
+		job.err = err
+		return job
 	}
-	// A batch of refusals and retries only is rolled back, not committed, but it was
-	// decided all the same: reported with no events.
-	if report := s.groupCommits.Load(); report != nil {
-		(*report)(eventstore.GroupCommit{Appends: len(live), Events: n})
-	}
-	return n > 0
+	job.events, job.upTo = n, head
+	return job
 }
 
 // ReportGroupCommits implements eventstore.GroupCommitReporter. The report of a batch
@@ -209,12 +216,45 @@ func (s *Store) ReportGroupCommits(report func(eventstore.GroupCommit)) {
 	s.groupCommits.Store(&report)
 }
 
-func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
-	tx, err := s.pool.Begin(ctx)
+// commit runs one batch's transaction on a connection of its own and returns the events
+// it wrote and the log's head after it (the head it read when it wrote nothing).
+func (s *Store) commit(ctx context.Context, batch []*request) (int, uint64, error) {
+	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
-		return 0, fmt.Errorf("begin: %w", err)
+		return 0, 0, fmt.Errorf("acquire connection: %w", err)
 	}
-	defer func() { _ = tx.Rollback(context.Background()) }()
+	// A connection left inside a transaction (an error between BEGIN and COMMIT) is
+	// rolled back here; pgxpool destroys one that is still not idle on release.
+	inTx := false
+	defer func() {
+		if inTx {
+			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, _ = conn.Exec(rctx, "ROLLBACK")
+			cancel()
+		}
+		conn.Release()
+	}()
+
+	if s.fast {
+		n, head, ok, err := s.commitFast(ctx, conn, batch)
+		if ok {
+			return n, head, nil
+		}
+		// Another node wrote, or a head or ID was not what the cache said: decide the
+		// batch again from reads under the lock.
+		s.fast = false
+		if err != nil && conn.Conn().IsClosed() {
+			// Perhaps during COMMIT: the reading path would only fail on this connection.
+			return 0, 0, fmt.Errorf("commit in one round trip (the outcome is unknown: retry with the same event IDs): %w", err)
+		}
+		if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
+			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_, _ = conn.Exec(rctx, "ROLLBACK")
+			cancel()
+		}
+	}
+	lastBefore := s.last
+	s.fast = false // until this batch commits alone
 
 	var streamNames []string
 	var allIDs []uuid.UUID
@@ -232,21 +272,34 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 	// Lock first, then read: only reads made after the lock is granted see the previous
 	// holder's commit.
 	reads := &pgx.Batch{}
+	reads.Queue("BEGIN")
+	// The COMMIT returns (and the lock goes) once the commit is in the WAL buffers; the
+	// syncer's synchronous commit flushes it before any caller hears of it.
+	reads.Queue("SET LOCAL synchronous_commit TO off")
 	reads.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
 	reads.Queue(s.q.head)
 	reads.Queue(s.q.frontier)
 	reads.Queue(s.q.streamHeads, streamNames)
 	reads.Queue(s.q.findIDs, allIDs)
-	br := tx.SendBatch(ctx, reads)
+	inTx = true
+	br := conn.SendBatch(ctx, reads)
 	if _, err := br.Exec(); err != nil {
 		_ = br.Close()
-		return 0, fmt.Errorf("advisory lock: %w", err)
+		return 0, 0, fmt.Errorf("begin: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return 0, 0, fmt.Errorf("asynchronous commit: %w", err)
+	}
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return 0, 0, fmt.Errorf("advisory lock: %w", err)
 	}
 	var headPos int64
 	var headHash []byte
 	if err := br.QueryRow().Scan(&headPos, &headHash); err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		_ = br.Close()
-		return 0, fmt.Errorf("read log head: %w", err)
+		return 0, 0, fmt.Errorf("read log head: %w", err)
 	}
 	// The tree's right edge, read in the same round trip: what the writer needs when
 	// another node committed last.
@@ -258,13 +311,13 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 		if err := rows.Scan(&pos, &blob); err != nil {
 			rows.Close()
 			_ = br.Close()
-			return 0, fmt.Errorf("read tree frontier: %w", err)
+			return 0, 0, fmt.Errorf("read tree frontier: %w", err)
 		}
 		edge[pos] = blob
 	}
 	if err := rows.Err(); err != nil {
 		_ = br.Close()
-		return 0, fmt.Errorf("read tree frontier: %w", err)
+		return 0, 0, fmt.Errorf("read tree frontier: %w", err)
 	}
 	type streamHead struct {
 		current uint64
@@ -278,15 +331,18 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 		if err := rows.Scan(&name, &rev); err != nil {
 			rows.Close()
 			_ = br.Close()
-			return 0, fmt.Errorf("read stream heads: %w", err)
+			return 0, 0, fmt.Errorf("read stream heads: %w", err)
 		}
 		if rev != nil {
 			heads[name] = streamHead{uint64(*rev), true}
+			s.heads[name] = uint64(*rev)
+		} else {
+			delete(s.heads, name)
 		}
 	}
 	if err := rows.Err(); err != nil {
 		_ = br.Close()
-		return 0, fmt.Errorf("read stream heads: %w", err)
+		return 0, 0, fmt.Errorf("read stream heads: %w", err)
 	}
 	stored := map[uuid.UUID]storedID{}
 	rows, _ = br.Query()
@@ -297,29 +353,29 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 		if err := rows.Scan(&id, &st.stream, &rev, &pos); err != nil {
 			rows.Close()
 			_ = br.Close()
-			return 0, fmt.Errorf("look up event IDs: %w", err)
+			return 0, 0, fmt.Errorf("look up event IDs: %w", err)
 		}
 		st.revision, st.position = uint64(rev), uint64(pos)
 		stored[id] = st
 	}
 	if err := rows.Err(); err != nil {
 		_ = br.Close()
-		return 0, fmt.Errorf("look up event IDs: %w", err)
+		return 0, 0, fmt.Errorf("look up event IDs: %w", err)
 	}
 	if err := br.Close(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 
 	var prev [32]byte
 	if headPos > 0 && copy(prev[:], headHash) != len(prev) {
-		return 0, fmt.Errorf("log head at position %d has a %d-byte hash", headPos, len(headHash))
+		return 0, 0, fmt.Errorf("log head at position %d has a %d-byte hash", headPos, len(headHash))
 	}
 	// The tree's frontier is the writer's own when this node made the last commit; after
 	// another node's, it is read under the lock.
 	frontier := s.frontier.Snapshot()
 	if frontier.Size() != headPos {
 		if frontier, err = transparency.LoadFrontier(headPos, blobReader(edge)); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	position := uint64(headPos)
@@ -363,21 +419,150 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, error) {
 	}
 	if len(rowsOut.positions) == 0 {
 		// Only refusals and retries: nothing to commit, and the rollback releases the lock.
-		return 0, nil
+		s.remember(uint64(headPos), prev, uint64(headPos) == lastBefore)
+		return 0, uint64(headPos), nil
 	}
+	// One statement for the whole batch, and the COMMIT in the same round trip. The
+	// followers are notified by the syncer, once the rows are durable and readable.
 	writes := &pgx.Batch{}
 	writes.Queue(s.q.insert, rowsOut.positions, rowsOut.streams, rowsOut.revisions, rowsOut.ids,
 		rowsOut.types, rowsOut.at, rowsOut.data, rowsOut.metadata, rowsOut.hashes, rowsOut.trees)
-	writes.Queue("SELECT pg_notify($1, $2)", s.channel, fmt.Sprint(position))
-	if err := tx.SendBatch(ctx, writes).Close(); err != nil {
-		return 0, fmt.Errorf("insert positions %d..%d: %w", rowsOut.positions[0], position, err)
+	writes.Queue("COMMIT")
+	bw := conn.SendBatch(ctx, writes)
+	if _, err := bw.Exec(); err != nil {
+		_ = bw.Close()
+		return 0, 0, fmt.Errorf("insert positions %d..%d: %w", rowsOut.positions[0], position, err)
 	}
-	if err := tx.Commit(ctx); err != nil {
-		return 0, fmt.Errorf("commit positions %d..%d (the outcome is unknown: retry with the same event IDs): %w",
+	if _, err := bw.Exec(); err != nil {
+		_ = bw.Close()
+		inTx = false // the connection is broken or the transaction is over either way
+		return 0, 0, fmt.Errorf("commit positions %d..%d (the outcome is unknown: retry with the same event IDs): %w",
 			rowsOut.positions[0], position, err)
 	}
+	if err := bw.Close(); err != nil {
+		inTx = false
+		return 0, 0, fmt.Errorf("commit positions %d..%d (the outcome is unknown: retry with the same event IDs): %w",
+			rowsOut.positions[0], position, err)
+	}
+	inTx = false
 	s.frontier = frontier
-	return len(rowsOut.positions), nil
+	for name, h := range heads {
+		if h.exists {
+			s.heads[name] = h.current
+		}
+	}
+	s.remember(position, prev, uint64(headPos) == lastBefore)
+	return len(rowsOut.positions), position, nil
+}
+
+// remember records the log's head after a commit of this node. The next batch may take the
+// fast path only if nobody else wrote since the one before (alone says so): while two nodes
+// take turns, every guess would fail and cost a round trip.
+func (s *Store) remember(head uint64, hash [32]byte, alone bool) {
+	s.last, s.lastHash, s.fast = head, hash, alone && head > 0
+	if len(s.heads) > maxCachedHeads {
+		clear(s.heads)
+	}
+}
+
+// maxCachedHeads bounds the writer's cache of stream heads; past it the cache starts over.
+const maxCachedHeads = 1 << 16
+
+// commitFast decides the batch from what this node already knows (the log's head and hash
+// after its own last commit, the frontier, the heads of the streams it wrote or read) and
+// sends BEGIN, the lock, the INSERT and COMMIT in one round trip. Nothing it writes can be
+// wrong, only refused: the INSERT is guarded on the log's head still being this node's
+// last (else it inserts nothing), a cached stream head that another node has moved makes
+// the INSERT hit the (stream, revision) key, and an event ID already stored hits the
+// event_id key. ok is false when the batch must be decided again by the reading path:
+// it needs something the cache does not know (a refusal, a stream never seen), or the
+// guard or a key refused it (err then says which, and the transaction is aborted).
+func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*request) (n int, head uint64, ok bool, err error) {
+	heads := make(map[string]uint64, len(batch))
+	known := func(stream string) (uint64, bool) {
+		if h, ok := heads[stream]; ok {
+			return h, true
+		}
+		h, ok := s.heads[stream]
+		return h, ok
+	}
+	// Decide first, touching nothing the reading path needs if it has to take over.
+	nexts := make([]uint64, len(batch))
+	for i, r := range batch {
+		cur, exists := known(r.stream)
+		switch {
+		case exists && r.expected.Matches(cur, true):
+			nexts[i] = cur + 1
+		case !exists && r.expected.IsNoStream():
+			nexts[i] = 0 // the (stream, revision) key refuses it if the stream exists
+		default:
+			return 0, 0, false, nil
+		}
+		heads[r.stream] = nexts[i] + uint64(len(r.events)) - 1
+	}
+	frontier := s.frontier.Snapshot()
+	if frontier.Size() != int64(s.last) {
+		return 0, 0, false, nil
+	}
+	prev := s.lastHash
+	position := s.last
+	at := time.Unix(0, s.now().UnixNano()).UTC()
+	var rowsOut pending
+	results := make([]eventstore.AppendResult, len(batch))
+	for i, r := range batch {
+		res := eventstore.AppendResult{Positions: make([]uint64, len(r.events))}
+		for j, e := range r.events {
+			position++
+			rec := eventstore.RecordedEvent{
+				ID: e.ID, Stream: r.stream, Type: e.Type, Revision: nexts[i] + uint64(j), Position: position,
+				RecordedAt: at, Data: e.Data, Metadata: e.Metadata,
+			}
+			hash := eventstore.ChainHash(prev, rec)
+			prev = hash
+			rowsOut.add(rec, hash)
+			rowsOut.trees = append(rowsOut.trees, treeBytes(frontier.Append(s.leaves.Hash(rec, r.views[j]))))
+			res.Positions[j] = position
+		}
+		res.NextRevision = nexts[i] + uint64(len(r.events)) - 1
+		results[i] = res
+	}
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue("SET LOCAL synchronous_commit TO off")
+	b.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
+	b.Queue(s.q.insertIfHead, rowsOut.positions, rowsOut.streams, rowsOut.revisions, rowsOut.ids,
+		rowsOut.types, rowsOut.at, rowsOut.data, rowsOut.metadata, rowsOut.hashes, rowsOut.trees, int64(s.last))
+	b.Queue("COMMIT")
+	br := conn.SendBatch(ctx, b)
+	for range 3 {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return 0, 0, false, err
+		}
+	}
+	tag, err := br.Exec()
+	if err != nil {
+		_ = br.Close()
+		return 0, 0, false, err
+	}
+	if _, err := br.Exec(); err != nil {
+		_ = br.Close()
+		return 0, 0, false, err
+	}
+	if err := br.Close(); err != nil {
+		return 0, 0, false, err
+	}
+	if tag.RowsAffected() != int64(len(rowsOut.positions)) {
+		// The guard: another node wrote since. The empty transaction has committed.
+		return 0, 0, false, nil
+	}
+	for i, r := range batch {
+		r.result = results[i]
+		s.heads[r.stream] = results[i].NextRevision
+	}
+	s.frontier = frontier
+	s.remember(position, prev, true)
+	return len(rowsOut.positions), position, true, nil
 }
 
 func (p *pending) add(rec eventstore.RecordedEvent, hash [32]byte) {

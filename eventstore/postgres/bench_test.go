@@ -15,6 +15,7 @@ import (
 	"accountd/domain/credentials"
 	"accountd/eventstore"
 	"accountd/eventstore/eventstoretest"
+	"accountd/eventstore/postgres"
 	"accountd/eventstore/sqlite"
 
 	"github.com/google/uuid"
@@ -26,7 +27,9 @@ import (
 //	ACCOUNTD_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test?sslmode=disable \
 //	  go test -run '^$' -bench . -benchtime 3s ./eventstore/postgres/
 //
-// Without the URL only the SQLite halves run.
+// Without the URL only the SQLite halves run. BenchmarkAppendNodes puts one node beside
+// two nodes (two Stores, each with its own pool, writer and advisory-lock turns) sharing
+// one schema, 64 writers in all.
 
 func backends(b *testing.B) map[string]func(b *testing.B) eventstore.Store {
 	return map[string]func(b *testing.B) eventstore.Store{
@@ -53,6 +56,58 @@ func BenchmarkAppend(b *testing.B) {
 			})
 		}
 	}
+}
+
+func BenchmarkAppendNodes(b *testing.B) {
+	for _, nodes := range []int{1, 2} {
+		b.Run(fmt.Sprintf("postgres/%dnodes/64writers", nodes), func(b *testing.B) {
+			url := testURL(b)
+			schema := freshSchema(b, url)
+			stores := make([]*postgres.Store, nodes)
+			var commits, appends atomic.Int64
+			for i := range stores {
+				stores[i] = open(b, url, schema)
+				stores[i].ReportGroupCommits(func(gc eventstore.GroupCommit) {
+					commits.Add(1)
+					appends.Add(int64(gc.Appends))
+				})
+			}
+			benchmarkAppendNodes(b, stores, 64)
+			b.ReportMetric(float64(appends.Load())/float64(max(commits.Load(), 1)), "appends/commit")
+		})
+	}
+}
+
+// benchmarkAppendNodes is eventstoretest.BenchmarkAppend with the writers dealt round the
+// stores: writer w appends to its own stream through stores[w % len(stores)].
+func benchmarkAppendNodes(b *testing.B, stores []*postgres.Store, writers int) {
+	data := []byte(`{"amount":{"units":12345,"currency":"EUR"},"reference":"bench"}`)
+	metadata := []byte(`{"correlation":"9f1c2a7e-2d4b-4c1e-9a55-0b1f6f1f0d11"}`)
+	var claimed atomic.Int64
+	var wg sync.WaitGroup
+	b.ReportAllocs()
+	b.ResetTimer()
+	start := time.Now()
+	for w := range writers {
+		s := stores[w%len(stores)]
+		wg.Go(func() {
+			stream := fmt.Sprintf("acct-%d", w)
+			expected := eventstore.NoStream
+			for claimed.Add(1) <= int64(b.N) {
+				res, err := s.Append(b.Context(), stream, expected,
+					eventstore.EventData{ID: uuid.New(), Type: "Deposited", Data: data, Metadata: metadata})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				expected = eventstore.Exact(res.NextRevision)
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
 }
 
 // BenchmarkLogin is whole login decisions (read the account's stream, verify the password

@@ -302,6 +302,21 @@ func TestListenerReconnects(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
+	listening := func() bool {
+		var n int
+		err := conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
+			WHERE query LIKE 'LISTEN %' AND query LIKE '%' || $1 || '%'`, schema).Scan(&n)
+		return err == nil && n == 2
+	}
+	waitListening := func(what string) {
+		for deadline := time.Now().Add(30 * time.Second); !listening(); time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal(what)
+			}
+		}
+	}
+	// b's listener is known to listen (it woke); a's may still be connecting: wait for it.
+	waitListening("the listeners did not start")
 	var killed int
 	err = conn.QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
 		WHERE query LIKE 'LISTEN %' AND query LIKE '%' || $1 || '%'`, schema).Scan(&killed)
@@ -311,17 +326,7 @@ func TestListenerReconnects(t *testing.T) {
 	// Wait for both stores to listen again; then two probes in a row, so that the one
 	// catch-up wake-up a reconnect gives cannot satisfy the check: only notifications
 	// delivered on the new connection can.
-	listening := func() bool {
-		var n int
-		err := conn.QueryRow(t.Context(), `SELECT count(*) FROM pg_stat_activity
-			WHERE query LIKE 'LISTEN %' AND query LIKE '%' || $1 || '%'`, schema).Scan(&n)
-		return err == nil && n == 2
-	}
-	for deadline := time.Now().Add(30 * time.Second); !listening(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("the listeners did not reconnect")
-		}
-	}
+	waitListening("the listeners did not reconnect")
 	for probe := range 2 {
 		if !woken() {
 			t.Fatalf("probe %d: not woken by the other node's appends after the listener's connection was killed", probe+1)

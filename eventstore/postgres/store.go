@@ -13,8 +13,12 @@
 //
 // The price is one writer at a time, cluster-wide. Within a node that is amortised by
 // group commit: one goroutine takes every append already queued and decides them all in a
-// single transaction (one lock, four round trips), so 64 concurrent writers cost a few
-// transactions, not 64. Across nodes the lock is held only for those round trips.
+// single transaction (one lock, one INSERT, two round trips, or one while this node is
+// the only one writing: commitFast), so 64 concurrent writers
+// cost a few transactions, not 64. The transaction commits without waiting for the WAL
+// flush, so across nodes the lock is held only for those two round trips; callers are
+// answered, and readers see the batch, once a separate synchronous commit has made it
+// durable (durability.go).
 //
 // Every write must go through this package: the lock is cooperative, and a row inserted
 // by other means would break both the order and the chain (VerifyChain would say where).
@@ -51,7 +55,7 @@ var ErrSchemaTooNew = errors.New("postgres: schema version newer than this build
 
 // schemaVersion is stored in the meta table. Bump it with every schema change and teach
 // migrate the step from the previous one.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // Option configures a Store.
 type Option func(*config)
@@ -102,6 +106,8 @@ type Store struct {
 	maxBatch int
 
 	requests   chan *request
+	syncs      chan syncJob // decided batches, from the writer to the syncer
+	durable    uint64       // the syncer's: the head this node last made durable
 	closing    chan struct{}
 	writerDone chan struct{}
 	stopListen context.CancelFunc
@@ -117,6 +123,13 @@ type Store struct {
 	// hasher: both the writer goroutine's alone.
 	frontier transparency.Frontier
 	leaves   transparency.LeafHasher
+	// What the writer knows after this node's last commit, for the one-round-trip path
+	// (commitFast): the log's head and its hash, whether nobody else wrote just before,
+	// and stream heads it wrote or read under the lock (never ahead of the truth).
+	last     uint64
+	lastHash [32]byte
+	fast     bool
+	heads    map[string]uint64
 }
 
 var (
@@ -157,6 +170,8 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		now:        cfg.now,
 		maxBatch:   cfg.maxBatch,
 		requests:   make(chan *request, cfg.maxBatch),
+		syncs:      make(chan syncJob, 8),
+		heads:      map[string]uint64{},
 		closing:    make(chan struct{}),
 		writerDone: make(chan struct{}),
 		listenDone: make(chan struct{}),
@@ -169,6 +184,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 	s.stopListen = stop
 	go s.listen(listenCtx, pcfg.ConnConfig.Copy())
 	go s.runWriter()
+	go s.runSyncer()
 	return s, nil
 }
 
@@ -242,9 +258,14 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("read version: %w", err)
 	case version > schemaVersion:
 		return fmt.Errorf("%w: schema version %d, this build knows up to %d; upgrade accountd", ErrSchemaTooNew, version, schemaVersion)
-	case version == 1:
-		if err := s.migrateTree(ctx, tx); err != nil {
-			return fmt.Errorf("add the hash tree to schema 1: %w", err)
+	case version == 1 || version == 2:
+		// Schema 2 added the tree; schema 3 the durable head, which the schema
+		// statements above created at the last stored position (older versions committed
+		// synchronously: all of it is durable).
+		if version == 1 {
+			if err := s.migrateTree(ctx, tx); err != nil {
+				return fmt.Errorf("add the hash tree to schema 1: %w", err)
+			}
 		}
 		if _, err := tx.Exec(ctx, s.q.bumpVersion, schemaVersion); err != nil {
 			return fmt.Errorf("record version: %w", err)
@@ -267,10 +288,12 @@ type queries struct {
 	streamHeads  string
 	findIDs      string
 	insert       string
+	insertIfHead string
 	readAll      string
 	readStream   string
 	streamExists string
 	headPosition string
+	raiseDurable string
 }
 
 func newQueries(schema string) queries {
@@ -301,6 +324,13 @@ func newQueries(schema string) queries {
 			)`,
 			// Schema 2: each row's transparency tree hashes (tree.go).
 			"ALTER TABLE " + t + " ADD COLUMN IF NOT EXISTS tree bytea",
+			// Schema 3: the durable head, one row (durability.go). Readers stop there.
+			"CREATE TABLE IF NOT EXISTS " + sch + `.head (
+				one      boolean PRIMARY KEY DEFAULT true CHECK (one),
+				position bigint  NOT NULL
+			)`,
+			"INSERT INTO " + sch + ".head (one, position) SELECT true, coalesce(max(position), 0) FROM " + t +
+				" ON CONFLICT (one) DO NOTHING",
 		},
 		version:     "SELECT value FROM " + sch + ".meta WHERE key = 'schema_version'",
 		setVersion:  "INSERT INTO " + sch + ".meta (key, value) VALUES ('schema_version', $1)",
@@ -318,9 +348,17 @@ func newQueries(schema string) queries {
 		findIDs: "SELECT event_id, stream, revision, position FROM " + t + " WHERE event_id = ANY($1::uuid[])",
 		insert: "INSERT INTO " + t + " (" + cols + ", tree) SELECT * FROM unnest(" +
 			"$1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bigint[], $7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[])",
-		readAll:      "SELECT " + cols + " FROM " + t + " WHERE position > $1 ORDER BY position LIMIT $2",
-		readStream:   "SELECT " + cols + " FROM " + t + " WHERE stream = $1 AND revision >= $2 ORDER BY revision LIMIT $3",
-		streamExists: "SELECT EXISTS (SELECT 1 FROM " + t + " WHERE stream = $1)",
-		headPosition: "SELECT coalesce(max(position), 0) FROM " + t,
+		// Every read stops at the durable head; only the writer, under the lock, sees
+		// further (head, frontier, streamHeads, findIDs above).
+		// The fast path's INSERT: nothing unless the log's head is still $11.
+		insertIfHead: "INSERT INTO " + t + " (" + cols + ", tree) SELECT * FROM unnest(" +
+			"$1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bigint[], $7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[])" +
+			" WHERE (SELECT coalesce(max(position), 0) FROM " + t + ") = $11",
+		readAll: "SELECT " + cols + " FROM " + t + " WHERE position > $1 AND position <= (SELECT position FROM " + sch + ".head) ORDER BY position LIMIT $2",
+		readStream: "SELECT " + cols + " FROM " + t + " WHERE stream = $1 AND revision >= $2 AND position <= (SELECT position FROM " + sch + ".head)" +
+			" ORDER BY revision LIMIT $3",
+		streamExists: "SELECT EXISTS (SELECT 1 FROM " + t + " WHERE stream = $1 AND position <= (SELECT position FROM " + sch + ".head))",
+		headPosition: "SELECT position FROM " + sch + ".head",
+		raiseDurable: "UPDATE " + sch + ".head SET position = $1 WHERE position < $1",
 	}
 }

@@ -1,0 +1,114 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"accountd/eventstore"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// Durability is pipelined, as in the SQLite backend. A batch's transaction commits with
+// synchronous_commit off: PostgreSQL writes its commit record to the WAL buffers and
+// releases the advisory lock without waiting for the flush, so the next batch, from this
+// node or another, decides and writes while the flush is under way. The syncer then runs,
+// on another connection, one small synchronous transaction that raises the schema's
+// durable head (the one row of the head table) to the batch's last position. PostgreSQL
+// flushes the WAL up to that transaction's commit record before making it visible, and the
+// batch's commit record comes earlier in the WAL, so once the head row says n, positions
+// 1..n are on disk whichever node wrote them. Only then are the batch's callers answered
+// and the followers notified.
+//
+// Readers never go past the durable head: a committed but unflushed batch would vanish in
+// a server crash (PostgreSQL keeps a prefix of the WAL), and its positions would later be
+// given to other events, behind a follower that had already applied them. A lost tail is
+// always a suffix, so the durable log is a prefix of the committed one, gapless and in
+// commit order; the writer alone reads past the durable head, under the lock, to build on
+// what was committed before it.
+//
+// Several batches that finish during one flush share the next: the syncer takes every
+// job already queued and raises the head once, to the highest of them.
+
+// syncTimeout bounds one flush transaction.
+const syncTimeout = 30 * time.Second
+
+// runSyncer answers the writer's batches in commit order once they are durable, then
+// closes writerDone (after the writer has closed syncs).
+func (s *Store) runSyncer() {
+	defer close(s.writerDone)
+	jobs := make([]syncJob, 0, 16)
+	for job := range s.syncs {
+		jobs = append(jobs[:0], job)
+	drain:
+		for {
+			select {
+			case j, ok := <-s.syncs:
+				if !ok {
+					break drain
+				}
+				jobs = append(jobs, j)
+			default:
+				break drain
+			}
+		}
+		var upTo uint64
+		wrote := false
+		for _, j := range jobs {
+			if j.err == nil && j.live > 0 {
+				upTo = max(upTo, j.upTo)
+				wrote = wrote || j.events > 0
+			}
+		}
+		var err error
+		if upTo > s.durable {
+			if err = s.flush(upTo, wrote); err == nil {
+				s.durable = upTo
+			}
+		}
+		report := s.groupCommits.Load()
+		for _, j := range jobs {
+			if j.err == nil && j.live > 0 {
+				if err != nil {
+					// Committed, but not known to be durable: the caller must find out.
+					for _, r := range j.batch {
+						if r.err == nil {
+							r.result, r.err = eventstore.AppendResult{}, fmt.Errorf(
+								"group commit: flush up to position %d (the outcome is unknown: retry with the same event IDs): %w", upTo, err)
+						}
+					}
+				} else if report != nil {
+					// A batch of refusals and retries only is rolled back, not committed,
+					// but it was decided all the same: reported with no events.
+					(*report)(eventstore.GroupCommit{Appends: j.live, Events: j.events})
+				}
+			}
+			for _, r := range j.batch {
+				r.done <- struct{}{}
+			}
+		}
+		if wrote && err == nil {
+			s.changes.Notify()
+		}
+		clear(jobs)
+	}
+}
+
+// flush makes positions up to upTo durable: a synchronous commit that raises the head row
+// (a no-op when another node raised it further: its visible commit was flushed too), with
+// the notification to every node's followers when events were written.
+func (s *Store) flush(upTo uint64, notify bool) error {
+	ctx, cancel := context.WithTimeout(context.Background(), syncTimeout)
+	defer cancel()
+	b := &pgx.Batch{}
+	b.Queue(s.q.raiseDurable, int64(upTo))
+	if notify {
+		b.Queue("SELECT pg_notify($1, $2)", s.channel, fmt.Sprint(upTo))
+	}
+	// The batch runs as one implicit transaction, committed synchronously at its Sync.
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		return err
+	}
+	return nil
+}
