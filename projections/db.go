@@ -11,15 +11,15 @@ import (
 	"time"
 
 	"github.com/mattn/go-sqlite3"
+
+	"accountd/eventstore/sqlite"
 )
 
 // OpenDB opens the read-model database. It is rebuilt from the log whenever needed, so
 // synchronous=NORMAL is enough: a lost tail is replayed from the checkpoint. A missing file
 // is created 0600 (it holds e-mail and IP addresses), which SQLite's -wal and -shm copy.
 func OpenDB(path string) (*sql.DB, error) {
-	if f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600); err == nil {
-		_ = f.Close()
-	}
+	_ = sqlite.CreatePrivate(path) // an error here is reported better by the open below
 	q := url.Values{}
 	q.Set("_journal_mode", "WAL")
 	q.Set("_synchronous", "NORMAL")

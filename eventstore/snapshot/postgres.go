@@ -39,23 +39,38 @@ func OpenPostgres(ctx context.Context, url, schema string) (*Postgres, error) {
 	}
 	ident := pgx.Identifier{schema}.Sanitize()
 	table := pgx.Identifier{schema, "snapshots"}.Sanitize()
-	for _, stmt := range []string{
-		"CREATE SCHEMA IF NOT EXISTS " + ident,
-		"CREATE TABLE IF NOT EXISTS " + table + ` (
-			stream   TEXT        NOT NULL,
-			version  TEXT        NOT NULL,
-			revision BIGINT      NOT NULL,
-			at_ns    BIGINT      NOT NULL, -- nanoseconds: timestamptz keeps only microseconds
-			data     BYTEA       NOT NULL,
-			PRIMARY KEY (stream, version, revision))`,
-		"CREATE INDEX IF NOT EXISTS snapshots_by_time ON " + table + " (stream, version, at_ns, revision)",
-	} {
-		if _, err := pool.Exec(ctx, stmt); err != nil {
-			pool.Close()
-			return nil, fmt.Errorf("snapshot: schema: %w", err)
-		}
+	if err := createTable(ctx, pool, schema, ident, table); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("snapshot: schema: %w", err)
 	}
 	return &Postgres{pool: pool, table: table}, nil
+}
+
+// createTable makes the schema and table under a transaction-level advisory lock: nodes
+// starting together on one log would otherwise race in CREATE ... IF NOT EXISTS, which
+// PostgreSQL does not serialise (a unique violation on pg_type or pg_class).
+func createTable(ctx context.Context, pool *pgxpool.Pool, schema, ident, table string) error {
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('accountd.snapshot.schema' || $1))", schema); err != nil {
+			return err
+		}
+		for _, stmt := range []string{
+			"CREATE SCHEMA IF NOT EXISTS " + ident,
+			"CREATE TABLE IF NOT EXISTS " + table + ` (
+				stream   TEXT        NOT NULL,
+				version  TEXT        NOT NULL,
+				revision BIGINT      NOT NULL,
+				at_ns    BIGINT      NOT NULL, -- nanoseconds: timestamptz keeps only microseconds
+				data     BYTEA       NOT NULL,
+				PRIMARY KEY (stream, version, revision))`,
+			"CREATE INDEX IF NOT EXISTS snapshots_by_time ON " + table + " (stream, version, at_ns, revision)",
+		} {
+			if _, err := tx.Exec(ctx, stmt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func (p *Postgres) Save(ctx context.Context, r Record) error {

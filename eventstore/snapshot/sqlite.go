@@ -7,6 +7,8 @@ import (
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // the driver the SQLite event store uses
+
+	"accountd/eventstore/sqlite"
 )
 
 // SQLite keeps snapshots in their own SQLite file beside the log's (data/snapshots.db):
@@ -29,6 +31,9 @@ CREATE INDEX IF NOT EXISTS snapshots_by_time ON snapshots(stream, version, at_ns
 
 // OpenSQLite opens (creating when absent) the snapshot file at path.
 func OpenSQLite(path string) (*SQLite, error) {
+	if err := sqlite.CreatePrivate(path); err != nil {
+		return nil, fmt.Errorf("snapshot: create %s: %w", path, err)
+	}
 	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000")
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: open %s: %w", path, err)
