@@ -66,6 +66,7 @@ type serveFlags struct {
 	maxBody                      int64
 	shutdownTimeout              time.Duration
 	metrics                      bool
+	console, publicPages         bool
 	outbox                       bool
 	detect                       domain.DetectorPolicy
 	streams                      streamFlags
@@ -105,6 +106,8 @@ func newServerFlags(name, usageText string, stderr io.Writer) (*flag.FlagSet, *s
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Int64Var(&f.maxBody, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body accepted")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to drain requests on SIGINT/SIGTERM")
+	fs.BoolVar(&f.console, "console", true, "serve the browser console at /console/ (sign-in with a role's API token)")
+	fs.BoolVar(&f.publicPages, "public-pages", true, "serve the pages the mailed links open (/activate, /reset-password, /unlock); off for a vendor with its own front end")
 	fs.BoolVar(&f.metrics, "metrics", true, "serve Prometheus metrics at /metrics, without a token, on the API's listener")
 	fs.BoolVar(&f.outbox, "outbox", true, "send mail from this node; with several nodes on one shared log, leave it on for exactly one")
 	registerDetectorFlags(fs, &f.detect)
@@ -160,7 +163,8 @@ func parseServerFlags(name, usageText string, args, environ []string, stderr io.
 		f.publicURL = publicURLOf(f.addr)
 	}
 	cfg := serve.Config{DataDir: f.data, Addr: f.addr, PublicURL: strings.TrimRight(f.publicURL, "/"), Logger: logger,
-		MaxBodyBytes: f.maxBody, ShutdownTimeout: f.shutdownTimeout, DisableMetrics: !f.metrics, DisableOutbox: !f.outbox}
+		MaxBodyBytes: f.maxBody, ShutdownTimeout: f.shutdownTimeout, DisableMetrics: !f.metrics, DisableOutbox: !f.outbox,
+		DisableConsole: !f.console, DisablePublicPages: !f.publicPages}
 
 	switch f.sync {
 	case "full":
