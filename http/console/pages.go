@@ -281,7 +281,7 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session, p
 	}
 	p.Title = p.T("nav_overview")
 	prop := strings.TrimSpace(r.URL.Query().Get("property_id"))
-	end := c.cfg.Clock().UTC().Truncate(24 * time.Hour).AddDate(0, 0, 1)
+	end := c.cfg.Clock().UTC().Truncate(24*time.Hour).AddDate(0, 0, 1)
 	start := end.AddDate(0, 0, -30)
 	days := make([]string, 30)
 	for i := range days {
