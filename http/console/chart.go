@@ -32,9 +32,9 @@ func barChart(title string, labels []string, values []int) chart {
 		c.Max = max(c.Max, v)
 		c.Total += v
 	}
-	step := 24
+	step := 16
 	if len(values) <= 5 {
-		step = 90
+		step = 170
 	}
 	c.Width = 40 + step*len(values)
 	for i, v := range values {
@@ -49,7 +49,7 @@ func barChart(title string, labels []string, values []int) chart {
 		c.Bars = append(c.Bars, bar{X: x, Y: 10 + chartPlotHeight - h, W: step - 6, H: h, Label: labels[i], Value: v})
 		// Every fifth day is labelled on a 30-day axis; every bar on a short one.
 		if len(values) <= 5 || i%5 == 0 {
-			c.Labels = append(c.Labels, axisLabel{X: x, Text: labels[i]})
+			c.Labels = append(c.Labels, axisLabel{X: x + (step-6)/2, Text: labels[i]})
 		}
 	}
 	return c

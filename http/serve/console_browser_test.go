@@ -97,7 +97,11 @@ func (b *browserRun) problem(format string, args ...any) {
 }
 
 // checkPage fails the test for what the listeners saw since the last page, and runs axe.
-func (b *browserRun) checkPage(name string) {
+func (b *browserRun) checkPage(name string) { b.check(name, b.axe != "") }
+
+// check is checkPage, with axe-core run on the page or not (a page's French twin has the
+// same structure: it is checked for errors and requests only, which keeps the test short).
+func (b *browserRun) check(name string, axe bool) {
 	b.t.Helper()
 	b.mu.Lock()
 	errs := b.errs
@@ -106,7 +110,7 @@ func (b *browserRun) checkPage(name string) {
 	for _, e := range errs {
 		b.t.Errorf("%s: %s", name, e)
 	}
-	if b.axe == "" {
+	if !axe {
 		return
 	}
 	type violation struct {
@@ -120,11 +124,19 @@ func (b *browserRun) checkPage(name string) {
 	}
 	run := `(async () => { if (!window.axe) { ` + b.axe + ` }
 		const r = await axe.run(document, {runOnly: {type: 'tag', values: ['wcag2a', 'wcag21a', 'wcag2aa', 'wcag21aa']}});
-		return r.violations.map(v => ({id: v.id, impact: v.impact, tags: v.tags, help: v.help, nodes: v.nodes.map(n => ({target: n.target}))})); })()`
-	violations, err := chromedp.Run(b.ctx, chromedp.Evaluate[[]violation](run, chromedp.EvalAwaitPromise))
+		return {passes: r.passes.length, violations: r.violations.map(v => ({id: v.id, impact: v.impact, tags: v.tags, help: v.help, nodes: v.nodes.map(n => ({target: n.target}))}))}; })()`
+	type report struct {
+		Passes     int         `json:"passes"`
+		Violations []violation `json:"violations"`
+	}
+	rep, err := chromedp.Run(b.ctx, chromedp.Evaluate[report](run, chromedp.EvalAwaitPromise))
 	if err != nil {
 		b.t.Fatalf("%s: axe: %v", name, err)
 	}
+	if rep.Passes == 0 {
+		b.t.Errorf("%s: axe checked nothing", name)
+	}
+	violations := rep.Violations
 	for _, v := range violations {
 		b.t.Errorf("%s: accessibility: %s (%s, %v): %s at %v", name, v.ID, v.Impact, v.Tags, v.Help, v.Nodes)
 	}
@@ -153,7 +165,7 @@ func (b *browserRun) page(name, path string, check func()) {
 	b.checkPage(name)
 	b.shot(name + "-en")
 	b.run(chromedp.Click(chromedp.CSS(`a[hreflang="fr"]`)), chromedp.WaitVisible(chromedp.CSS(`html[lang="fr"]`)))
-	b.checkPage(name + " (fr)")
+	b.check(name+" (fr)", false)
 	b.shot(name + "-fr")
 	b.run(chromedp.Click(chromedp.CSS(`a[hreflang="en"]`)), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"]`)))
 }
@@ -183,12 +195,13 @@ func get[T any](b *browserRun, a chromedp.Action[T]) T {
 
 func (b *browserRun) text(sel string) string {
 	b.t.Helper()
-	return strings.TrimSpace(get(b, chromedp.Text(chromedp.CSS(sel))))
+	// Read in the page, not through DOM node IDs, which a page that just loaded replaces.
+	return strings.TrimSpace(get(b, chromedp.Evaluate[string](fmt.Sprintf(`(document.querySelector(%q) || {innerText: ""}).innerText`, sel))))
 }
 
 func (b *browserRun) class(sel string) string {
 	b.t.Helper()
-	return get(b, chromedp.AttributeValue(chromedp.CSS(sel), "class")).Value
+	return get(b, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).className`, sel)))
 }
 
 func (b *browserRun) signIn(role api.Role) {
@@ -490,5 +503,5 @@ func TestConsoleInBrowser(t *testing.T) {
 
 func (b *browserRun) count(sel string) int {
 	b.t.Helper()
-	return len(get(b, chromedp.Nodes(chromedp.CSSAll(sel), chromedp.AtLeast(0))))
+	return get(b, chromedp.Evaluate[int](fmt.Sprintf(`document.querySelectorAll(%q).length`, sel)))
 }
