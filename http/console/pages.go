@@ -210,11 +210,6 @@ func (c *Console) verifyLog(w http.ResponseWriter, r *http.Request, s *session, 
 	http.Redirect(w, r, "/console/compliance", http.StatusSeeOther)
 }
 
-// whatIfFields are the candidate policy's settings the page edits.
-var whatIfFields = []struct{ Key, Kind string }{
-	{"lockout_threshold", "int"}, {"password_max_age", "duration"}, {"reset_link_ttl", "duration"}, {"inactivity_limit", "duration"},
-}
-
 func (c *Console) whatIf(w http.ResponseWriter, r *http.Request, s *session, p *page) {
 	if !p.May("security.what_if") {
 		c.forbidden(w, p)

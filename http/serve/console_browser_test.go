@@ -145,10 +145,20 @@ func (b *browserRun) check(name string, axe bool) {
 // shot screenshots the page as name-lang.png.
 func (b *browserRun) shot(name string) {
 	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.CaptureScreenshot())
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
+	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// viewShot screenshots what the window shows, from the top: the README's pictures.
+func (b *browserRun) viewShot(name string) {
+	b.t.Helper()
+	b.run(chromedp.Evaluate[chromedp.Void](`window.scrollTo(0, 0)`))
+	png := get(b, chromedp.CaptureScreenshot())
 	if err := os.WriteFile(filepath.Join(b.shots, name+".png"), png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}
@@ -349,7 +359,15 @@ func TestConsoleInBrowser(t *testing.T) {
 		if got := b.text(`#state dl`); !strings.Contains(got, "5") {
 			t.Errorf("state before the lock: %q, want 5 failed attempts", got)
 		}
-		b.page("account", "/console/accounts/"+anna+"?at="+url.QueryEscape(b.text(`#at`)), nil)
+		b.checkPage("account state")
+		b.shot("account-state-en")
+		b.viewShot("readme-account-en")
+		at := get(b, chromedp.Evaluate[string](`document.getElementById("at").value`))
+		b.page("account-state", "/console/accounts/"+anna+"?at="+url.QueryEscape(at), func() {
+			if st := b.text(`#state-status`); st != "active" {
+				t.Errorf("the state at %s, opened by its address: %q", at, st)
+			}
+		})
 		b.page("suspicious-activity", "/console/suspicious-activity", func() {
 			if n := b.count(`ol.timeline li`); n == 0 {
 				t.Error("no detection on the suspicious-activity page")
@@ -477,6 +495,10 @@ func TestConsoleInBrowser(t *testing.T) {
 			t.Errorf("a short password: the length rule is %q, want broken as the user types", class)
 		}
 		b.shot("reset-password-typing-en")
+		b.run(chromedp.Click(chromedp.CSS(`a[hreflang="fr"]`)), chromedp.WaitVisible(chromedp.CSS(`html[lang="fr"]`)),
+			chromedp.SendKeys(chromedp.CSS(`#new_password`), "Un lac au matin 2027"), chromedp.SendKeys(chromedp.CSS(`#confirm_password`), "Un lac"))
+		b.viewShot("readme-reset-fr")
+		b.run(chromedp.Click(chromedp.CSS(`a[hreflang="en"]`)), chromedp.WaitVisible(chromedp.CSS(`html[lang="en"]`)))
 		b.run(chromedp.Evaluate[chromedp.Void](`document.getElementById("new_password").value = ""`), chromedp.SendKeys(chromedp.CSS(`#new_password`), "A new lake view 2027"),
 			chromedp.SendKeys(chromedp.CSS(`#confirm_password`), "A new lake view 2027"))
 		if class := b.class(`li[data-rule="length"]`); !strings.Contains(class, "met") {
