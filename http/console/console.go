@@ -314,7 +314,9 @@ func (c *Console) signedIn(h signedInHandler) http.HandlerFunc {
 			http.Redirect(w, r, "/console/sign-in", http.StatusSeeOther)
 			return
 		} else {
+			c.mu.Lock()
 			s.roles = roles
+			c.mu.Unlock()
 		}
 		if r.Method == http.MethodPost {
 			if !c.checkCSRF(w, r, c.sid(w, r)) {
@@ -329,7 +331,17 @@ func (c *Console) signedIn(h signedInHandler) http.HandlerFunc {
 
 // may reports whether the session's roles may call the API route.
 func (c *Console) may(s *session, route string) bool {
-	return s != nil && c.api.May(route, s.roles)
+	if s == nil {
+		return false
+	}
+	return c.api.May(route, c.roles(s))
+}
+
+// roles are the session's roles as its token grants them now.
+func (c *Console) roles(s *session) []api.Role {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return s.roles
 }
 
 // forbidden answers a page the role may not see.

@@ -175,8 +175,9 @@ func (c *Console) newPage(w http.ResponseWriter, r *http.Request, s *session, ti
 			Href: "/console/lang?" + url.Values{"to": {l.String()}, "back": {back}}.Encode()})
 	}
 	if s != nil {
-		names := make([]string, len(s.roles))
-		for i, role := range s.roles {
+		roles := c.roles(s)
+		names := make([]string, len(roles))
+		for i, role := range roles {
 			names[i] = string(role)
 		}
 		p.Roles = strings.Join(names, ", ")

@@ -207,7 +207,20 @@ func (c *Console) verifyLog(w http.ResponseWriter, r *http.Request, s *session, 
 	} else {
 		c.setFlash(s, p.T("verify_failed")+" "+res.errorMessage(), false)
 	}
-	http.Redirect(w, r, "/console/compliance", http.StatusSeeOther)
+	back := "/console/compliance"
+	// Back to the same property and period (only those parameters, re-encoded).
+	if q, err := url.ParseQuery(r.PostFormValue("back")); err == nil {
+		v := url.Values{}
+		for _, k := range []string{"property_id", "from", "to"} {
+			if x := q.Get(k); x != "" {
+				v.Set(k, x)
+			}
+		}
+		if len(v) > 0 {
+			back += "?" + v.Encode()
+		}
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
 }
 
 func (c *Console) whatIf(w http.ResponseWriter, r *http.Request, s *session, p *page) {

@@ -148,7 +148,7 @@ func TestConsoleOverHTTP(t *testing.T) {
 			hidesPath string
 		}{
 			{api.RoleAuditor, "/console/accounts/" + id, http.StatusForbidden, "Not authorised", "", ""},
-			{api.RoleAuditor, "/console/compliance", http.StatusOK, "dl-evidence", "/console/accounts", ""},
+			{api.RoleAuditor, "/console/compliance?property_id=" + prop, http.StatusOK, "dl-evidence", "/console/accounts", ""},
 			{api.RoleSecurity, "/console/accounts/" + id, http.StatusOK, "History", "/confirm/unlock", ""},
 			{api.RoleSecurity, "/console/accounts/" + id + "/confirm/unlock", http.StatusForbidden, "Not authorised", "", ""},
 			{api.RoleSecurity, "/console/properties", http.StatusForbidden, "Not authorised", "", ""},
