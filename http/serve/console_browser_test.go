@@ -20,6 +20,7 @@ import (
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"accountd/domain"
 	"accountd/domain/messages"
@@ -323,6 +324,21 @@ func TestConsoleInBrowser(t *testing.T) {
 	b.run(chromedp.Navigate(e.ts.URL + "/console/"))
 	b.checkPage("sign-in")
 	b.page("sign-in", "/console/sign-in", nil)
+	t.Run("the keyboard reaches every control", func(t *testing.T) {
+		b.t = t
+		b.run(chromedp.Navigate(e.ts.URL + "/console/sign-in"))
+		reached := map[string]bool{}
+		for range 8 {
+			b.run(chromedp.KeyEvent(kb.Tab))
+			reached[get(b, chromedp.Evaluate[string](`(e => e.id || e.getAttribute("hreflang") || e.className || e.tagName)(document.activeElement)`))] = true
+		}
+		for _, want := range []string{"skip", "fr", "token", "BUTTON"} {
+			if !reached[want] {
+				t.Errorf("Tab never reached %s: %v", want, reached)
+			}
+		}
+	})
+	b.t = t
 
 	_, lockFix := messages.Reason(domain.ReasonAccountLocked, messages.English, domain.DisclosureSpecific)
 	t.Run("security finds the locked account, its history and its state before the lock", func(t *testing.T) {
