@@ -239,7 +239,10 @@ func (c *Console) whatIf(w http.ResponseWriter, r *http.Request, s *session, p *
 	}
 	threshold := strings.TrimSpace(r.FormValue("lockout_threshold"))
 	prop := strings.TrimSpace(r.FormValue("property_id"))
-	p.Data = map[string]any{"From": localValue(from), "To": localValue(to), "Threshold": threshold, "PropertyID": prop}
+	maxAge := strings.TrimSpace(r.FormValue("password_max_age"))
+	duration := strings.TrimSpace(r.FormValue("lockout_duration"))
+	p.Data = map[string]any{"From": localValue(from), "To": localValue(to), "Threshold": threshold, "PropertyID": prop,
+		"MaxAge": maxAge, "Duration": duration, "Current": c.cfg.Policy()}
 	if r.Method != http.MethodPost {
 		c.render(w, http.StatusOK, "what-if", p)
 		return
@@ -253,6 +256,13 @@ func (c *Console) whatIf(w http.ResponseWriter, r *http.Request, s *session, p *
 			return
 		}
 		policy["lockout_threshold"] = n
+	}
+	// Durations go as the policy file writes them ("90d", "30m"); the API judges them.
+	if maxAge != "" {
+		policy["password_max_age"] = maxAge
+	}
+	if duration != "" {
+		policy["lockout_duration"] = duration
 	}
 	body := map[string]any{"policy": policy, "from": from.Format(time.RFC3339), "to": to.Format(time.RFC3339)}
 	if prop != "" {

@@ -142,6 +142,8 @@ var catalog = map[string]texts{
 	"choose_property":             {"Give a property to see its reports.", "Indiquez un établissement pour voir ses rapports.", "Indica una struttura per vederne i report."},
 	"whatif_help":                 {"Replay the recorded history under a candidate policy: which accounts would have been locked earlier or later.", "Rejouer l'historique enregistré avec une politique candidate : quels comptes auraient été verrouillés plus tôt ou plus tard.", "Riproduci la cronologia registrata con una policy candidata: quali account sarebbero stati bloccati prima o dopo."},
 	"lockout_threshold":           {"Lockout threshold (wrong passwords)", "Seuil de verrouillage (mots de passe erronés)", "Soglia di blocco (password errate)"},
+	"lockout_duration":            {"Lockout duration (0: until identity is confirmed)", "Durée du verrouillage (0 : jusqu'à confirmation de l'identité)", "Durata del blocco (0: fino alla conferma dell'identità)"},
+	"password_max_age":            {"Password lifetime (e.g. 90d)", "Durée de vie du mot de passe (p. ex. 90d)", "Durata della password (es. 90d)"},
 	"run":                         {"Replay", "Rejouer", "Riproduci"},
 	"threshold_invalid":           {"The threshold is a whole number.", "Le seuil est un nombre entier.", "La soglia è un numero intero."},
 	"whatif_chart":                {"Accounts by outcome", "Comptes par résultat", "Account per esito"},
