@@ -71,6 +71,7 @@ type serveFlags struct {
 	maxBody                      int64
 	shutdownTimeout              time.Duration
 	metrics                      bool
+	console, publicPages         bool
 	outbox, sweep                bool
 	nodeID                       string
 	leaseTTL, leaseRenew         time.Duration
@@ -114,6 +115,8 @@ func newServerFlags(name, usageText string, stderr io.Writer) (*flag.FlagSet, *s
 	fs.StringVar(&f.logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Int64Var(&f.maxBody, "max-body-bytes", api.DefaultMaxBodyBytes, "largest request body accepted")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 20*time.Second, "how long to drain requests on SIGINT/SIGTERM")
+	fs.BoolVar(&f.console, "console", true, "serve the browser console at /console/ (sign-in with a role's API token)")
+	fs.BoolVar(&f.publicPages, "public-pages", true, "serve the pages the mailed links open (/activate, /reset-password, /unlock); off for a vendor with its own front end")
 	fs.BoolVar(&f.metrics, "metrics", true, "serve Prometheus metrics at /metrics, without a token, on the API's listener")
 	fs.BoolVar(&f.outbox, "outbox", true, "send mail from this node (on a shared PostgreSQL log the nodes elect one sender; false keeps this node out of the election)")
 	fs.BoolVar(&f.sweep, "sweep", true, "run the hourly inactivity sweep on this node (elected like the outbox; false keeps this node out)")
@@ -176,7 +179,7 @@ func parseServerFlags(name, usageText string, args, environ []string, stderr io.
 	cfg := serve.Config{DataDir: f.data, Addr: f.addr, PublicURL: strings.TrimRight(f.publicURL, "/"), Logger: logger,
 		MaxBodyBytes: f.maxBody, ShutdownTimeout: f.shutdownTimeout, DisableMetrics: !f.metrics, DisableOutbox: !f.outbox,
 		DisableSweep: !f.sweep, NodeID: f.nodeID, LeaseTTL: f.leaseTTL, LeaseRenew: f.leaseRenew, Version: toolVersion(),
-		KeysDir: f.keys}
+		KeysDir: f.keys, DisableConsole: !f.console, DisablePublicPages: !f.publicPages}
 	if err := (&lease.Elector{TTL: f.leaseTTL, Renew: f.leaseRenew}).Validate(); err != nil {
 		return cfg, usageError{fmt.Errorf("--lease-ttl, --lease-renew: %w", err)}
 	}

@@ -192,7 +192,7 @@ func (x *exchange) serve(e *endpoint) {
 	x.route = e.name
 	x.endpoint = e
 	if e.roles != 0 {
-		x.roles = x.api.auth.roles(x.r)
+		x.roles = x.api.requestRoles(x.r)
 		if x.roles == 0 {
 			x.fail(&Error{Status: http.StatusUnauthorized, Code: CodeUnauthenticated, Message: "a valid bearer token is required"})
 			return

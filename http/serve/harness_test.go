@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -86,12 +87,25 @@ func newEnvWith(t *testing.T, policy *domain.Policy, configure ...func(*serve.Co
 	for _, f := range configure {
 		f(&cfg)
 	}
-	srv, err := serve.New(ctx, cfg)
+	// The listener comes first, so the links in mails point at this test server and a
+	// browser can follow them.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
+	if cfg.PublicURL == "" {
+		cfg.PublicURL = "http://" + ln.Addr().String()
+	}
+	srv, err := serve.New(ctx, cfg)
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
 	srv.Start(ctx)
-	ts := httptest.NewServer(srv.Handler())
+	ts := httptest.NewUnstartedServer(srv.Handler())
+	ts.Listener.Close()
+	ts.Listener = ln
+	ts.Start()
 	t.Cleanup(func() {
 		ts.Close()
 		if err := srv.Close(); err != nil {

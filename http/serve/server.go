@@ -100,6 +100,10 @@ type Config struct {
 	WriteTimeout      time.Duration
 	IdleTimeout       time.Duration
 	ShutdownTimeout   time.Duration
+	// DisableConsole turns off the browser console at /console/; DisablePublicPages the
+	// pages the mailed links open (/activate, /reset-password, /unlock), for a vendor whose
+	// own front end serves them (http/console).
+	DisableConsole, DisablePublicPages bool
 	// DisableMetrics turns off /metrics and the instrumentation behind it (metrics.go).
 	DisableMetrics bool
 	// Streams send the log to NATS JetStream, RabbitMQ or webhooks, each from its checkpoint
@@ -208,6 +212,7 @@ type Server struct {
 	runner     *projections.Runner
 	service    *commands.Service
 	api        *api.API
+	handler    http.Handler // the API, with the console in front when it is on
 	links      *credentials.LinkKey
 	outbox     *outbox.Outbox
 	tokensFile string
@@ -396,6 +401,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}); err != nil {
 		return nil, err
 	}
+	if s.handler, err = s.newHandler(); err != nil {
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -446,8 +454,9 @@ func ParseHexKey(text, name string) ([]byte, error) {
 	return key, nil
 }
 
-// Handler is the HTTP API.
-func (s *Server) Handler() http.Handler { return s.api }
+// Handler is what the server serves: the HTTP API, and the console and the public pages
+// of the mailed links unless they are switched off.
+func (s *Server) Handler() http.Handler { return s.handler }
 
 // API is the HTTP API with its route table.
 func (s *Server) API() *api.API { return s.api }
@@ -535,7 +544,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	defer s.Close()
 	s.Start(context.WithoutCancel(ctx))
 	hs := &http.Server{
-		Handler:           s.api,
+		Handler:           s.handler,
 		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
 		ReadTimeout:       s.cfg.ReadTimeout,
 		WriteTimeout:      s.cfg.WriteTimeout,
