@@ -199,7 +199,7 @@ func exportFromLog(ctx context.Context, sf storeFlags, o exportOptions, q compli
 	if err := auditor.Advance(ctx, -1); err != nil {
 		return evidence.Manifest{}, fmt.Errorf("the log does not verify; no evidence exported: %w", err)
 	}
-	log.Checkpoints.LimitTo(auditor.Size)
+	log.Checkpoints.LimitTo(auditor.Size, nil)
 	readDB, done, err := evidenceReadModels(sf.data)
 	if err != nil {
 		return evidence.Manifest{}, err

@@ -20,7 +20,8 @@ type Checkpointer struct {
 	origin   string
 	keys     []SigningKey
 	log      CheckpointLog
-	verified func() int64 // nil: the whole tree
+	verified func() int64                // nil: the whole tree
+	catchUp  func(context.Context) error // nil: verified is as far as it goes
 
 	mu     sync.Mutex
 	latest Signed
@@ -80,8 +81,14 @@ func (c *Checkpointer) Verifiers() []note.Verifier { return c.verifiers() }
 // Origin is the origin line of every checkpoint signed here.
 func (c *Checkpointer) Origin() string { return c.origin }
 
-// LimitTo makes the checkpointer sign only what verified reports as verified.
-func (c *Checkpointer) LimitTo(verified func() int64) { c.verified = verified }
+// LimitTo makes the checkpointer sign only what verified reports as verified. When
+// catchUp is given, Sign first has it verify up to the tree's size whenever verified lags
+// behind: a checkpoint signed on demand (an evidence export just after start, while the
+// monitor is still auditing the log) then covers the log as it is, not the prefix audited
+// so far, which would silently leave the latest events out of the bundle.
+func (c *Checkpointer) LimitTo(verified func() int64, catchUp func(context.Context) error) {
+	c.verified, c.catchUp = verified, catchUp
+}
 
 // Latest is the most recent checkpoint signed (or loaded at start).
 func (c *Checkpointer) Latest() (Signed, bool) {
@@ -101,6 +108,11 @@ func (c *Checkpointer) Sign(ctx context.Context) (Signed, error) {
 		return Signed{}, err
 	}
 	if c.verified != nil {
+		if c.catchUp != nil && c.verified() < size {
+			if err := c.catchUp(ctx); err != nil {
+				return Signed{}, err
+			}
+		}
 		size = min(size, c.verified())
 	}
 	if c.have {

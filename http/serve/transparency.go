@@ -84,7 +84,7 @@ func (s *Server) openWitness(ctx context.Context, store eventstore.Store) (*logW
 	if err != nil {
 		return nil, err
 	}
-	signer.LimitTo(monitor.Verified)
+	signer.LimitTo(monitor.Verified, monitor.Check)
 	w := &logWitness{tree: tree, key: key, monitor: monitor, signer: signer, every: s.cfg.CheckpointEvery, interval: s.cfg.CheckpointInterval, log: s.log.With("component", "transparency")}
 	if w.every <= 0 {
 		w.every = DefaultCheckpointEvery
