@@ -3,9 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,8 +24,6 @@ import (
 	"accountd/domain"
 	"accountd/eventstore"
 	"accountd/eventstore/postgres"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Two accountd processes sharing one PostgreSQL log, each with its own read models: the
@@ -189,36 +184,14 @@ func TestMultiNodePostgres(t *testing.T) {
 	b2.stop()
 }
 
-// multinodeLog is the URL of a PostgreSQL schema of the test's own (dropped after it), or
-// skips the test without PostgreSQL or in -short mode.
+// multinodeLog is postgresURL's schema of the test's own, or skips the test without
+// PostgreSQL or in -short mode (it builds and runs the binary several times).
 func multinodeLog(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("ACCOUNTD_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("ACCOUNTD_TEST_POSTGRES_URL not set: PostgreSQL tests skipped")
-	}
 	if testing.Short() {
-		t.Skip("builds and runs the binary twice")
+		t.Skip("builds and runs the binary several times")
 	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "accountd_multinode_" + hex.EncodeToString(b[:])
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if conn, err := pgx.Connect(ctx, base); err == nil {
-			_, _ = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-			_ = conn.Close(ctx)
-		}
-	})
-	return u.String()
+	return postgresURL(t)
 }
 
 func buildBinary(t *testing.T, dir string) string {

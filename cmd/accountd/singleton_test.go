@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -11,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/mail"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,8 +20,6 @@ import (
 
 	"accountd/domain"
 	"accountd/eventstore/postgres"
-
-	"github.com/jackc/pgx/v5"
 )
 
 // Three accountd processes on one PostgreSQL log, every node with its defaults plus one
@@ -33,32 +29,7 @@ import (
 // carries the same Message-ID or envelope ID); the killed node, restarted, rejoins
 // without taking the work a second time.
 func TestSingletonWorkAcrossThreeNodes(t *testing.T) {
-	base := os.Getenv("ACCOUNTD_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("ACCOUNTD_TEST_POSTGRES_URL not set: PostgreSQL tests skipped")
-	}
-	if testing.Short() {
-		t.Skip("builds and runs the binary three times")
-	}
-	var rb [6]byte
-	_, _ = rand.Read(rb[:])
-	schema := "accountd_leases_" + hex.EncodeToString(rb[:])
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	storeURL := u.String()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if conn, err := pgx.Connect(ctx, base); err == nil {
-			_, _ = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-			_ = conn.Close(ctx)
-		}
-	})
+	storeURL := multinodeLog(t)
 
 	// The webhook receiver: every envelope ID it gets, with how often.
 	var hookMu sync.Mutex
