@@ -32,50 +32,20 @@ func TestAMQPEveryEventOnceInOrder(t *testing.T) {
 	f := newLog(t)
 	f.story(t)
 	logins(t, f.store, 300, f.now)
-	exchange, queue := unique("accountd-test-"), unique("accountd-test-q-")
+	exchange, queue, ch := amqpTarget(t, server)
 	d, err := streams.ParseDestination(fmt.Sprintf("%s?exchange=%s&queue=%s", server, exchange, queue))
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := amqp091.Dial(server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ch.QueueDelete(queue, false, false, false)
-		ch.ExchangeDelete(exchange, false, false)
-	})
 	set := openSet(t, f.store, t.TempDir(), time.Now, streams.Config{Name: "billing", Destination: d, RetryFirst: 20 * time.Millisecond})
 	caughtUp(t, set, "billing", f.store)
 
 	head, _ := f.store.HeadPosition(t.Context())
-	deliveries, err := ch.Consume(queue, "", false, true, false, false, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []streams.Envelope
-	timeout := time.After(30 * time.Second)
-	for uint64(len(got)) < head {
-		select {
-		case m := <-deliveries:
-			var env streams.Envelope
-			if err := json.Unmarshal(m.Body, &env); err != nil {
-				t.Fatal(err)
-			}
-			if m.MessageId != env.ID || m.RoutingKey != env.Type || m.ContentType != streams.ContentType || m.DeliveryMode != amqp091.Persistent {
-				t.Fatalf("AMQP message: id %q key %q type %q mode %d for envelope %s %s", m.MessageId, m.RoutingKey, m.ContentType, m.DeliveryMode, env.ID, env.Type)
-			}
-			got = append(got, env)
-			m.Ack(false)
-		case <-timeout:
-			t.Fatalf("%d of %d envelopes arrived", len(got), head)
+	got := queued(t, ch, queue, head, false, func(m amqp091.Delivery, env streams.Envelope) {
+		if m.MessageId != env.ID || m.RoutingKey != env.Type || m.ContentType != streams.ContentType || m.DeliveryMode != amqp091.Persistent {
+			t.Fatalf("AMQP message: id %q key %q type %q mode %d for envelope %s %s", m.MessageId, m.RoutingKey, m.ContentType, m.DeliveryMode, env.ID, env.Type)
 		}
-	}
+	})
 	allOnceInOrder(t, f.store, got)
 }
 
@@ -93,24 +63,11 @@ func TestAMQPDownPausesTheStreamAndItCatchesUpWhenBack(t *testing.T) {
 	proxy := newCutProxy(t, u.Host)
 	viaProxy := *u
 	viaProxy.Host = proxy.addr
-	exchange, queue := unique("accountd-test-"), unique("accountd-test-q-")
+	exchange, queue, ch := amqpTarget(t, server)
 	d, err := streams.ParseDestination(fmt.Sprintf("%s?exchange=%s&queue=%s", viaProxy.String(), exchange, queue))
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn, err := amqp091.Dial(server)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	ch, err := conn.Channel()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		ch.QueueDelete(queue, false, false, false)
-		ch.ExchangeDelete(exchange, false, false)
-	})
 	set := openSet(t, f.store, t.TempDir(), time.Now, streams.Config{Name: "pms", Destination: d, RetryFirst: 10 * time.Millisecond, RetryMax: 50 * time.Millisecond, PauseAfter: 3})
 	caughtUp(t, set, "pms", f.store)
 
@@ -124,29 +81,61 @@ func TestAMQPDownPausesTheStreamAndItCatchesUpWhenBack(t *testing.T) {
 	}
 
 	head, _ := f.store.HeadPosition(t.Context())
+	allOnceInOrder(t, f.store, queued(t, ch, queue, head, true, nil))
+}
+
+// amqpTarget names an exchange and a queue of the test's own (other tests share the broker),
+// deletes them when the test ends, and returns a channel to read the queue with.
+func amqpTarget(t *testing.T, server string) (exchange, queue string, ch *amqp091.Channel) {
+	t.Helper()
+	exchange, queue = unique("accountd-test-"), unique("accountd-test-q-")
+	conn, err := amqp091.Dial(server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, err = conn.Channel()
+	if err != nil {
+		conn.Close()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ch.QueueDelete(queue, false, false, false)
+		ch.ExchangeDelete(exchange, false, false)
+		conn.Close()
+	})
+	return exchange, queue, ch
+}
+
+// queued reads n envelopes from queue, acknowledging each and checking each message with
+// check (nil: none). With dropRepeats, an envelope repeated right after itself (a publish
+// whose confirm was lost in an outage, sent again) is read once, as a receiver dropping
+// duplicates by id would; without it every repeat counts.
+func queued(t *testing.T, ch *amqp091.Channel, queue string, n uint64, dropRepeats bool, check func(amqp091.Delivery, streams.Envelope)) []streams.Envelope {
+	t.Helper()
 	deliveries, err := ch.Consume(queue, "", false, true, false, false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []streams.Envelope
 	timeout := time.After(30 * time.Second)
-	for uint64(len(got)) < head {
+	for uint64(len(got)) < n {
 		select {
 		case m := <-deliveries:
 			var env streams.Envelope
 			if err := json.Unmarshal(m.Body, &env); err != nil {
 				t.Fatal(err)
 			}
+			if check != nil {
+				check(m, env)
+			}
 			m.Ack(false)
-			// A publish whose confirm was lost in the cut is sent again: the receiver
-			// recognises it by its id, right after the original.
-			if n := len(got); n > 0 && got[n-1].ID == env.ID {
+			if k := len(got); dropRepeats && k > 0 && got[k-1].ID == env.ID {
 				continue
 			}
 			got = append(got, env)
 		case <-timeout:
-			t.Fatalf("%d of %d envelopes arrived", len(got), head)
+			t.Fatalf("%d of %d envelopes arrived", len(got), n)
 		}
 	}
-	allOnceInOrder(t, f.store, got)
+	return got
 }
