@@ -3,23 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"accountd/commands"
 	"accountd/domain"
 	"accountd/eventstore"
 	"accountd/eventstore/postgres"
+	"accountd/eventstore/postgres/postgrestest"
 	"accountd/eventstore/sqlite"
 )
 
@@ -85,34 +81,7 @@ func sqliteLockoutLog(t *testing.T, data string) (string, time.Time) {
 // test ends; the test is skipped when the variable is absent.
 func postgresURL(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("ACCOUNTD_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("ACCOUNTD_TEST_POSTGRES_URL not set: PostgreSQL tests skipped")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "accountd_cli_" + hex.EncodeToString(b[:])
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, base)
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return u.String()
+	return postgrestest.SchemaURL(t, "accountd_cli")
 }
 
 // toolCase is one run of an offline tool through its environment-taking entry point.

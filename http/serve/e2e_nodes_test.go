@@ -1,19 +1,14 @@
 package serve_test
 
 import (
-	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
-	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"accountd/eventstore/postgres/postgrestest"
 	"accountd/eventstore/sqlite"
 	"accountd/http/api"
 	"accountd/http/serve"
@@ -110,30 +105,12 @@ func TestNodesViewOneNode(t *testing.T) {
 // both are listed, and closing the holder hands its work to the other at once (a graceful
 // stop releases its leases).
 func TestNodesSharePostgres(t *testing.T) {
-	base := os.Getenv("ACCOUNTD_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("ACCOUNTD_TEST_POSTGRES_URL not set: PostgreSQL tests skipped")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "accountd_nodes_" + hex.EncodeToString(b[:])
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if conn, err := pgx.Connect(ctx, base); err == nil {
-			_, _ = conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-			_ = conn.Close(ctx)
-		}
-	})
+	storeURL := postgrestest.SchemaURL(t, "accountd_nodes")
 	key := make([]byte, 32)
 	_, _ = rand.Read(key)
 	shared := func(id string) func(*serve.Config) {
 		return func(c *serve.Config) {
-			c.Store, c.StoreURL, c.NodeID = serve.StorePostgres, u.String(), id
+			c.Store, c.StoreURL, c.NodeID = serve.StorePostgres, storeURL, id
 			c.MFAKey, c.LinkKey = key, key
 			c.LeaseTTL, c.LeaseRenew = 1500*time.Millisecond, 300*time.Millisecond
 			c.Sync = sqlite.Normal

@@ -6,17 +6,15 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-
 	"accountd/domain"
 	"accountd/eventstore"
+	"accountd/eventstore/postgres/postgrestest"
 	"accountd/eventstore/sqlite"
 	"accountd/http/serve"
 )
@@ -142,29 +140,10 @@ func TestNodeKeysAreCheckedAgainstTheLog(t *testing.T) {
 // Nodes starting at the same moment on one PostgreSQL log with one (empty) keys directory
 // all start, on one generated key pair recorded once; a node with other keys refuses.
 func TestNodesStartingTogetherShareTheirKeys(t *testing.T) {
-	base := os.Getenv("ACCOUNTD_TEST_POSTGRES_URL")
-	if base == "" {
-		t.Skip("ACCOUNTD_TEST_POSTGRES_URL not set: PostgreSQL tests skipped")
-	}
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "accountd_nodekeys_" + hex.EncodeToString(b[:])
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	t.Cleanup(func() {
-		if conn, err := pgx.Connect(context.Background(), base); err == nil {
-			_, _ = conn.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE")
-			_ = conn.Close(context.Background())
-		}
-	})
+	storeURL := postgrestest.SchemaURL(t, "accountd_nodekeys")
 	keys := filepath.Join(t.TempDir(), "keys")
 	node := func(keys string) serve.Config {
-		return serve.Config{DataDir: t.TempDir(), KeysDir: keys, Store: serve.StorePostgres, StoreURL: u.String(),
+		return serve.Config{DataDir: t.TempDir(), KeysDir: keys, Store: serve.StorePostgres, StoreURL: storeURL,
 			Policy: testPolicy(nil), Argon2: cheapArgon2(), Logger: testLogger(t), DisableOutbox: true}
 	}
 	const nodes = 3
