@@ -23,7 +23,7 @@ var pageNames = []string{"sign-in", "error", "accounts", "account", "confirm", "
 func parsePages() (map[string]*pageTemplate, error) {
 	out := map[string]*pageTemplate{}
 	for _, name := range pageNames {
-		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New("layout.html").Funcs(funcs).ParseFS(files, "templates/layout.html", "templates/partials.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console: template %s: %w", name, err)
 		}
