@@ -83,3 +83,22 @@ func EventsBetween(ctx context.Context, s Store, after, upTo, limit uint64) (uin
 	}
 	return n, nil
 }
+
+// As finds the capability T (an optional interface: ChainVerifier, HashTree,
+// CommittedHeads...) on s or on a store it decorates (an Unwrap method), as errors.As
+// looks through wrapped errors: a decorator need not re-implement every capability to
+// keep it reachable.
+func As[T any](s Store) (T, bool) {
+	for s != nil {
+		if c, ok := s.(T); ok {
+			return c, true
+		}
+		u, ok := s.(interface{ Unwrap() Store })
+		if !ok {
+			break
+		}
+		s = u.Unwrap()
+	}
+	var zero T
+	return zero, false
+}
