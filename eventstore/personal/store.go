@@ -291,11 +291,12 @@ func (s *Store) sealerFor(ctx context.Context, subject, period string, create bo
 }
 
 func (s *Store) openAll(ctx context.Context, recs []eventstore.RecordedEvent) error {
+	o := opener{s: s}
 	for i := range recs {
 		if !bytes.Contains(recs[i].Data, tokenOpening) {
 			continue
 		}
-		data, err := s.Open(ctx, recs[i].ID, recs[i].Data)
+		data, err := o.open(ctx, recs[i].ID, recs[i].Data)
 		if err != nil {
 			return fmt.Errorf("personal: open %s@%d: %w", recs[i].Stream, recs[i].Revision, err)
 		}
@@ -309,7 +310,27 @@ func (s *Store) openAll(ctx context.Context, recs []eventstore.RecordedEvent) er
 // domain.Erased. Anything else (plaintext, a string that only looks like a token, a token
 // of another event) is left as it is. data itself is not modified.
 func (s *Store) Open(ctx context.Context, id uuid.UUID, data []byte) ([]byte, error) {
-	var out, scratch []byte
+	o := opener{s: s}
+	return o.open(ctx, id, data)
+}
+
+// opener opens the events of one read: the keys of a (subject, period) are looked up once
+// per read (a read is one instant), and its buffers are reused from token to token.
+type opener struct {
+	s       *Store
+	memo    map[string]opened
+	memoKey []byte
+	raw, ad []byte
+}
+
+// opened is what a (subject, period) gave: its sealer, or that it is erased, or neither.
+type opened struct {
+	sl     *sealer
+	erased bool
+}
+
+func (o *opener) open(ctx context.Context, id uuid.UUID, data []byte) ([]byte, error) {
+	var out []byte
 	last, i := 0, 0
 	for {
 		j := bytes.Index(data[i:], tokenOpening)
@@ -327,15 +348,23 @@ func (s *Store) Open(ctx context.Context, id uuid.UUID, data []byte) ([]byte, er
 			continue
 		}
 		t, ok := parseToken(data[start+1 : end])
-		if !ok {
+		if !ok || !personalField[string(t.member)] { // no token is ever made for another member
 			continue
 		}
-		plain, ok, err := s.openToken(ctx, id, t, scratch)
+		got, err := o.lookup(ctx, t)
 		if err != nil {
 			return nil, err
 		}
-		if !ok {
+		var plain []byte
+		switch {
+		case got.erased:
+			plain = erasedBytes
+		case got.sl == nil || len(t.payload) == 0:
 			continue
+		default:
+			if plain, o.raw, o.ad, ok = got.sl.open(o.raw, o.ad, id, t); !ok {
+				continue
+			}
 		}
 		if out == nil {
 			out = make([]byte, 0, len(data))
@@ -348,6 +377,37 @@ func (s *Store) Open(ctx context.Context, id uuid.UUID, data []byte) ([]byte, er
 		return data, nil
 	}
 	return append(out, data[last:]...), nil
+}
+
+var erasedBytes = []byte(domain.Erased) // only ever read
+
+func (o *opener) lookup(ctx context.Context, t token) (opened, error) {
+	o.memoKey = append(append(append(o.memoKey[:0], t.subject...), 0), t.period...)
+	if got, ok := o.memo[string(o.memoKey)]; ok {
+		return got, nil
+	}
+	subject, period := string(t.subject), string(t.period)
+	var got opened
+	if CheckSubject(subject) == nil && (period == NoPeriod || CheckMonth(period) == nil) {
+		sl, err := o.s.sealerFor(ctx, subject, period, false)
+		switch {
+		case errors.Is(err, ErrDestroyed):
+			got.erased = true
+		case errors.Is(err, ErrNoKey):
+			// never had a key: not a token of ours
+		case err != nil:
+			// The key store cannot answer: fail the read rather than hand a token to a
+			// reader as if it were the value.
+			return opened{}, err
+		default:
+			got.sl = sl
+		}
+	}
+	if o.memo == nil {
+		o.memo = map[string]opened{}
+	}
+	o.memo[string(o.memoKey)] = got
+	return got, nil
 }
 
 // opensValue reports whether the quote at data[start] opens a JSON string value: the byte
@@ -365,33 +425,6 @@ func opensValue(data []byte, start int) bool {
 		}
 	}
 	return false
-}
-
-func (s *Store) openToken(ctx context.Context, id uuid.UUID, t token, scratch []byte) ([]byte, bool, error) {
-	member := string(t.member)
-	if !personalField[member] {
-		return nil, false, nil // no token is ever made for another member
-	}
-	subject, period := string(t.subject), string(t.period)
-	if CheckSubject(subject) != nil || period != NoPeriod && CheckMonth(period) != nil {
-		return nil, false, nil
-	}
-	sl, err := s.sealerFor(ctx, subject, period, false)
-	switch {
-	case errors.Is(err, ErrDestroyed):
-		return []byte(domain.Erased), true, nil
-	case errors.Is(err, ErrNoKey):
-		return nil, false, nil // never had a key: not a token of ours
-	case err != nil:
-		// The key store cannot answer: fail the read rather than hand a token to a
-		// reader as if it were the value.
-		return nil, false, err
-	}
-	if len(t.payload) == 0 {
-		return nil, false, nil
-	}
-	plain, ok := sl.open(scratch, id, member, subject, period, t.payload)
-	return plain, ok, nil
 }
 
 // appendJSONString appends s as a JSON string literal.

@@ -77,7 +77,7 @@ func newSealer(subjectKey, periodKey []byte, subject string) (*sealer, error) {
 // appendAAD appends the associated data: domain || event ID (16 bytes) || member 0x00 ||
 // subject 0x00 || period. It binds a token to the event and member it was made for, so a
 // token copied into another event (or another member) does not open.
-func appendAAD(b []byte, id uuid.UUID, member, subject, period string) []byte {
+func appendAAD[S string | []byte](b []byte, id uuid.UUID, member, subject, period S) []byte {
 	b = append(b, aadDomain...)
 	b = append(b, id[:]...)
 	b = append(b, member...)
@@ -123,19 +123,19 @@ func erasedToken(dst []byte, member, subject, period string) []byte {
 	return appendTokenHead(dst, member, subject, period)
 }
 
-// open returns the plaintext of payload (the token's base64 part), or false when it does
-// not authenticate.
-func (s *sealer) open(scratch []byte, id uuid.UUID, member, subject, period string, payload []byte) ([]byte, bool) {
-	raw, err := b64.AppendDecode(scratch[:0], payload)
+// open returns the plaintext of the token's payload, or false when it does
+// not authenticate. raw and ad are scratch buffers, returned for reuse.
+func (s *sealer) open(raw, ad []byte, id uuid.UUID, t token) (plain, rawOut, adOut []byte, ok bool) {
+	raw, err := b64.AppendDecode(raw[:0], t.payload)
 	if err != nil || len(raw) < nonceSize+tagSize {
-		return nil, false
+		return nil, raw, ad, false
 	}
-	ad := appendAAD(make([]byte, 0, 64), id, member, subject, period)
-	plain, err := s.aead.Open(raw[nonceSize:nonceSize], raw[:nonceSize], raw[nonceSize:], ad)
+	ad = appendAAD(ad[:0], id, t.member, t.subject, t.period)
+	plain, err = s.aead.Open(raw[nonceSize:nonceSize], raw[:nonceSize], raw[nonceSize:], ad)
 	if err != nil {
-		return nil, false
+		return nil, raw, ad, false
 	}
-	return plain, true
+	return plain, raw, ad, true
 }
 
 // token is a parsed token: its fields as they are written.
@@ -162,9 +162,16 @@ func parseToken(text []byte) (token, bool) {
 		return token{}, false
 	}
 	for _, c := range t.payload {
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_') {
+		if !base64URL[c] {
 			return token{}, false
 		}
 	}
 	return t, true
 }
+
+var base64URL = func() (t [256]bool) {
+	for _, c := range []byte("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") {
+		t[c] = true
+	}
+	return t
+}()
