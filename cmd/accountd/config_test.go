@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"accountd/domain"
+	"accountd/eventstore/personal"
 	"accountd/eventstore/sqlite"
 	"accountd/http/serve"
 )
@@ -101,6 +102,18 @@ func TestParseServe(t *testing.T) {
 		{name: "bad log format", args: []string{"--log-format", "xml"}, err: "--log-format"},
 		{name: "bad argon2", args: []string{"--argon2-iterations", "0"}, err: "argon2id parameters out of range"},
 		{name: "stray argument", args: []string{"now"}, err: `unexpected argument "now"`},
+		{name: "personal data defaults", check: func(t *testing.T, c configView) {
+			if c.PersonalKeys != "" || c.PersonalRetention != personal.DefaultRetentionMonths {
+				t.Errorf("personal keys %q, retention %d; want the data directory's file and %d months", c.PersonalKeys, c.PersonalRetention, personal.DefaultRetentionMonths)
+			}
+		}},
+		{name: "personal data settings", args: []string{"--personal-keys", "/secrets/keys.db"}, env: []string{"ACCOUNTD_PERSONAL_RETENTION=24"},
+			check: func(t *testing.T, c configView) {
+				if c.PersonalKeys != "/secrets/keys.db" || c.PersonalRetention != 24 {
+					t.Errorf("personal keys %q, retention %d", c.PersonalKeys, c.PersonalRetention)
+				}
+			}},
+		{name: "personal retention under a year", args: []string{"--personal-retention", "11"}, err: "--personal-retention: personal_retention_too_short"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

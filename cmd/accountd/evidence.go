@@ -178,11 +178,15 @@ func runEvidenceExport(args, environ []string, stdout, stderr io.Writer) error {
 
 // exportFromLog exports in this process, from the log and the read models of --data.
 func exportFromLog(ctx context.Context, sf storeFlags, o exportOptions, q compliance.Query) (evidence.Manifest, error) {
-	store, err := sf.openLog()
+	sealed, err := sf.openLog()
 	if err != nil {
 		return evidence.Manifest{}, err
 	}
-	defer store.Close()
+	defer sealed.Close()
+	// The proofs and the events they disclose are the log as stored (personal values
+	// sealed: the leaves commit to the tokens); the read model that finds the property's
+	// members decodes events, through the seal, as the server's does.
+	store := sealed.Unwrap()
 	log, err := serve.EvidenceLog(store, sf.data, o.signingKey)
 	if err != nil {
 		return evidence.Manifest{}, err
@@ -210,7 +214,7 @@ func exportFromLog(ctx context.Context, sf storeFlags, o exportOptions, q compli
 		return evidence.Manifest{}, err
 	}
 	defer db.Close()
-	runner, err := projections.NewRunner(ctx, store, db, slog.New(slog.DiscardHandler), compliance.New())
+	runner, err := projections.NewRunner(ctx, sealed, db, slog.New(slog.DiscardHandler), compliance.New())
 	if err != nil {
 		return evidence.Manifest{}, err
 	}

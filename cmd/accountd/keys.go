@@ -101,7 +101,7 @@ func rotateKey(sf *storeFlags, cf *checkpointFlags, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := sf.openLog()
+	store, err := sf.openRaw() // checkpoints commit to the log as stored
 	if err != nil {
 		return err
 	}

@@ -24,6 +24,7 @@ Commands:
   verify   check the hash chain and the transparency tree, against a saved checkpoint too
   keys     print the checkpoint verifier key auditors pin, or rotate the signing key
   sweep    disable accounts inactive beyond the policy (PCI 8.2.6), once
+  retention drop IP addresses, user agents and devices older than --personal-retention, once
   policy   print the effective policy: every setting, its default, range and source
   tokens   list, add or revoke API client tokens (a running server picks the change up)
   history  print an account's timeline, or its state at an instant, from the log
@@ -93,7 +94,7 @@ var subcommands []command
 func init() {
 	subcommands = []command{
 		{"serve", func(args, environ []string, _, stderr io.Writer) error { return runServe(args, environ, stderr) }},
-		{"bench", runBench}, {"evidence", runEvidence}, {"verify", runVerify}, {"keys", runKeys}, {"sweep", runSweep},
+		{"bench", runBench}, {"evidence", runEvidence}, {"verify", runVerify}, {"keys", runKeys}, {"sweep", runSweep}, {"retention", runRetention},
 		{"policy", runPolicy}, {"tokens", runTokens}, {"history", runHistory}, {"what-if", runWhatIf},
 		{"rebuild", runRebuild}, {"demo", runDemo}, {"streams", runStreams},
 	}

@@ -18,6 +18,7 @@ import (
 	"accountd/domain"
 	"accountd/domain/credentials"
 	"accountd/eventstore/lease"
+	"accountd/eventstore/personal"
 	"accountd/eventstore/sqlite"
 	"accountd/http/api"
 	"accountd/http/serve"
@@ -76,6 +77,8 @@ type serveFlags struct {
 	nodeID                       string
 	leaseTTL, leaseRenew         time.Duration
 	snapshotEvery                int
+	personalKeys                 string
+	personalRetention            int
 	detect                       domain.DetectorPolicy
 	streams                      streamFlags
 	checkpoints                  checkpointFlags
@@ -124,6 +127,8 @@ func newServerFlags(name, usageText string, stderr io.Writer) (*flag.FlagSet, *s
 	fs.DurationVar(&f.leaseTTL, "lease-ttl", lease.DefaultTTL, "how long a node holds singleton work (outbox, sweep, streams) without renewing its lease: a dead holder's work moves within TTL + renew")
 	fs.DurationVar(&f.leaseRenew, "lease-renew", lease.DefaultRenew, "how often the holder renews its leases and the others try to take them (at most a third of --lease-ttl)")
 	fs.IntVar(&f.snapshotEvery, "snapshot-every", snapshot.DefaultEvery, "save a folded account or property beside the log every `N` events of its stream (0: none; with kurrentdb: none)")
+	fs.StringVar(&f.personalKeys, "personal-keys", "", personalKeysHelp)
+	fs.IntVar(&f.personalRetention, "personal-retention", personal.DefaultRetentionMonths, "`months` IP addresses, user agents and devices of events stay readable; the hourly sweep destroys the keys of older months (at least 12: PCI DSS 10.5.1)")
 	registerDetectorFlags(fs, &f.detect)
 	f.streams.register(fs)
 	f.checkpoints.register(fs)
@@ -183,6 +188,10 @@ func parseServerFlags(name, usageText string, args, environ []string, stderr io.
 	if err := (&lease.Elector{TTL: f.leaseTTL, Renew: f.leaseRenew}).Validate(); err != nil {
 		return cfg, usageError{fmt.Errorf("--lease-ttl, --lease-renew: %w", err)}
 	}
+	if err := personal.CheckRetention(f.personalRetention); err != nil {
+		return cfg, usageError{fmt.Errorf("--personal-retention: %w", err)}
+	}
+	cfg.PersonalKeys, cfg.PersonalRetention = f.personalKeys, f.personalRetention
 	switch {
 	case f.snapshotEvery < 0:
 		return cfg, usageError{fmt.Errorf("--snapshot-every %d: want 0 (none) or more", f.snapshotEvery)}

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 
 	"accountd/eventstore"
+	"accountd/eventstore/personal"
 	"accountd/eventstore/sqlite"
 	"accountd/http/serve"
 )
@@ -36,6 +37,7 @@ Flags (environment equivalent in brackets):
 // storeFlags are serve's flags that locate and open the event log, shared by the offline tools.
 type storeFlags struct {
 	data, sync, store, storeURL string
+	personalKeys                string
 }
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
@@ -43,7 +45,11 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.sync, "sync", "full", "event log durability: full (fsync every commit) or normal")
 	fs.StringVar(&f.store, "store", "sqlite", "event log: sqlite (in --data), postgres or kurrentdb (at --store-url)")
 	fs.StringVar(&f.storeURL, "store-url", "", "event log `URL` for --store postgres or kurrentdb")
+	fs.StringVar(&f.personalKeys, "personal-keys", "", personalKeysHelp)
 }
+
+// personalKeysHelp is the help of --personal-keys, which serve and the offline tools share.
+const personalKeysHelp = "SQLite `file` of the keys personal data is sealed under (default DATA/personal-keys.db; with --store postgres, tables in the log's database)"
 
 // chainStore is an event log that keeps the hash chain.
 type chainStore interface {
@@ -51,43 +57,64 @@ type chainStore interface {
 	eventstore.ChainVerifier
 }
 
-// openLog opens the event log the flags select, on any backend (sqlite, postgres,
-// kurrentdb): what the tools that only read events need. A mistake in the flags (a bad
-// --sync, an unknown --store, a missing or stray --store-url) is a usage error.
-func (f *storeFlags) openLog() (eventstore.Store, error) {
-	cfg := serve.Config{DataDir: f.data, Store: f.store, StoreURL: f.storeURL}
+// openLog opens the event log the flags select behind the sealing store (personal data
+// opened on read, sealed on append), as the server's command side and read models see
+// it: what the tools that decode events need. Its Unwrap is the log as stored.
+func (f *storeFlags) openLog() (*personal.Store, error) {
+	cfg, err := f.config()
+	if err != nil {
+		return nil, err
+	}
+	return serve.OpenSealedStore(context.Background(), cfg)
+}
+
+// openRaw opens the event log as stored, on any backend (sqlite, postgres, kurrentdb):
+// what the tools that prove (verify, the checkpoint signer) need, whose hashes commit to
+// the stored bytes.
+func (f *storeFlags) openRaw() (eventstore.Store, error) {
+	cfg, err := f.config()
+	if err != nil {
+		return nil, err
+	}
+	return serve.OpenStore(context.Background(), cfg)
+}
+
+// config checks the flags: a mistake (a bad --sync, an unknown --store, a missing or stray
+// --store-url) is a usage error.
+func (f *storeFlags) config() (serve.Config, error) {
+	cfg := serve.Config{DataDir: f.data, Store: f.store, StoreURL: f.storeURL, PersonalKeys: f.personalKeys}
 	switch f.sync {
 	case "full":
 		cfg.Sync = sqlite.Full
 	case "normal":
 		cfg.Sync = sqlite.Normal
 	default:
-		return nil, usageError{fmt.Errorf("--sync %q: want full or normal", f.sync)}
+		return cfg, usageError{fmt.Errorf("--sync %q: want full or normal", f.sync)}
 	}
 	switch f.store {
 	case "", serve.StoreSQLite:
 		if f.storeURL != "" {
-			return nil, usageError{errors.New("--store-url is only for --store postgres or kurrentdb")}
+			return cfg, usageError{errors.New("--store-url is only for --store postgres or kurrentdb")}
 		}
 		// Opening would create an empty log: say plainly that there is none.
 		path := filepath.Join(f.data, "events.db")
 		if _, err := os.Stat(path); err != nil {
-			return nil, fmt.Errorf("no event log at %s: %w", path, err)
+			return cfg, fmt.Errorf("no event log at %s: %w", path, err)
 		}
 	case serve.StorePostgres, serve.StoreKurrentDB:
 		if f.storeURL == "" {
-			return nil, usageError{fmt.Errorf("--store %s needs --store-url", f.store)}
+			return cfg, usageError{fmt.Errorf("--store %s needs --store-url", f.store)}
 		}
 	default:
-		return nil, usageError{fmt.Errorf("--store %q: want sqlite, postgres or kurrentdb", f.store)}
+		return cfg, usageError{fmt.Errorf("--store %q: want sqlite, postgres or kurrentdb", f.store)}
 	}
-	return serve.OpenStore(context.Background(), cfg)
+	return cfg, nil
 }
 
 // open opens the event log for the tools that rely on its hash chain (verify, evidence,
 // rebuild), refusing a log that keeps none.
 func (f *storeFlags) open() (chainStore, error) {
-	s, err := f.openLog()
+	s, err := f.openRaw()
 	if err != nil {
 		return nil, err
 	}

@@ -537,3 +537,42 @@ func TestCapabilitiesReachableThroughUnwrap(t *testing.T) {
 		t.Errorf("features %+v: want the inner's behaviour, not its interfaces", f)
 	}
 }
+
+func TestRetention(t *testing.T) {
+	cases := []struct {
+		now    time.Time
+		months int
+		floor  string
+		code   domain.Code
+	}{
+		{time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), 13, "2025-11", ""},
+		{time.Date(2026, 12, 31, 23, 59, 0, 0, time.UTC), 13, "2025-11", ""}, // no AddDate overflow into December
+		{time.Date(2026, 3, 31, 12, 0, 0, 0, time.FixedZone("x", 5*3600)), 12, "2025-03", ""},
+		{time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), 11, "", personal.CodeRetentionTooShort},
+		{time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC), 0, "", personal.CodeRetentionTooShort},
+	}
+	for _, c := range cases {
+		keys := personal.NewMemory()
+		for _, m := range []string{"2025-01", "2025-02", "2025-10", "2025-11", "2025-12"} {
+			_, _ = keys.PeriodKey(t.Context(), m, true)
+		}
+		floor, n, err := personal.ApplyRetention(t.Context(), keys, c.now, c.months)
+		if domain.ErrorCode(err) != c.code || floor != c.floor {
+			t.Errorf("%s, %d months: floor %q, %v; want %q, code %q", c.now, c.months, floor, err, c.floor, c.code)
+			continue
+		}
+		if c.code != "" {
+			if _, err := keys.PeriodKey(t.Context(), "2025-01", false); err != nil {
+				t.Errorf("a refused retention destroyed keys: %v", err)
+			}
+			continue
+		}
+		for _, m := range []string{"2025-01", "2025-02", "2025-10", "2025-11", "2025-12"} {
+			_, err := keys.PeriodKey(t.Context(), m, false)
+			if gone := errors.Is(err, personal.ErrDestroyed); gone != (m < c.floor) {
+				t.Errorf("%s after retention to %s: %v", m, c.floor, err)
+			}
+		}
+		_ = n
+	}
+}

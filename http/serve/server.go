@@ -27,6 +27,7 @@ import (
 	"accountd/eventstore"
 	"accountd/eventstore/eventlog"
 	"accountd/eventstore/lease"
+	"accountd/eventstore/personal"
 	"accountd/eventstore/snapshot"
 	"accountd/eventstore/sqlite"
 	"accountd/http/api"
@@ -132,6 +133,14 @@ type Config struct {
 	// DataDir/snapshots.db with the SQLite log, in the log's schema with PostgreSQL; none
 	// with KurrentDB (snapshots.go).
 	SnapshotEvery int
+	// PersonalKeys is the SQLite file of the keys the personal data of events is sealed
+	// under (eventstore/personal): "" is DataDir/personal-keys.db, except with the postgres
+	// store, whose keys live in its database beside the log (personal.go).
+	PersonalKeys string
+	// PersonalRetention is how long, in months, IP addresses, user agents and devices of
+	// events stay readable: the sweep destroys the keys of older months (0:
+	// personal.DefaultRetentionMonths; less than personal.MinRetentionMonths is refused).
+	PersonalRetention int
 
 	// wrapStore, for tests, wraps the event log as opened (before instrumentation).
 	wrapStore func(eventstore.Store) eventstore.Store
@@ -198,6 +207,9 @@ func (c Config) withDefaults() Config {
 	def(&c.ShutdownTimeout, 20*time.Second)
 	def(&c.SweepPoll, time.Minute)
 	def(&c.StorageProbe, api.StorageRetryAfter*time.Second)
+	if c.PersonalRetention == 0 {
+		c.PersonalRetention = personal.DefaultRetentionMonths
+	}
 	return c
 }
 
@@ -205,7 +217,13 @@ func (c Config) withDefaults() Config {
 type Server struct {
 	cfg        Config
 	log        *slog.Logger
+	// store is the log as everything that decodes events reads and writes it: personal
+	// values sealed on append and opened on read (personal.go). logStore is the same log
+	// as stored, tokens and all: what the hash chain, the transparency tree and evidence
+	// proofs commit to.
 	store      eventstore.Store
+	logStore   eventstore.Store
+	personal   *personal.Store
 	snapshots  snapshot.Store // nil: none (snapshots.go)
 	readDB     *sql.DB
 	status     *projections.Status
@@ -318,6 +336,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.store = s.watchStorage(s.store)
+	if err := s.sealPersonal(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.registerStorageMetrics(); err != nil {
 		return nil, err
 	}
@@ -391,7 +412,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Service: s.service, Status: s.status, Runner: readiness{s.runner, s.securityRunner}, Tokens: tokens, Logger: s.log.With("component", "http"),
 		MaxBodyBytes: cfg.MaxBodyBytes, StatusWait: cfg.StatusWait,
 		Security:     api.Security{Timeline: tline, History: s.historyReader(mfaKey), Throttles: s.throttles},
-		Compliance:   &api.Compliance{DB: s.readDB, Policies: s.evidence.policies, Store: s.store, Clock: cfg.Clock, Evidence: s.witness.evidenceLog()},
+		Compliance:   &api.Compliance{DB: s.readDB, Policies: s.evidence.policies, Store: s.logStore, Clock: cfg.Clock, Evidence: s.witness.evidenceLog()},
 		Metrics:      s.metrics,
 		Rebuilds:     s.rebuilds,
 		Transparency: s.witness.api(),

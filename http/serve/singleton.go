@@ -171,7 +171,7 @@ func (p sharedStreams) Reset(ctx context.Context, name string, pos uint64, dest 
 // SharedStreamPositions are the streams' checkpoints in a PostgreSQL log's shared store
 // (false: the log keeps none, and the checkpoints are DATA/streams.db's).
 func SharedStreamPositions(store eventstore.Store) (streams.Positions, bool) {
-	if pg, ok := store.(*postgres.Store); ok {
+	if pg, ok := eventstore.As[*postgres.Store](store); ok { // through the sealing store
 		return sharedStreams{pg.Leases()}, true
 	}
 	return nil, false

@@ -93,11 +93,21 @@ func (w sweeper) Run(ctx context.Context) error {
 				var res compliance.SweepResult
 				res, err = compliance.SweepInactive(ctx, w.s.readDB, w.s.service)
 				if err == nil {
-					last = hour
-					w.s.sweptHour.Store(hour.Unix())
 					if res.Disabled > 0 {
 						w.s.log.Info("inactivity sweep", "examined", res.Examined, "disabled", res.Disabled)
 					}
+					// Retention of personal data rides on the same elected hourly sweep:
+					// one node destroys the month keys, every node's key cache sees it
+					// within its TTL.
+					var floor string
+					var destroyed int
+					if floor, destroyed, err = w.s.ApplyPersonalRetention(ctx); err == nil && destroyed > 0 {
+						w.s.log.Info("personal data retention: destroyed the keys of past months", "before", floor, "destroyed", destroyed)
+					}
+				}
+				if err == nil {
+					last = hour
+					w.s.sweptHour.Store(hour.Unix())
 				}
 			}
 			if err != nil && ctx.Err() == nil {
