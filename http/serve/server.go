@@ -215,8 +215,8 @@ func (c Config) withDefaults() Config {
 
 // Server is an assembled accountd.
 type Server struct {
-	cfg        Config
-	log        *slog.Logger
+	cfg Config
+	log *slog.Logger
 	// store is the log as everything that decodes events reads and writes it: personal
 	// values sealed on append and opened on read (personal.go). logStore is the same log
 	// as stored, tokens and all: what the hash chain, the transparency tree and evidence
