@@ -2,6 +2,7 @@ package personal_test
 
 import (
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"accountd/eventstore/eventlog"
 	"accountd/eventstore/memory"
 	"accountd/eventstore/personal"
+	"accountd/eventstore/sqlite"
 )
 
 // benchEvents are login events of 64 accounts: the log's commonest event, with three
@@ -33,10 +35,29 @@ func benchEvents(b *testing.B, n int) ([]string, [][]eventstore.EventData) {
 // store in the same run, keys cached (the first event of each account makes its key,
 // outside the timing), and reports the ratio sealed/bare of the time per event.
 func BenchmarkSeal(b *testing.B) {
+	for _, backend := range []struct {
+		name string
+		open func(b *testing.B) eventstore.Store
+	}{
+		{"Memory", func(b *testing.B) eventstore.Store { return memory.New() }},
+		{"SQLite", func(b *testing.B) eventstore.Store {
+			s, err := sqlite.Open(filepath.Join(b.TempDir(), "events.db"), sqlite.WithSynchronous(sqlite.Normal))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { s.Close() })
+			return s
+		}},
+	} {
+		b.Run(backend.name, func(b *testing.B) { benchSeal(b, backend.open) })
+	}
+}
+
+func benchSeal(b *testing.B, open func(b *testing.B) eventstore.Store) {
 	b.Run("Append", func(b *testing.B) {
 		streams, events := benchEvents(b, b.N+64)
-		bare := memory.New()
-		sealed := personal.Seal(memory.New(), personal.NewMemory())
+		bare := open(b)
+		sealed := personal.Seal(open(b), personal.NewMemory())
 		for i := range 64 { // make the keys
 			if _, err := sealed.Append(b.Context(), streams[i], eventstore.Any, events[i]...); err != nil {
 				b.Fatal(err)
@@ -65,8 +86,8 @@ func BenchmarkSeal(b *testing.B) {
 	b.Run("ReadAll", func(b *testing.B) {
 		const n = 4096
 		streams, events := benchEvents(b, n)
-		bare := memory.New()
-		sealed := personal.Seal(memory.New(), personal.NewMemory())
+		bare := open(b)
+		sealed := personal.Seal(open(b), personal.NewMemory())
 		for i := range n {
 			if _, err := bare.Append(b.Context(), streams[i], eventstore.Any, events[i]...); err != nil {
 				b.Fatal(err)
@@ -77,6 +98,23 @@ func BenchmarkSeal(b *testing.B) {
 		}
 		if _, err := sealed.ReadAll(b.Context(), 0, 0); err != nil { // warm the caches
 			b.Fatal(err)
+		}
+		// What sealing costs on disk: the stored data of a login, bare and sealed
+		// (reported after the loop: ResetTimer drops metrics reported before it).
+		size := map[string]float64{}
+		for _, s := range []struct {
+			name  string
+			store eventstore.Store
+		}{{"bare", bare}, {"sealed", sealed.Unwrap()}} {
+			recs, err := s.store.ReadAll(b.Context(), 0, 0)
+			if err != nil {
+				b.Fatal(err)
+			}
+			total := 0
+			for _, r := range recs {
+				total += len(r.Data)
+			}
+			size[s.name] = float64(total) / float64(len(recs))
 		}
 		var tBare, tSealed time.Duration
 		b.ResetTimer()
@@ -94,6 +132,8 @@ func BenchmarkSeal(b *testing.B) {
 			tBare += mid.Sub(start)
 		}
 		report(b, tBare/256, tSealed/256)
+		b.ReportMetric(size["bare"], "bare-data-B/event")
+		b.ReportMetric(size["sealed"], "sealed-data-B/event")
 	})
 }
 
