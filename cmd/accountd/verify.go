@@ -49,7 +49,7 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 }
 
 // personalKeysHelp is the help of --personal-keys, which serve and the offline tools share.
-const personalKeysHelp = "SQLite `file` of the keys personal data is sealed under (default DATA/personal-keys.db; with --store postgres, tables in the log's database)"
+const personalKeysHelp = "key store of the sealed personal data, kept out of the log's backups: a SQLite `file` or a postgres:// URL (default DATA/personal-keys.db; with --store postgres, tables in the log's database; every node of a shared log needs the same one, so several kurrentdb nodes need a postgres:// URL)"
 
 // chainStore is an event log that keeps the hash chain.
 type chainStore interface {

@@ -177,7 +177,7 @@ func (a *API) chainHead(x *exchange) error {
 	ctx := x.r.Context()
 	body := chainHeadBody{At: c.Clock().UTC()}
 	if x.r.URL.Query().Get("verify") == "true" {
-		v, ok := c.Store.(eventstore.ChainVerifier)
+		v, ok := eventstore.As[eventstore.ChainVerifier](c.Store) // through decorators
 		if !ok {
 			return &Error{Status: http.StatusNotImplemented, Code: "chain_not_supported", Message: "this event store keeps no hash chain"}
 		}

@@ -3,13 +3,17 @@ package serve_test
 import (
 	"bytes"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"accountd/domain"
 	"accountd/eventstore"
 	"accountd/eventstore/personal"
+	"accountd/eventstore/postgres/postgrestest"
 	"accountd/http/api"
+	"accountd/http/serve"
 )
 
 // TestPersonalDataSealedInTheLog: the server stores e-mail and IP addresses only as
@@ -71,5 +75,53 @@ func TestPersonalDataSealedInTheLog(t *testing.T) {
 	}
 	if _, ok := eventstore.As[eventstore.ChainVerifier](e.srv.Store()); !ok {
 		t.Fatal("the chain check is not reachable through the server's store")
+	}
+}
+
+// TestPersonalKeysLocation: where each configuration keeps the keys.
+func TestPersonalKeysLocation(t *testing.T) {
+	dir := t.TempDir()
+	cases := []struct {
+		name string
+		cfg  func(t *testing.T) serve.Config
+		file string // the SQLite file expected ("": none, the keys are in PostgreSQL)
+	}{
+		{"sqlite default", func(t *testing.T) serve.Config { return serve.Config{DataDir: filepath.Join(dir, "a")} }, filepath.Join(dir, "a", serve.PersonalKeysFile)},
+		{"kurrentdb default", func(t *testing.T) serve.Config {
+			return serve.Config{DataDir: filepath.Join(dir, "b"), Store: serve.StoreKurrentDB, StoreURL: "esdb://unused"}
+		}, filepath.Join(dir, "b", serve.PersonalKeysFile)},
+		{"a file given", func(t *testing.T) serve.Config {
+			return serve.Config{DataDir: filepath.Join(dir, "c"), PersonalKeys: filepath.Join(dir, "secret.db")}
+		}, filepath.Join(dir, "secret.db")},
+		{"a postgres URL given", func(t *testing.T) serve.Config {
+			return serve.Config{DataDir: filepath.Join(dir, "d"), Store: serve.StoreKurrentDB, StoreURL: "esdb://unused", PersonalKeys: postgrestest.SchemaURL(t, "serve_keys")}
+		}, ""},
+		{"the postgres store's own tables", func(t *testing.T) serve.Config {
+			return serve.Config{DataDir: filepath.Join(dir, "e"), Store: serve.StorePostgres, StoreURL: postgrestest.SchemaURL(t, "serve_keys")}
+		}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := c.cfg(t)
+			if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+				t.Fatal(err)
+			}
+			keys, err := serve.OpenPersonalKeys(t.Context(), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer keys.Close()
+			if _, err := keys.SubjectKey(t.Context(), "account.x", true); err != nil {
+				t.Fatal(err)
+			}
+			if c.file != "" {
+				if fi, err := os.Stat(c.file); err != nil || fi.Mode().Perm() != 0o600 {
+					t.Fatalf("%s: %v, %v; want a 0600 file", c.file, fi, err)
+				}
+			}
+			if _, err := os.Stat(filepath.Join(cfg.DataDir, serve.PersonalKeysFile)); (err == nil) != (c.file == filepath.Join(cfg.DataDir, serve.PersonalKeysFile)) {
+				t.Fatalf("DATA/%s exists: %v", serve.PersonalKeysFile, err == nil)
+			}
+		})
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"strings"
 
 	"accountd/eventstore"
 	"accountd/eventstore/personal"
@@ -34,13 +35,24 @@ func (s *Server) sealPersonal(ctx context.Context) error {
 	return nil
 }
 
-// OpenPersonalKeys opens the key store a Config selects: the PersonalKeys file when set;
-// otherwise the postgres store's own database (tables beside the log's, in its schema),
-// and DataDir/personal-keys.db for the sqlite and kurrentdb stores.
+// OpenPersonalKeys opens the key store a Config selects: PersonalKeys when set (a
+// postgres:// URL, or a SQLite file); otherwise the postgres store's own database (tables
+// beside the log's, in its schema), and DataDir/personal-keys.db for the sqlite and
+// kurrentdb stores. Every node of a shared log must use the same key store: a node with
+// keys of its own would seal under keys the others cannot open (they would read its
+// tokens as they are). PostgreSQL's default is shared; several KurrentDB nodes need
+// --personal-keys postgres://..., as a per-node file is not.
 func OpenPersonalKeys(ctx context.Context, cfg Config) (personal.Keys, error) {
 	cfg = cfg.withDefaults()
-	if cfg.PersonalKeys == "" && cfg.Store == StorePostgres {
-		k, err := personal.OpenPostgres(ctx, cfg.StoreURL, "")
+	url := ""
+	switch {
+	case strings.HasPrefix(cfg.PersonalKeys, "postgres://"), strings.HasPrefix(cfg.PersonalKeys, "postgresql://"):
+		url = cfg.PersonalKeys
+	case cfg.PersonalKeys == "" && cfg.Store == StorePostgres:
+		url = cfg.StoreURL
+	}
+	if url != "" {
+		k, err := personal.OpenPostgres(ctx, url, "")
 		if err != nil {
 			return nil, fmt.Errorf("personal data keys: %w", err)
 		}

@@ -133,9 +133,10 @@ type Config struct {
 	// DataDir/snapshots.db with the SQLite log, in the log's schema with PostgreSQL; none
 	// with KurrentDB (snapshots.go).
 	SnapshotEvery int
-	// PersonalKeys is the SQLite file of the keys the personal data of events is sealed
-	// under (eventstore/personal): "" is DataDir/personal-keys.db, except with the postgres
-	// store, whose keys live in its database beside the log (personal.go).
+	// PersonalKeys is the key store the personal data of events is sealed under
+	// (eventstore/personal): a SQLite file or a postgres:// URL; "" is
+	// DataDir/personal-keys.db, except with the postgres store, whose keys live in its
+	// database beside the log (personal.go).
 	PersonalKeys string
 	// PersonalRetention is how long, in months, IP addresses, user agents and devices of
 	// events stay readable: the sweep destroys the keys of older months (0:
