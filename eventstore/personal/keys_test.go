@@ -163,3 +163,36 @@ func TestCacheIsBounded(t *testing.T) {
 		t.Fatalf("only %d of 100 look-ups reached the store: the cache holds more than its bound", n)
 	}
 }
+
+// TestPostgresDestroyReachesAnotherNode: two nodes, each with its own pool and cache over
+// one key table; a destroy on one is seen by the other once its TTL has passed.
+func TestPostgresDestroyReachesAnotherNode(t *testing.T) {
+	url := postgrestest.SchemaURL(t, "personal_nodes")
+	var now atomic.Int64
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	var nodes [2]*personal.Cache
+	for i := range nodes {
+		k, err := personal.OpenPostgres(t.Context(), url, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { k.Close() })
+		nodes[i] = personal.NewCache(k, personal.WithCacheClock(clock))
+	}
+	a, err := nodes[0].SubjectKey(t.Context(), "account.shared", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := nodes[1].SubjectKey(t.Context(), "account.shared", true); err != nil || !bytes.Equal(a, b) {
+		t.Fatalf("node b made its own key: %x, %v; node a has %x", b, err, a)
+	}
+	if err := nodes[0].DestroySubject(t.Context(), "account.shared"); err != nil {
+		t.Fatal(err)
+	}
+	now.Add(int64(personal.DefaultCacheTTL) + 1)
+	for _, create := range []bool{false, true} {
+		if _, err := nodes[1].SubjectKey(t.Context(), "account.shared", create); !errors.Is(err, personal.ErrDestroyed) {
+			t.Fatalf("node b after the TTL (create %v): %v; want ErrDestroyed", create, err)
+		}
+	}
+}
