@@ -62,6 +62,9 @@ const maxSealers = 50_000
 
 var tokenOpening = []byte(`"` + TokenPrefix)
 
+// errNotJSON refuses a payload that names a personal member and is not JSON.
+var errNotJSON = fmt.Errorf("%w: the data names a personal member but is not JSON", eventstore.ErrInvalidEvent)
+
 // Seal wraps inner. keys is used through a Cache (made here unless keys is one); Close
 // closes both the inner store and the keys.
 func Seal(inner eventstore.Store, keys Keys) *Store {
@@ -173,9 +176,12 @@ func (s *Store) sealData(ctx context.Context, stream string, e eventstore.EventD
 		return e.Data, false, nil
 	}
 	sc := scanner{data: e.Data}
-	if err := sc.scan(); err != nil || len(sc.spans) == 0 {
-		// Not JSON: stored as it is (transparency commits to it opaquely, and no domain
-		// event is anything but JSON).
+	if err := sc.scan(); err != nil {
+		// It names a personal member but cannot be read as JSON: refused rather than
+		// stored with the value in clear (no domain event is anything but JSON).
+		return nil, false, errNotJSON
+	}
+	if len(sc.spans) == 0 {
 		return e.Data, false, nil
 	}
 	subject := SubjectOf(stream, sc.accountID)
@@ -186,7 +192,7 @@ func (s *Store) sealData(ctx context.Context, stream string, e eventstore.EventD
 	for _, sp := range sc.spans {
 		plain, ok := literal(e.Data[sp.start:sp.end])
 		if !ok {
-			return nil, false, errSyntax
+			return nil, false, errNotJSON
 		}
 		if len(plain) == 0 {
 			continue // an empty value discloses nothing and stays empty

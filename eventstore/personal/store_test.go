@@ -576,3 +576,64 @@ func TestRetention(t *testing.T) {
 		_ = n
 	}
 }
+
+// TestPersonalMemberInBrokenJSONIsRefused: a payload that names a personal member but is
+// not JSON cannot be sealed, so it is refused rather than stored in clear.
+func TestPersonalMemberInBrokenJSONIsRefused(t *testing.T) {
+	f := newFixture()
+	for _, data := range []string{
+		`{"email":"` + email + `"`,
+		`{"email":"a\qb"}`,
+		`{"email" "` + email + `"}`,
+		`{"email":"` + email + `"} trailing`,
+	} {
+		_, err := f.sealed.Append(t.Context(), "account-A1", eventstore.Any, eventstore.EventData{ID: uuid.New(), Type: "t", Data: []byte(data)})
+		if !errors.Is(err, eventstore.ErrInvalidEvent) {
+			t.Errorf("%s: %v; want ErrInvalidEvent", data, err)
+		}
+	}
+	if h, _ := f.inner.HeadPosition(t.Context()); h != 0 {
+		t.Fatalf("head %d: a refused append wrote", h)
+	}
+}
+
+// FuzzSealOpenRoundTrip: whatever a personal value holds (quotes, escapes, things that
+// look like tokens, invalid UTF-8), it is stored without its plaintext as valid JSON and
+// reads back as encoding/json would decode the original.
+func FuzzSealOpenRoundTrip(f *testing.F) {
+	for _, seed := range []string{agent, "", `"`, `\`, "sealed.v1:email:account.A1:-:AAAA", "\xff\xfe", "\u2028<>&", "a\"sealed.v1:ip:x:-:\"b"} {
+		f.Add(seed, seed)
+	}
+	f.Fuzz(func(t *testing.T, ua, note string) {
+		fx := newFixture()
+		p := domain.LoginFailed{Origin: domain.Origin{IP: ip1, UserAgent: ua}, Reason: note}
+		data, err := eventlog.Encode("account-F", domain.Metadata{CommandID: "fuzz"}, []domain.Event{{At: jan, Data: p}})
+		if err != nil {
+			t.Skip()
+		}
+		if _, err := fx.sealed.Append(t.Context(), "account-F", eventstore.Any, data...); err != nil {
+			t.Fatal(err)
+		}
+		stored := readAll(t, fx.inner)[0]
+		if !json.Valid(stored.Data) {
+			t.Fatalf("stored data is not JSON: %s", stored.Data)
+		}
+		var want domain.LoginFailed
+		_ = json.Unmarshal(data[0].Data, &want) // the original as a reader decodes it
+		var kept domain.LoginFailed
+		if err := json.Unmarshal(stored.Data, &kept); err != nil {
+			t.Fatal(err)
+		}
+		if want.Origin.UserAgent != "" && !strings.HasPrefix(kept.Origin.UserAgent, personal.TokenPrefix) || kept.Reason != want.Reason {
+			t.Fatalf("stored %+v for %+v", kept, want)
+		}
+		read := readAll(t, fx.sealed)[0]
+		var got domain.LoginFailed
+		if err := json.Unmarshal(read.Data, &got); err != nil {
+			t.Fatalf("read data is not JSON: %v: %s", err, read.Data)
+		}
+		if got != want {
+			t.Fatalf("read %+v; want %+v", got, want)
+		}
+	})
+}
