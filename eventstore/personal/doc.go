@@ -8,8 +8,9 @@
 // or each string of an array; an empty string, a number, null or an object stays as it
 // is) by a token; on every read it replaces each token by its plaintext, or by
 // domain.Erased ("[erased]") when its key was destroyed. Everything else in the payload
-// keeps its bytes. The transparency log, chain verification and evidence proofs read the
-// inner store.
+// keeps its bytes. A payload that names a personal member but is not JSON is refused
+// (eventstore.ErrInvalidEvent) rather than stored in clear. The transparency log, chain
+// verification and evidence proofs read the inner store.
 //
 // # Subjects and periods
 //
