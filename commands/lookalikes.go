@@ -49,10 +49,10 @@ func (s *Service) claimSkeleton(ctx context.Context, m Meta, canonical, accountI
 // enough that its registration may still be writing it. A claim left by a registration
 // that failed after claiming frees the skeleton as an orphaned reservation frees an address.
 func (s *Service) claimHolds(ctx context.Context, c domain.SkeletonClaim, now time.Time) (bool, error) {
-	_, err := s.LoadAccount(ctx, c.AccountID)
+	a, err := s.LoadAccount(ctx, c.AccountID)
 	switch {
 	case err == nil:
-		return true, nil
+		return !a.Erased, nil // an erased account's claim is released, or about to be
 	case domain.ErrorCode(err) != domain.CodeAccountNotFound:
 		return false, err
 	}

@@ -140,6 +140,23 @@ func committedHeads(s eventstore.Store) eventstore.CommittedHeads {
 	return nil
 }
 
+// Forget drops what the repository keeps of a stream beyond the log: its cached fold (with
+// the recent commands' events) and its snapshots. An erasure calls it so no copy of the
+// erased account's personal data outlives its key in memory or beside the log; the next
+// load folds the log again.
+func (r *Repository[S]) Forget(ctx context.Context, stream string) error {
+	unlock := r.locks.lock(stream)
+	defer unlock()
+	r.cache.forget(stream)
+	if r.snaps == nil {
+		return nil
+	}
+	if err := r.snaps.store.DeleteStream(ctx, stream); err != nil {
+		return fmt.Errorf("commands: delete the snapshots of %s: %w", stream, err)
+	}
+	return nil
+}
+
 // Load returns the current state of a stream and its revision (-1 when empty).
 func (r *Repository[S]) Load(ctx context.Context, stream string) (S, int64, error) {
 	e, err := r.load(ctx, stream)

@@ -68,6 +68,17 @@ func (k *LinkKey) Pseudonym(normalisedEmail string) string {
 	return hex.EncodeToString(mac.Sum(nil)[:16])
 }
 
+// AddressPseudonym is a keyed hash of a client address (in canonical form), naming its
+// throttle stream: stable, so one address has one stream, and not reversible by hashing
+// the (small) space of IPv4 addresses without the key. Its label keeps it apart from an
+// e-mail pseudonym of the same string.
+func (k *LinkKey) AddressPseudonym(canonicalIP string) string {
+	mac := hmac.New(sha256.New, k.key)
+	mac.Write([]byte("address\x00"))
+	mac.Write([]byte(canonicalIP))
+	return hex.EncodeToString(mac.Sum(nil)[:16])
+}
+
 // HashToken is the stored form of a token.
 func HashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))

@@ -334,7 +334,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.status = projections.NewStatus()
-	s.throttles = commands.NewThrottles(s.store, cfg.Clock)
+	s.throttles = commands.NewThrottles(s.store, cfg.Clock, s.links)
 	tline := timeline.New()
 	det, err := s.newDetectors()
 	if err != nil {
