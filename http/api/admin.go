@@ -109,15 +109,17 @@ func (a *API) adminResetMFA(x *exchange) error {
 	return x.json(http.StatusOK, mfaWritten{AccountID: res.State.ID, Enrolled: res.State.MFA.Enrolled, Position: res.LastPosition()})
 }
 
-type erasureRequest struct {
-	actorFields
+// ErasureRequest is the body of POST /v1/accounts/{id}/erasure.
+type ErasureRequest struct {
+	ActorAccountID   string `json:"actor_account_id,omitempty"`
+	SupportReference string `json:"support_reference,omitempty"`
 	// Reason is required (the domain refuses an erasure without one: erasure_reason_required).
 	Reason string `json:"reason"`
 }
 
-// erasureWritten is what an erasure did, step by step (commands.ErasureDone), with the
+// ErasureWritten is what an erasure did, step by step (commands.ErasureDone), with the
 // position of its last event for read-your-writes.
-type erasureWritten struct {
+type ErasureWritten struct {
 	commands.ErasureDone
 	Status   string `json:"status"`
 	Position uint64 `json:"position"`
@@ -128,10 +130,10 @@ type erasureWritten struct {
 // the erasure is on record and its key destroyed; the read models forget the account as
 // they reach the event. 200: the account was already erased (what was left is finished).
 func (a *API) adminErase(x *exchange) error {
-	var req erasureRequest
+	var req ErasureRequest
 	var actor domain.Actor
 	m, err := x.command(&req, func() (err error) {
-		actor, err = req.optionalActor(x)
+		actor, err = actorFields{ActorAccountID: req.ActorAccountID, SupportReference: req.SupportReference}.optionalActor(x)
 		return err
 	})
 	if err != nil {
@@ -145,5 +147,5 @@ func (a *API) adminErase(x *exchange) error {
 	if done.AlreadyErased {
 		status = http.StatusOK
 	}
-	return x.json(status, erasureWritten{ErasureDone: done, Status: domain.StatusDeleted, Position: done.LastPosition()})
+	return x.json(status, ErasureWritten{ErasureDone: done, Status: domain.StatusDeleted, Position: done.LastPosition()})
 }
