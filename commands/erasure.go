@@ -107,7 +107,7 @@ func (s *Service) EraseAccount(ctx context.Context, m Meta, accountID string, e 
 			return done, err
 		}
 		done.ReleasedReservations = released
-		claim, skel, err := s.releaseSkeleton(ctx, m, accountID, email)
+		claim, skels, err := s.releaseSkeleton(ctx, m, accountID, email)
 		if err != nil {
 			return done, err
 		}
@@ -115,8 +115,8 @@ func (s *Service) EraseAccount(ctx context.Context, m Meta, accountID string, e 
 		for _, st := range streams {
 			forget = append(forget, func() error { return s.emails.Forget(ctx, st) })
 		}
-		if skel != "" {
-			forget = append(forget, func() error { return s.lookalikes.Forget(ctx, skel) })
+		for _, st := range skels {
+			forget = append(forget, func() error { return s.lookalikes.Forget(ctx, st) })
 		}
 	}
 	if s.shredder != nil {
@@ -161,22 +161,31 @@ func (s *Service) releaseReservations(ctx context.Context, m Meta, accountID, em
 	return released, streams, nil
 }
 
-// releaseSkeleton withdraws the account's claim on its address's skeleton, and names the
-// skeleton stream ("" for an address no registration would accept now, which has none).
-func (s *Service) releaseSkeleton(ctx context.Context, m Meta, accountID, email string) (bool, string, error) {
+// releaseSkeleton withdraws the account's claim on its address's skeleton, on the
+// pseudonymous stream and the legacy-named one, and names both for their caches to be
+// dropped (none for an address no registration would accept now, which has no claim).
+func (s *Service) releaseSkeleton(ctx context.Context, m Meta, accountID, email string) (bool, []string, error) {
 	canonical, err := domain.CanonicalEmail(email)
 	if err != nil {
-		return false, "", nil
+		return false, nil, nil
 	}
-	stream := domain.EmailSkeletonStream(canonical)
-	res, err := s.lookalikes.Update(ctx, stream, m.metadata("release-skeleton"), func(st domain.EmailLookalikes, now time.Time) ([]domain.Event, error) {
-		if !st.HeldBy(accountID) {
-			return nil, nil
+	streams := []string{s.skeletonStream(canonical), domain.LegacyEmailSkeletonStream(canonical)}
+	released := false
+	for i, stream := range streams {
+		suffix := "release-skeleton"
+		if i > 0 {
+			suffix += "-legacy"
 		}
-		return []domain.Event{{At: now, Data: domain.EmailSkeletonReleased{AccountID: accountID}}}, nil
-	})
-	if err != nil {
-		return false, "", wrap("erase: release the skeleton claim", err)
+		res, err := s.lookalikes.Update(ctx, stream, m.metadata(suffix), func(st domain.EmailLookalikes, now time.Time) ([]domain.Event, error) {
+			if !st.HeldBy(accountID) {
+				return nil, nil
+			}
+			return []domain.Event{{At: now, Data: domain.EmailSkeletonReleased{AccountID: accountID}}}, nil
+		})
+		if err != nil {
+			return false, nil, wrap("erase: release the skeleton claim", err)
+		}
+		released = released || len(res.Events) > 0
 	}
-	return len(res.Events) > 0, stream, nil
+	return released, streams, nil
 }

@@ -270,3 +270,37 @@ func TestEraseAccountRefusals(t *testing.T) {
 		t.Fatalf("refusals wrote %d events, destroyed %v", after-before, store.destroyed)
 	}
 }
+
+// An account registered before reservation and skeleton streams were named by pseudonym
+// (unkeyed hashes) keeps its address and refuses its look-alikes; its erasure releases
+// those legacy-named streams, and the address registers again.
+func TestEraseAccountRegisteredUnderLegacyStreamNames(t *testing.T) {
+	ctx := context.Background()
+	clock := &testClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	store := newShreddingStore()
+	svc := newErasingService(t, store, clock, nil)
+	hash, err := fastHasher(t).Hash(goodPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const email, lookalike = "paola@lac.example", "pаola@lac.example" // Cyrillic а
+	at := clock.Now().Add(-48 * time.Hour)
+	appendLegacy(t, store, domain.LegacyEmailStreams(email)[0], at, domain.EmailReserved{Email: email, AccountID: "legacy-paola"})
+	appendLegacy(t, store, domain.LegacyEmailSkeletonStream(email), at, domain.EmailSkeletonClaimed{Email: email, AccountID: "legacy-paola"})
+	appendLegacy(t, store, domain.AccountStream("legacy-paola"), at, domain.AccountRegistered{AccountID: "legacy-paola", Email: email, PasswordHash: hash})
+	appendLegacy(t, store, domain.EmailSkeletonIndexStream, at, domain.EmailSkeletonsIndexed{})
+
+	if _, err := svc.Register(ctx, commands.Meta{}, commands.Registration{Email: lookalike, Password: goodPassword}); domain.ErrorCode(err) != domain.CodeEmailConfusable {
+		t.Fatalf("a look-alike of a legacy-claimed address: %v, want email_confusable", err)
+	}
+	if _, err := svc.Register(ctx, commands.Meta{}, commands.Registration{Email: email, Password: goodPassword}); domain.ErrorCode(err) != domain.CodeEmailNotAvailable {
+		t.Fatalf("the legacy-reserved address: %v, want email_not_available", err)
+	}
+	done, err := svc.EraseAccount(ctx, commands.Meta{}, "legacy-paola", commands.Erasure{Actor: support, Reason: "GDPR"})
+	if err != nil || done.ReleasedReservations != 1 || !done.ReleasedSkeleton {
+		t.Fatalf("erasure did %+v, %v", done, err)
+	}
+	if id := registerActive(t, ctx, svc, email, goodPassword); id == "legacy-paola" {
+		t.Fatal("the address registered again as the erased account")
+	}
+}

@@ -23,15 +23,21 @@ type skeletonIndex struct {
 }
 
 // claimSkeleton claims the skeleton of canonical for accountID, or refuses a look-alike.
+// The claims on the skeleton's legacy-named stream (before streams were named by
+// pseudonym) count as well: they are read, never written.
 func (s *Service) claimSkeleton(ctx context.Context, m Meta, canonical, accountID string) error {
 	if err := s.indexSkeletons(ctx); err != nil {
 		return err
 	}
-	_, err := s.lookalikes.Update(ctx, domain.EmailSkeletonStream(canonical), m.metadata("skeleton"), func(st domain.EmailLookalikes, now time.Time) ([]domain.Event, error) {
-		if st.Claimed(canonical) {
+	legacy, _, err := s.lookalikes.Load(ctx, domain.LegacyEmailSkeletonStream(canonical))
+	if err != nil {
+		return err
+	}
+	_, err = s.lookalikes.Update(ctx, s.skeletonStream(canonical), m.metadata("skeleton"), func(st domain.EmailLookalikes, now time.Time) ([]domain.Event, error) {
+		if st.Claimed(canonical) || legacy.Claimed(canonical) {
 			return nil, nil // the address itself: taken or not, the reservation decides
 		}
-		for _, c := range st.Claims {
+		for _, c := range append(append([]domain.SkeletonClaim(nil), st.Claims...), legacy.Claims...) {
 			live, err := s.claimHolds(ctx, c, now)
 			if err != nil {
 				return nil, err
@@ -43,6 +49,11 @@ func (s *Service) claimSkeleton(ctx context.Context, m Meta, canonical, accountI
 		return []domain.Event{{At: now, Data: domain.EmailSkeletonClaimed{Email: canonical, AccountID: accountID}}}, nil
 	})
 	return err
+}
+
+// skeletonStream names the skeleton stream of an address by the skeleton's keyed pseudonym.
+func (s *Service) skeletonStream(canonical string) string {
+	return domain.EmailSkeletonStream(s.links.SkeletonPseudonym(domain.EmailSkeleton(canonical)))
 }
 
 // claimHolds reports whether a claim still stands: its account exists, or it is young
@@ -100,7 +111,7 @@ func (s *Service) indexSkeletons(ctx context.Context) error {
 			if err != nil {
 				continue // an address no registration would accept now can be mistaken for none
 			}
-			res, err := s.lookalikes.Update(ctx, domain.EmailSkeletonStream(canonical), domain.Metadata{CommandID: "skeleton-index:" + rec.ID.String()},
+			res, err := s.lookalikes.Update(ctx, s.skeletonStream(canonical), domain.Metadata{CommandID: "skeleton-index:" + rec.ID.String()},
 				func(st domain.EmailLookalikes, now time.Time) ([]domain.Event, error) {
 					if st.Claimed(canonical) {
 						return nil, nil

@@ -36,8 +36,14 @@ func emailStreamOf(key string) string {
 
 // EmailSkeletonStream names the stream of the addresses that share one confusable
 // skeleton: registering a new address there refuses a look-alike of an existing one, with
-// the same optimistic concurrency that makes the reservation exact.
-func EmailSkeletonStream(canonical string) string {
+// the same optimistic concurrency that makes the reservation exact. It is named by the
+// skeleton's keyed pseudonym (the service's), for the reason EmailStream is.
+func EmailSkeletonStream(pseudonym string) string { return "email-skeleton-" + pseudonym }
+
+// LegacyEmailSkeletonStream is the name skeleton streams had before they were named by
+// pseudonym (an unkeyed hash of the skeleton): their claims are still read, so an address
+// registered then keeps refusing its look-alikes, and released at an erasure; never written.
+func LegacyEmailSkeletonStream(canonical string) string {
 	sum := sha256.Sum256([]byte(EmailSkeleton(canonical)))
 	return "email-skeleton-" + hex.EncodeToString(sum[:16])
 }
