@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"accountd/domain"
 	"accountd/eventstore"
@@ -106,7 +108,9 @@ func TestErasureEndToEnd(t *testing.T) {
 	})
 	const addr = "erika.erase@lago.example"
 	ips := []string{"203.0.113.21", "198.51.100.22"}
-	id := e.activeAccount(addr)
+	prop := e.createProperty("Hotel Lago")
+	id, _ := e.register(addr, prop)
+	e.must(e.post("/v1/activations", api.RoleLoginService, map[string]string{"token": e.mail.link(addr, "activation")}), http.StatusOK)
 	for i, ip := range ips {
 		if r := e.login(addr, goodPassword, "ip", ip, "user_agent", "ErikaBrowser/2", "device_id", "erika-pc-"+ip); r.str("decision") != "allowed" {
 			t.Fatalf("login %d: %s", i, r.raw)
@@ -167,6 +171,23 @@ func TestErasureEndToEnd(t *testing.T) {
 	}
 	if r := e.post("/v1/accounts/"+id+"/unlock", api.RoleAdmin, map[string]string{"support_reference": "REQ-13"}); r.errCode() != domain.CodeAccountErased || r.status != http.StatusGone {
 		t.Fatalf("a command on the erased account: %d %s", r.status, r.raw)
+	}
+
+	// The PCI evidence of the period still reports the account's facts, under [erased].
+	period := "property_id=" + prop + "&from=" + url.QueryEscape(e.clock.Now().Add(-time.Hour).Format(time.RFC3339)) + "&to=" + url.QueryEscape(e.clock.Now().Add(time.Hour).Format(time.RFC3339))
+	e.eventually("the compliance read model forgets the account", func() bool {
+		r := e.get("/v1/compliance/access-log?"+period, api.RoleAuditor)
+		return r.status == http.StatusOK && !strings.Contains(string(r.raw), addr) && strings.Contains(string(r.raw), domain.Erased)
+	})
+	// (The evidence bundle needs the transparency tree, which this test's stand-in for the
+	// sealing store hides; the integrator's sealing store keeps it.)
+	for _, path := range []string{"/v1/compliance/access-log?", "/v1/compliance/password-rotation?"} {
+		r := e.must(e.get(path+period, api.RoleAuditor), http.StatusOK)
+		for _, v := range append([]string{addr}, ips...) {
+			if strings.Contains(string(r.raw), v) {
+				t.Errorf("%s still shows %q", path, v)
+			}
+		}
 	}
 
 	again := e.activeAccount(addr)
