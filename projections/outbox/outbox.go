@@ -846,6 +846,12 @@ func (o *Outbox) forgetAccount(ctx context.Context, tx *sql.Tx, accountID string
 			string(quoted), string(erased), email, domain.Erased, email, domain.Erased, accountID); err != nil {
 			return err
 		}
+		// A failed attempt's error (an SMTP reply) may quote the address; the rows are by
+		// message, not account.
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox_attempts SET last_error = replace(last_error, ?, ?) WHERE instr(last_error, ?) > 0`,
+			email, domain.Erased, email); err != nil {
+			return err
+		}
 	}
 	f, ok := o.cfg.Mailer.(Forgetter)
 	if !ok {
