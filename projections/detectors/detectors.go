@@ -383,7 +383,9 @@ func (b *batch) apply(ev *eventlog.Decoded) error {
 		}
 	case strings.HasPrefix(stream, "unknown-email-"):
 		if e, ok := ev.Event.Data.(domain.UnknownEmailLoginFailed); ok {
-			return b.failure("unknown:"+e.EmailHash, "", e.Origin.IP, at, id)
+			// Keyed by the stream's pseudonym, which is the event's email_hash but is never
+			// sealed: an erased email_hash would make every such address one.
+			return b.failure("unknown:"+strings.TrimPrefix(stream, "unknown-email-"), "", e.Origin.IP, at, id)
 		}
 	}
 	return nil

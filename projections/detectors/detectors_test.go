@@ -151,6 +151,10 @@ func TestRules(t *testing.T) {
 	for i := range 10 {
 		erasedStuffing = append(erasedStuffing, step{time.Duration(i) * time.Second, fmt.Sprintf("unknown-email-h%d", i), domain.UnknownEmailLoginFailed{EmailHash: domain.Erased, Origin: domain.Origin{IP: domain.Erased}}})
 	}
+	var erasedHashes []step // the keyed hash is personal data too: the stream names the address
+	for i := range 10 {
+		erasedHashes = append(erasedHashes, step{time.Duration(i) * time.Second, fmt.Sprintf("unknown-email-k%d", i), domain.UnknownEmailLoginFailed{EmailHash: domain.Erased, Origin: domain.Origin{IP: "203.0.113.60"}}})
+	}
 	var forgotten []step
 	for i := range 5 {
 		forgotten = append(forgotten, step{0, fmt.Sprintf("account-f%d", i), wrong("203.0.113.50")})
@@ -165,6 +169,7 @@ func TestRules(t *testing.T) {
 		want  []action
 	}{
 		{"erased addresses are not one address", erasedStuffing, nil},
+		{"erased e-mail hashes are still ten e-mails", erasedHashes, []action{{kind: "throttle", subject: "203.0.113.60", rule: domain.RuleCredentialStuffing, until: t0.Add(9*time.Second + def.StuffingCoolOff.Std())}}},
 		{"an erased account's failures no longer count", forgotten, nil},
 		{"the same failures without the erasure throttle", slices.DeleteFunc(slices.Clone(forgotten), func(s step) bool { _, ok := s.data.(domain.AccountErased); return ok }),
 			[]action{{kind: "throttle", subject: "203.0.113.50", rule: domain.RuleCredentialStuffing, until: t0.Add(2*time.Second + def.StuffingCoolOff.Std())}}},
