@@ -304,3 +304,36 @@ func TestEraseAccountRegisteredUnderLegacyStreamNames(t *testing.T) {
 		t.Fatal("the address registered again as the erased account")
 	}
 }
+
+// Another node (another service on the shared log) that had the account cached and
+// snapshotted, in clear, reads it erased after the erasure: a fold that meets an erasure
+// is folded again from the log and is never cached or snapshotted.
+func TestAnotherNodeForgetsAnErasedAccount(t *testing.T) {
+	ctx := context.Background()
+	clock := &testClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	store := newShreddingStore()
+	snaps := snapshot.NewMemory()
+	node1, node2 := newErasingService(t, store, clock, snaps), newErasingService(t, store, clock, snaps)
+	const email = "nodes@hotel-lac.example"
+	id := registerActive(t, ctx, node1, email, goodPassword)
+	for range 3 {
+		if _, err := node2.Login(ctx, commands.Meta{}, commands.LoginAttempt{Email: email, Password: goodPassword, Origin: domain.Origin{IP: "203.0.113.40"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if a, err := node2.LoadAccount(ctx, id); err != nil || a.Email != email {
+		t.Fatalf("node 2 before the erasure: %q %v", a.Email, err)
+	}
+	if _, err := node1.EraseAccount(ctx, commands.Meta{}, id, commands.Erasure{Actor: support, Reason: "GDPR"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		a, err := node2.LoadAccount(ctx, id)
+		if err != nil || !a.Erased || a.Email != domain.Erased {
+			t.Fatalf("node 2 after the erasure: erased %v, email %q, %v", a.Erased, a.Email, err)
+		}
+	}
+	if n := snaps.Count(); n != 0 {
+		t.Fatalf("%d snapshots after node 2 loaded the erased account", n)
+	}
+}
