@@ -31,9 +31,16 @@ type aggregateEntry[S any] struct {
 	position uint64
 	maxAt    time.Time
 	snapRev  int64
+	// erased: the stream holds an account's erasure. Its fold is never cached nor
+	// snapshotted: before the key is destroyed it holds the personal data in clear, and a
+	// copy kept here (on this node or any other that loaded it) would outlive the key.
+	erased bool
 }
 
 func (e *aggregateEntry[S]) folded(ev domain.Event, position uint64) {
+	if _, ok := ev.Data.(domain.AccountErased); ok {
+		e.erased = true
+	}
 	e.position = position
 	if ev.At.After(e.maxAt) {
 		e.maxAt = ev.At

@@ -23,15 +23,21 @@ type skeletonIndex struct {
 }
 
 // claimSkeleton claims the skeleton of canonical for accountID, or refuses a look-alike.
+// The claims on the skeleton's legacy-named stream (before streams were named by
+// pseudonym) count as well: they are read, never written.
 func (s *Service) claimSkeleton(ctx context.Context, m Meta, canonical, accountID string) error {
 	if err := s.indexSkeletons(ctx); err != nil {
 		return err
 	}
-	_, err := s.lookalikes.Update(ctx, domain.EmailSkeletonStream(canonical), m.metadata("skeleton"), func(st domain.EmailLookalikes, now time.Time) ([]domain.Event, error) {
-		if st.Claimed(canonical) {
+	legacy, _, err := s.lookalikes.Load(ctx, domain.LegacyEmailSkeletonStream(canonical))
+	if err != nil {
+		return err
+	}
+	_, err = s.lookalikes.Update(ctx, s.skeletonStream(canonical), m.metadata("skeleton"), func(st domain.EmailLookalikes, now time.Time) ([]domain.Event, error) {
+		if st.Claimed(canonical) || legacy.Claimed(canonical) {
 			return nil, nil // the address itself: taken or not, the reservation decides
 		}
-		for _, c := range st.Claims {
+		for _, c := range append(append([]domain.SkeletonClaim(nil), st.Claims...), legacy.Claims...) {
 			live, err := s.claimHolds(ctx, c, now)
 			if err != nil {
 				return nil, err
@@ -45,14 +51,19 @@ func (s *Service) claimSkeleton(ctx context.Context, m Meta, canonical, accountI
 	return err
 }
 
+// skeletonStream names the skeleton stream of an address by the skeleton's keyed pseudonym.
+func (s *Service) skeletonStream(canonical string) string {
+	return domain.EmailSkeletonStream(s.links.SkeletonPseudonym(domain.EmailSkeleton(canonical)))
+}
+
 // claimHolds reports whether a claim still stands: its account exists, or it is young
 // enough that its registration may still be writing it. A claim left by a registration
 // that failed after claiming frees the skeleton as an orphaned reservation frees an address.
 func (s *Service) claimHolds(ctx context.Context, c domain.SkeletonClaim, now time.Time) (bool, error) {
-	_, err := s.LoadAccount(ctx, c.AccountID)
+	a, err := s.LoadAccount(ctx, c.AccountID)
 	switch {
 	case err == nil:
-		return true, nil
+		return !a.Erased, nil // an erased account's claim is released, or about to be
 	case domain.ErrorCode(err) != domain.CodeAccountNotFound:
 		return false, err
 	}
@@ -100,7 +111,7 @@ func (s *Service) indexSkeletons(ctx context.Context) error {
 			if err != nil {
 				continue // an address no registration would accept now can be mistaken for none
 			}
-			res, err := s.lookalikes.Update(ctx, domain.EmailSkeletonStream(canonical), domain.Metadata{CommandID: "skeleton-index:" + rec.ID.String()},
+			res, err := s.lookalikes.Update(ctx, s.skeletonStream(canonical), domain.Metadata{CommandID: "skeleton-index:" + rec.ID.String()},
 				func(st domain.EmailLookalikes, now time.Time) ([]domain.Event, error) {
 					if st.Claimed(canonical) {
 						return nil, nil

@@ -35,10 +35,9 @@ func appendLegacy(t *testing.T, store eventstore.Store, stream string, at time.T
 func legacyAccount(t *testing.T, store eventstore.Store, hash, email, accountID string, at time.Time) {
 	t.Helper()
 	key := domain.LegacyEmailKey(email)
-	stream := domain.EmailStream(email)
-	if legacy := domain.LegacyEmailStreams(email); len(legacy) > 0 {
-		stream = legacy[0]
-	}
+	// [canonical, as typed when it differs]: the old key is the form as typed.
+	legacy := domain.LegacyEmailStreams(email)
+	stream := legacy[len(legacy)-1]
 	appendLegacy(t, store, stream, at, domain.EmailReserved{Email: key, AccountID: accountID})
 	appendLegacy(t, store, domain.AccountStream(accountID), at, domain.AccountRegistered{AccountID: accountID, Email: key, PasswordHash: hash})
 }

@@ -84,7 +84,7 @@ func (s *Service) Register(ctx context.Context, m Meta, r Registration) (Registe
 		return Registered{}, wrap("register", err)
 	}
 
-	claim, err := s.emails.Update(ctx, domain.EmailStream(r.Email), m.metadata("email"), func(st domain.EmailReservation, now time.Time) ([]domain.Event, error) {
+	claim, err := s.emails.Update(ctx, s.emailStream(r.Email), m.metadata("email"), func(st domain.EmailReservation, now time.Time) ([]domain.Event, error) {
 		if st.AccountID != "" {
 			_, err := s.LoadAccount(ctx, st.AccountID)
 			if err == nil || domain.ErrorCode(err) != domain.CodeAccountNotFound || now.Sub(st.ReservedAt) < orphanedClaimAfter {

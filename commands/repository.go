@@ -90,7 +90,7 @@ func (r *Repository[S]) restore(ctx context.Context, stream string) *aggregateEn
 
 // maybeSave saves a snapshot of e when one is due, and notes it in e (not yet shared).
 func (r *Repository[S]) maybeSave(ctx context.Context, stream string, e *aggregateEntry[S]) {
-	if r.snaps == nil || e.revision < 0 || e.revision-e.snapRev < r.snaps.every {
+	if r.snaps == nil || e.erased || e.revision < 0 || e.revision-e.snapRev < r.snaps.every {
 		return
 	}
 	s := snapshot.Snapshot[S]{Revision: uint64(e.revision), Position: e.position, At: e.maxAt, State: e.state}
@@ -136,6 +136,23 @@ func committedHeads(s eventstore.Store) eventstore.CommittedHeads {
 			return nil
 		}
 		s = u.Unwrap()
+	}
+	return nil
+}
+
+// Forget drops what the repository keeps of a stream beyond the log: its cached fold (with
+// the recent commands' events) and its snapshots. An erasure calls it so no copy of the
+// erased account's personal data outlives its key in memory or beside the log; the next
+// load folds the log again.
+func (r *Repository[S]) Forget(ctx context.Context, stream string) error {
+	unlock := r.locks.lock(stream)
+	defer unlock()
+	r.cache.forget(stream)
+	if r.snaps == nil {
+		return nil
+	}
+	if err := r.snaps.store.DeleteStream(ctx, stream); err != nil {
+		return fmt.Errorf("commands: delete the snapshots of %s: %w", stream, err)
 	}
 	return nil
 }
@@ -203,7 +220,7 @@ func (r *Repository[S]) Update(ctx context.Context, stream string, meta domain.M
 		}
 		next := entry.advance(r.evolve, events, meta.CommandID, res)
 		r.maybeSave(ctx, stream, next)
-		r.cache.put(stream, next)
+		r.keep(stream, next)
 		return Result[S]{Events: events, State: next.state, Positions: res.Positions, Revision: next.revision}, decideErr
 	}
 }
@@ -211,25 +228,36 @@ func (r *Repository[S]) Update(ctx context.Context, stream string, meta domain.M
 // load brings the cached fold of a stream up to date by reading only what it has not seen.
 // A stream not in the cache starts from its newest snapshot, when snapshots are enabled.
 func (r *Repository[S]) load(ctx context.Context, stream string) (*aggregateEntry[S], error) {
-	entry := r.cache.get(stream)
+	return r.loadFrom(ctx, stream, false)
+}
+
+// loadFrom is load; fresh folds the whole stream from the log, ignoring cache and snapshots.
+func (r *Repository[S]) loadFrom(ctx context.Context, stream string, fresh bool) (*aggregateEntry[S], error) {
+	var entry *aggregateEntry[S]
+	if !fresh {
+		entry = r.cache.get(stream)
+	}
 	cold := entry == nil
 	if cold {
 		entry = &aggregateEntry[S]{revision: -1, snapRev: -1}
 	}
-	if heads := r.heads; heads != nil {
+	if heads := r.heads; heads != nil && !fresh {
 		rev, exists := heads.CommittedRevision(stream)
 		if !exists && entry.revision == -1 || exists && int64(rev) == entry.revision {
 			return entry, nil // nothing committed since this fold: no read needed
 		}
 	}
+	// A fold that did not start from the stream's first event (a cached one, a snapshot)
+	// and meets an erasure started from data in clear: it is folded again from the log.
+	scratch := entry.revision == -1
 	// verify is the revision whose event must be at the snapshot's position (-1: nothing to
 	// check): the snapshot's last event is read again, and a log that does not hold it
 	// there (restored from an older backup, another log) makes the snapshot worthless.
 	verify := int64(-1)
 	owned := cold // entries in the cache are shared and never change: only a copy is written
-	if cold && r.snaps != nil {
+	if cold && !fresh && r.snaps != nil {
 		if e := r.restore(ctx, stream); e.revision >= 0 {
-			entry, verify = e, e.revision
+			entry, verify, scratch = e, e.revision, false
 		}
 	}
 	const page = 1024
@@ -274,11 +302,25 @@ func (r *Repository[S]) load(ctx context.Context, stream string) (*aggregateEntr
 			break
 		}
 	}
+	if entry.erased && !scratch {
+		r.cache.forget(stream)
+		return r.loadFrom(ctx, stream, true)
+	}
 	if owned {
 		r.maybeSave(ctx, stream, entry)
 	}
-	r.cache.put(stream, entry)
+	r.keep(stream, entry)
 	return entry, nil
+}
+
+// keep caches a fold, except an erased account's (aggregateEntry.erased): that one is
+// folded from the log at every load, which only the rare command on an erased account pays.
+func (r *Repository[S]) keep(stream string, e *aggregateEntry[S]) {
+	if e.erased {
+		r.cache.forget(stream)
+		return
+	}
+	r.cache.put(stream, e)
 }
 
 // discardSnapshot gives up a snapshot the log does not bear out: fold from the start.

@@ -32,6 +32,7 @@ type Service struct {
 	unknown    *Repository[domain.UnknownEmail]
 	lookalikes *Repository[domain.EmailLookalikes]
 	skeletons  skeletonIndex
+	shredder   Shredder
 }
 
 // Config gathers the service's dependencies. Clock, Policy, Hasher and MFA are required.
@@ -55,6 +56,10 @@ type Config struct {
 	Snapshots     snapshot.Store
 	SnapshotKey   []byte
 	SnapshotEvery int
+	// Shredder destroys the key an erased account's personal data is sealed under (the
+	// personal-data key store). Nil: no key store (tests, a log stored in clear); an erasure
+	// then releases the address and forgets caches and snapshots only.
+	Shredder Shredder
 }
 
 // SnapshotCodecs are the codecs of the aggregates the command side snapshots; the history
@@ -78,7 +83,7 @@ func NewService(c Config) (*Service, error) {
 	}
 	s := &Service{
 		store: c.Store, clock: c.Clock, policy: c.Policy, hasher: c.Hasher, mfa: c.MFA, links: c.Links,
-		isCommon: c.IsCommonPassword, newID: c.NewID,
+		isCommon: c.IsCommonPassword, newID: c.NewID, shredder: c.Shredder,
 		accounts:   NewRepository(c.Store, domain.EvolveAccount, c.Clock, c.Options...),
 		properties: NewRepository(c.Store, domain.EvolveProperty, c.Clock, c.Options...),
 		emails:     NewRepository(c.Store, domain.EvolveEmailReservation, c.Clock, c.Options...),
@@ -164,11 +169,16 @@ func (s *Service) LoadProperty(ctx context.Context, propertyID string) (domain.P
 // reserved before addresses were canonicalised, under a key that differs from its
 // canonical one (some non-ASCII addresses), is found under that older key.
 func (s *Service) AccountIDByEmail(ctx context.Context, email string) (string, bool, error) {
-	r, _, err := s.emails.Load(ctx, domain.EmailStream(email))
+	r, _, err := s.emails.Load(ctx, s.emailStream(email))
 	if err != nil || r.AccountID != "" {
 		return r.AccountID, r.AccountID != "", err
 	}
 	return s.legacyReservation(ctx, email)
+}
+
+// emailStream names an address's reservation stream by its keyed pseudonym.
+func (s *Service) emailStream(email string) string {
+	return domain.EmailStream(s.links.Pseudonym(domain.NormaliseEmail(email)))
 }
 
 func (s *Service) legacyReservation(ctx context.Context, email string) (string, bool, error) {

@@ -41,24 +41,38 @@ func newService(t testing.TB, store eventstore.Store, clock *testClock, policy d
 }
 
 func newServiceWith(t testing.TB, store eventstore.Store, clock *testClock, policy domain.Policy, hasher commands.PasswordHasher) *commands.Service {
+	cfg := serviceConfig(t, store, clock)
+	cfg.Policy, cfg.Hasher = func() domain.Policy { return policy }, hasher
+	svc, err := commands.NewService(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+// testLinkKey is the link key of every test service: the services of one deployment share
+// it (it signs links and names the reservation and throttle streams), so two services on
+// one store in a test do too.
+var testLinkKey = []byte("accountd test link key, 32 bytes")
+
+// serviceConfig is a service's configuration with a fresh MFA key and the default policy.
+func serviceConfig(t testing.TB, store eventstore.Store, clock *testClock) commands.Config {
 	key := make([]byte, 32)
 	rand.Read(key)
 	mfa, err := credentials.NewMFA(key, "accountd-test")
 	if err != nil {
 		t.Fatal(err)
 	}
-	links, err := credentials.NewLinkKey(key)
+	links, err := credentials.NewLinkKey(testLinkKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := commands.NewService(commands.Config{
+	policy := domain.DefaultPolicy()
+	policy.MFARequired = false
+	return commands.Config{
 		Store: store, Clock: clock.Now, Policy: func() domain.Policy { return policy },
-		Hasher: hasher, MFA: mfa, Links: links,
-	})
-	if err != nil {
-		t.Fatal(err)
+		Hasher: fastHasher(t), MFA: mfa, Links: links,
 	}
-	return svc
 }
 
 func registerActive(t testing.TB, ctx context.Context, svc *commands.Service, email, password string) string {

@@ -14,6 +14,9 @@ func DecideAccount(s Account, cmd AccountCommand, now time.Time, p Policy) ([]Ev
 	if _, registering := cmd.(RegisterAccount); !registering && !s.Registered {
 		return nil, refuse(CodeAccountNotFound, "account does not exist")
 	}
+	if events, err, done := refuseErased(s, cmd); done {
+		return events, err
+	}
 	switch c := cmd.(type) {
 	case RegisterAccount:
 		return d.register(c)
@@ -112,6 +115,8 @@ func DecideAccount(s Account, cmd AccountCommand, now time.Time, p Policy) ([]Ev
 			return nil, nil
 		}
 		return d.emit(AccountDeleted{Actor: c.Actor}), nil
+	case EraseAccount:
+		return d.erase(c)
 	}
 	return nil, refuse(CodeInvalidCommand, "account cannot handle %T", cmd)
 }

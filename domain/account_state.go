@@ -16,7 +16,10 @@ type Account struct {
 	ActivatedAt  time.Time
 	Deleted      bool
 	DeletedAt    time.Time
-	Properties   []string // sorted property IDs the account belongs to
+	// Erased: the account was erased (its personal data unreadable); it is deleted for good.
+	Erased     bool
+	ErasedAt   time.Time
+	Properties []string // sorted property IDs the account belongs to
 
 	PasswordHash      string
 	PasswordChangedAt time.Time
@@ -215,6 +218,13 @@ func EvolveAccount(s Account, e Event) Account {
 		s.Deleted, s.DeletedAt, s.Sessions = true, at, nil
 	case AccountRestored:
 		s.Deleted, s.DeletedAt = false, time.Time{}
+	case AccountErased:
+		// An erased account answers its status as deleted, since the erasure or since its
+		// earlier deletion.
+		s.Erased, s.ErasedAt, s.Sessions = true, at, nil
+		if !s.Deleted {
+			s.Deleted, s.DeletedAt = true, at
+		}
 	}
 	return s
 }

@@ -39,6 +39,7 @@ func init() {
 		UserManagementRevoked{}, BillingContactAdded{}, InvoiceOverdue{}, InvoicePaid{},
 		PropertyAccessSuspended{}, PropertyAccessRestored{}, SubscriptionStatusChanged{}, PolicyChanged{},
 		AddressThrottled{}, PropertyAttackDetected{}, MailSent{}, MailDeadLettered{}, KeyFingerprintRecorded{},
+		AccountErased{}, EmailReleased{}, EmailSkeletonReleased{},
 	)
 }
 

@@ -34,6 +34,8 @@ func TestEveryEventTypeRoundTrips(t *testing.T) {
 		EmailSkeletonClaimed{Email: "x@y.example", AccountID: "a"},
 		LinkRequestDeclined{EmailHash: "h", Link: LinkReset, Reason: LinkDeclinedNoAccount},
 		EmailSkeletonsIndexed{Through: 42, Claimed: 7},
+		AccountErased{Actor: Actor{Kind: ActorSupport, Reference: "GDPR-1"}, Reason: "GDPR Art. 17 request"},
+		EmailReleased{AccountID: "a"}, EmailSkeletonReleased{AccountID: "a"},
 		MailSent{MessageID: "m", Kind: "activation", AccountID: "a", CauseID: "e", CausePosition: 7, Attempts: 1},
 		MailDeadLettered{MessageID: "m", Kind: "unlock", AccountID: "a", CauseID: "e", CausePosition: 7, CauseType: "unlock_link_issued.v1", Attempts: 8, Reason: MailAttemptsExhausted, Detail: "451 try later", Migrated: true},
 		KeyFingerprintRecorded{Purpose: KeyPurposeMFA, Fingerprint: "sha256:00ff", Replaces: "sha256:ff00"},

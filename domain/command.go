@@ -33,6 +33,7 @@ func (DisableIfInactive) accountCommand()        {}
 func (TouchSession) accountCommand()             {}
 func (EndSession) accountCommand()               {}
 func (DeleteAccount) accountCommand()            {}
+func (EraseAccount) accountCommand()             {}
 
 func (CreateProperty) propertyCommand()       {}
 func (AddMember) propertyCommand()            {}

@@ -3,22 +3,26 @@ package domain
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"slices"
 	"time"
 )
 
-// EmailStream names the reservation stream of an address. The name is a hash so that stream
-// names, which appear in logs and metrics, carry no address in clear.
-func EmailStream(email string) string { return emailStreamOf(NormaliseEmail(email)) }
+// EmailStream names the reservation stream of an address by the address's keyed pseudonym
+// (the service's HMAC of the normalised address, as for unknown-address streams): stream
+// names appear in logs, metrics and backups, and neither the address nor a hash anyone can
+// compute from a list of addresses may be read from them.
+func EmailStream(pseudonym string) string { return "email-" + pseudonym }
 
 // LegacyEmailStreams names the streams an address may have been reserved under before
-// addresses were canonicalised, where they differ from EmailStream (only for some
-// non-ASCII addresses): the old key was the trimmed, lower-cased address as typed, so the
-// form typed now and the canonical address with its domain in Unicode are both tried.
+// reservations were named by pseudonym: the unkeyed hash of its canonical form and, before
+// addresses were canonicalised, of the trimmed, lower-cased address as typed and of the
+// canonical address with its domain in Unicode (only some non-ASCII addresses differ).
+// They are read, and released at an erasure, never written.
 func LegacyEmailStreams(email string) []string {
 	canonical := NormaliseEmail(email)
-	var out []string
+	out := []string{emailStreamOf(canonical)}
 	for _, key := range []string{LegacyEmailKey(email), unicodeDomainForm(canonical)} {
-		if s := emailStreamOf(key); key != canonical && (len(out) == 0 || out[0] != s) {
+		if s := emailStreamOf(key); !slices.Contains(out, s) {
 			out = append(out, s)
 		}
 	}
@@ -32,8 +36,14 @@ func emailStreamOf(key string) string {
 
 // EmailSkeletonStream names the stream of the addresses that share one confusable
 // skeleton: registering a new address there refuses a look-alike of an existing one, with
-// the same optimistic concurrency that makes the reservation exact.
-func EmailSkeletonStream(canonical string) string {
+// the same optimistic concurrency that makes the reservation exact. It is named by the
+// skeleton's keyed pseudonym (the service's), for the reason EmailStream is.
+func EmailSkeletonStream(pseudonym string) string { return "email-skeleton-" + pseudonym }
+
+// LegacyEmailSkeletonStream is the name skeleton streams had before they were named by
+// pseudonym (an unkeyed hash of the skeleton): their claims are still read, so an address
+// registered then keeps refusing its look-alikes, and released at an erasure; never written.
+func LegacyEmailSkeletonStream(canonical string) string {
 	sum := sha256.Sum256([]byte(EmailSkeleton(canonical)))
 	return "email-skeleton-" + hex.EncodeToString(sum[:16])
 }
@@ -54,16 +64,39 @@ type SkeletonClaim struct {
 	At        time.Time
 }
 
-// EvolveEmailLookalikes applies a skeleton claim.
+// EvolveEmailLookalikes applies a skeleton claim or its release.
 func EvolveEmailLookalikes(s EmailLookalikes, e Event) EmailLookalikes {
-	if d, ok := e.Data.(EmailSkeletonClaimed); ok {
+	switch d := e.Data.(type) {
+	case EmailSkeletonClaimed:
 		s.Claims = append(s.Claims[:len(s.Claims):len(s.Claims)], SkeletonClaim{Email: d.Email, AccountID: d.AccountID, At: e.At})
+	case EmailSkeletonReleased:
+		kept := make([]SkeletonClaim, 0, len(s.Claims))
+		for _, c := range s.Claims {
+			if c.AccountID != d.AccountID {
+				kept = append(kept, c)
+			}
+		}
+		s.Claims = kept
 	}
 	return s
 }
 
-// Claimed reports whether the address itself holds a claim on the skeleton.
+// HeldBy reports whether an account holds a claim on the skeleton.
+func (s EmailLookalikes) HeldBy(accountID string) bool {
+	for _, c := range s.Claims {
+		if c.AccountID == accountID {
+			return true
+		}
+	}
+	return false
+}
+
+// Claimed reports whether the address itself holds a claim on the skeleton. An erased
+// value is no address: it matches nothing.
 func (s EmailLookalikes) Claimed(canonical string) bool {
+	if IsErased(canonical) {
+		return false
+	}
 	for _, c := range s.Claims {
 		if c.Email == canonical {
 			return true
@@ -100,10 +133,15 @@ type EmailReservation struct {
 	ReservedAt time.Time
 }
 
-// EvolveEmailReservation applies a reservation event.
+// EvolveEmailReservation applies a reservation event or its release.
 func EvolveEmailReservation(s EmailReservation, e Event) EmailReservation {
-	if d, ok := e.Data.(EmailReserved); ok {
+	switch d := e.Data.(type) {
+	case EmailReserved:
 		s.AccountID, s.ReservedAt = d.AccountID, e.At
+	case EmailReleased:
+		if d.AccountID == s.AccountID {
+			s.AccountID, s.ReservedAt = "", time.Time{}
+		}
 	}
 	return s
 }

@@ -45,10 +45,10 @@ func FuzzCanonicalEmail(f *testing.F) {
 		if r, hidden := hiddenRune(c); hidden {
 			t.Fatalf("%q -> %q holds hidden %U", raw, c, r)
 		}
-		if NormaliseEmail(raw) != c || EmailStream(raw) != EmailStream(c) {
+		if NormaliseEmail(raw) != c || LegacyEmailStreams(raw)[0] != LegacyEmailStreams(c)[0] {
 			t.Fatalf("%q: lookup key differs from its canonical form %q", raw, c)
 		}
-		if EmailSkeleton(c) != EmailSkeleton(again) || EmailSkeletonStream(c) == "" {
+		if EmailSkeleton(c) != EmailSkeleton(again) || LegacyEmailSkeletonStream(c) == "" {
 			t.Fatalf("%q: skeleton not stable", raw)
 		}
 	})

@@ -44,6 +44,9 @@ const (
 	CodeInvoiceStateUnknown Code = "invoice_state_unknown"
 	CodeSessionNotFound     Code = "session_not_found"
 	CodeUnknownEventType    Code = "unknown_event_type"
+	CodeAccountErased       Code = "account_erased"
+	// CodeErasureReasonRequired: an erasure without a reason (or one too long to be one).
+	CodeErasureReasonRequired Code = "erasure_reason_required"
 )
 
 // Error is a refusal by the domain: a stable code, a message for people, and details.

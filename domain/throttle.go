@@ -21,9 +21,15 @@ type AddressThrottled struct {
 
 func (AddressThrottled) EventType() string { return "address_throttled.v1" }
 
-// AddressStream names the throttle stream of an address. The address is canonicalised so
-// "::ffff:192.0.2.1" and "192.0.2.1" share one stream.
-func AddressStream(ip string) string { return "address-" + CanonicalIP(ip) }
+// AddressStream names the throttle stream of an address by the address's keyed pseudonym
+// (of its canonical form, so "::ffff:192.0.2.1" and "192.0.2.1" share one stream): a
+// stream name is in logs and metrics, and an IP address is personal data.
+func AddressStream(pseudonym string) string { return "address-" + pseudonym }
+
+// LegacyAddressStream is the name throttle streams had before they were named by
+// pseudonym: the canonical address in clear. Nothing reads it any more (see
+// commands.Throttles); it names the old streams for tools that look at an old log.
+func LegacyAddressStream(ip string) string { return "address-" + CanonicalIP(ip) }
 
 // CanonicalIP returns the address in its canonical text form (the input, trimmed, when it
 // does not parse).

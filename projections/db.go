@@ -1,6 +1,7 @@
 package projections
 
 import (
+	"context"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -12,12 +13,16 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 
+	"accountd/domain"
+	"accountd/eventstore/eventlog"
 	"accountd/eventstore/sqlite"
 )
 
 // OpenDB opens the read-model database. It is rebuilt from the log whenever needed, so
 // synchronous=NORMAL is enough: a lost tail is replayed from the checkpoint. A missing file
 // is created 0600 (it holds e-mail and IP addresses), which SQLite's -wal and -shm copy.
+// secure_delete=ON: a row an erasure deletes or rewrites is overwritten in the file, not
+// left on a free page or in a cell's unused space (ForgetWAL empties the WAL after it).
 func OpenDB(path string) (*sql.DB, error) {
 	_ = sqlite.CreatePrivate(path) // an error here is reported better by the open below
 	q := url.Values{}
@@ -25,6 +30,7 @@ func OpenDB(path string) (*sql.DB, error) {
 	q.Set("_synchronous", "NORMAL")
 	q.Set("_busy_timeout", "5000")
 	q.Set("_txlock", "immediate")
+	q.Set("_secure_delete", "on")
 	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("projections: open %s: %w", path, err)
@@ -38,6 +44,35 @@ func OpenDB(path string) (*sql.DB, error) {
 		return nil, fmt.Errorf("projections: checkpoints table: %w", err)
 	}
 	return db, nil
+}
+
+// ForgetWAL checkpoints the WAL into the database and truncates it to nothing, so that the
+// pages an erasure rewrote keep no older image there (the WAL holds whole pages, before and
+// after, until a checkpoint recycles it). A reader holding an old snapshot keeps the WAL
+// busy: then the checkpoint is partial and the next one finishes it, which this reports.
+func ForgetWAL(ctx context.Context, db *sql.DB) error {
+	var busy, logFrames, checkpointed int
+	if err := db.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logFrames, &checkpointed); err != nil {
+		return fmt.Errorf("projections: wal checkpoint: %w", err)
+	}
+	if busy != 0 {
+		return fmt.Errorf("projections: wal checkpoint: %w (%d of %d frames checkpointed)", ErrWALBusy, checkpointed, logFrames)
+	}
+	return nil
+}
+
+// ErrWALBusy: a reader kept the WAL from being truncated.
+var ErrWALBusy = errors.New("a reader holds the WAL")
+
+// HoldsErasure reports whether a batch holds an account's erasure, after whose commit a read
+// model's WAL is emptied (ForgetWAL).
+func HoldsErasure(events []eventlog.Decoded) bool {
+	for _, d := range events {
+		if _, ok := d.Event.Data.(domain.AccountErased); ok {
+			return true
+		}
+	}
+	return false
 }
 
 // ErrDamagedDB: SQLite's integrity check found a read-model file damaged.

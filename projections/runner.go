@@ -228,6 +228,13 @@ func (r *Runner) applyBatch(ctx context.Context, st *projectionState, recs []eve
 		publish()
 	}
 	r.advance(st, last)
+	if HoldsErasure(decoded) {
+		// The rows the erasure rewrote are overwritten in the file (secure_delete); their old
+		// pages are still whole in the WAL until it is checkpointed and truncated.
+		if err := ForgetWAL(ctx, r.db); err != nil {
+			slog.Warn("read model: the WAL keeps pages from before an erasure until the next checkpoint", "projection", name, "error", err)
+		}
+	}
 	return nil
 }
 

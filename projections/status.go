@@ -78,8 +78,11 @@ func (s *Status) Load(ctx context.Context, db *sql.DB) error {
 			return fmt.Errorf("status_accounts %s: %w", id, err)
 		}
 		accounts[id] = rec
-		// Keyed by today's canonical form, whatever form the row was written under.
-		byEmail[domain.NormaliseEmail(email)] = id
+		// Keyed by today's canonical form, whatever form the row was written under; an
+		// erased address is no address.
+		if email != "" && !domain.IsErased(email) {
+			byEmail[domain.NormaliseEmail(email)] = id
+		}
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -126,6 +129,11 @@ func (s *Status) Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Decode
 				rec = s.accounts[id]
 			}
 			rec.Account = withoutSecrets(domain.EvolveAccount(rec.Account, d.Event))
+			if _, erased := d.Event.Data.(domain.AccountErased); erased {
+				// Forget the address now: a rebuild, reading the events after the key was
+				// destroyed, sees it erased from the registration on, and writes this row.
+				rec.Account.Email = domain.Erased
+			}
 			rec.Position = d.Recorded.Position
 			accounts[id] = rec
 		case strings.HasPrefix(stream, "property-"):
@@ -172,8 +180,11 @@ func (s *Status) Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Decode
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for id, rec := range accounts {
+			if old := s.accounts[id].Account.Email; old != rec.Account.Email && s.byEmail[domain.NormaliseEmail(old)] == id {
+				delete(s.byEmail, domain.NormaliseEmail(old))
+			}
 			s.accounts[id] = rec
-			if rec.Account.Email != "" {
+			if rec.Account.Email != "" && !domain.IsErased(rec.Account.Email) {
 				s.byEmail[domain.NormaliseEmail(rec.Account.Email)] = id
 			}
 		}

@@ -32,6 +32,7 @@ Commands:
   rebuild  rebuild read models from the log and swap them in (online through a running server)
   demo     write a realistic demo history through the command side (server stopped)
   streams  reset a log stream to replay from a position (accountd streams reset NAME --from N)
+  erase    erase an account and its personal data (GDPR Art. 17) through the running server
   help     show help for a command: accountd help serve
 
 Examples:
@@ -96,7 +97,7 @@ func init() {
 		{"serve", func(args, environ []string, _, stderr io.Writer) error { return runServe(args, environ, stderr) }},
 		{"bench", runBench}, {"evidence", runEvidence}, {"verify", runVerify}, {"keys", runKeys}, {"sweep", runSweep}, {"retention", runRetention},
 		{"policy", runPolicy}, {"tokens", runTokens}, {"history", runHistory}, {"what-if", runWhatIf},
-		{"rebuild", runRebuild}, {"demo", runDemo}, {"streams", runStreams},
+		{"rebuild", runRebuild}, {"demo", runDemo}, {"streams", runStreams}, {"erase", runErase},
 	}
 }
 

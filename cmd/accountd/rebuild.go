@@ -301,11 +301,11 @@ func newRebuildDetectors(d rebuildDeps) (projections.Projection, error) {
 	if err != nil {
 		return nil, err
 	}
-	mfaKey, err := rebuildKey(d.data, "mfa.key")
+	mfaKey, err := rebuildKey(d.data, "mfa.key", envMFAKey)
 	if err != nil {
 		return nil, err
 	}
-	linkKey, err := rebuildKey(d.data, "link.key")
+	linkKey, err := rebuildKey(d.data, "link.key", envLinkKey)
 	if err != nil {
 		return nil, err
 	}
@@ -327,13 +327,19 @@ func newRebuildDetectors(d rebuildDeps) (projections.Projection, error) {
 		return nil, err
 	}
 	return detectors.New(detectors.Config{Policy: d.detect, Clock: time.Now, Logger: d.log,
-		Actions: commands.DetectionActions{Service: func() *commands.Service { return svc }, Throttles: commands.NewThrottles(d.store, time.Now), Properties: commands.NewPropertyDetections(d.store, time.Now)}})
+		Actions: commands.DetectionActions{Service: func() *commands.Service { return svc }, Throttles: commands.NewThrottles(d.store, time.Now, links), Properties: commands.NewPropertyDetections(d.store, time.Now)}})
 }
 
 // rebuildKey reads a key of --data/keys as serve does. The detectors' actions (disable,
 // throttle, record an attack) issue no link and seal no secret, so a data directory without
-// keys gets a throw-away key rather than a new file the server would then adopt.
-func rebuildKey(data, name string) ([]byte, error) {
+// keys gets a throw-away key rather than a new file the server would then adopt. A key
+// given to the server by its environment variable is read from the same variable: the link
+// key also names the throttle streams (by the address's pseudonym), and a throttle written
+// under another key's name would be one the server never reads.
+func rebuildKey(data, name, env string) ([]byte, error) {
+	if v := strings.TrimSpace(os.Getenv(env)); v != "" {
+		return serve.ParseHexKey(v, env)
+	}
 	b, err := os.ReadFile(filepath.Join(data, "keys", name))
 	if errors.Is(err, fs.ErrNotExist) {
 		key := make([]byte, 32)

@@ -68,6 +68,26 @@ func (k *LinkKey) Pseudonym(normalisedEmail string) string {
 	return hex.EncodeToString(mac.Sum(nil)[:16])
 }
 
+// SkeletonPseudonym is a keyed hash of an address's confusable skeleton, naming the stream
+// of the addresses that share it; labelled apart from the address's own pseudonym.
+func (k *LinkKey) SkeletonPseudonym(skeleton string) string {
+	mac := hmac.New(sha256.New, k.key)
+	mac.Write([]byte("email-skeleton\x00"))
+	mac.Write([]byte(skeleton))
+	return hex.EncodeToString(mac.Sum(nil)[:16])
+}
+
+// AddressPseudonym is a keyed hash of a client address (in canonical form), naming its
+// throttle stream: stable, so one address has one stream, and not reversible by hashing
+// the (small) space of IPv4 addresses without the key. Its label keeps it apart from an
+// e-mail pseudonym of the same string.
+func (k *LinkKey) AddressPseudonym(canonicalIP string) string {
+	mac := hmac.New(sha256.New, k.key)
+	mac.Write([]byte("address\x00"))
+	mac.Write([]byte(canonicalIP))
+	return hex.EncodeToString(mac.Sum(nil)[:16])
+}
+
 // HashToken is the stored form of a token.
 func HashToken(token string) string {
 	sum := sha256.Sum256([]byte(token))

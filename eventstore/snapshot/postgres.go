@@ -107,4 +107,11 @@ func (p *Postgres) DeleteAll(ctx context.Context) error {
 	return err
 }
 
+// DeleteStream deletes a stream's snapshots. PostgreSQL reuses the dead tuples' space at
+// its next vacuum; what is left until then is sealed under the snapshot key.
+func (p *Postgres) DeleteStream(ctx context.Context, stream string) error {
+	_, err := p.pool.Exec(ctx, `DELETE FROM `+p.table+` WHERE stream = $1`, stream)
+	return err
+}
+
 func (p *Postgres) Close() error { p.pool.Close(); return nil }

@@ -37,6 +37,7 @@ import (
 	"log/slog"
 	"math"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -80,6 +81,11 @@ type Store interface {
 	Latest(ctx context.Context, stream, version string, maxRevision int64, notAfter time.Time) (Record, bool, error)
 	// DeleteAll removes every snapshot (they are an optimisation only).
 	DeleteAll(ctx context.Context) error
+	// DeleteStream removes every snapshot of one stream, of every version: an erased
+	// account's folded state holds its personal data in the key's place, and the next cold
+	// load folds the log again (where that data is now unreadable). Deleting nothing is no
+	// error.
+	DeleteStream(ctx context.Context, stream string) error
 	Close() error
 }
 
@@ -334,6 +340,17 @@ func (m *Memory) DeleteAll(context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.streams = map[string][]Record{}
+	return nil
+}
+
+func (m *Memory) DeleteStream(_ context.Context, stream string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for key := range m.streams {
+		if strings.HasPrefix(key, stream+"\x00") {
+			delete(m.streams, key)
+		}
+	}
 	return nil
 }
 

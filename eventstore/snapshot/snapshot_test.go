@@ -211,8 +211,19 @@ func TestStores(t *testing.T) {
 					t.Errorf("Latest(max revision %d, not after %s) = %q, want %q", tc.maxRev, tc.notAfter, got, tc.want)
 				}
 			}
+			// DeleteStream forgets one stream, every version of it, and nothing else.
+			must(t, st.DeleteStream(ctx, "s"))
+			must(t, st.DeleteStream(ctx, "never-saved"))
+			for _, v := range []string{"v1", "v2"} {
+				if _, ok, _ := st.Latest(ctx, "s", v, snapshot.NoRevisionLimit, time.Time{}); ok {
+					t.Fatalf("a snapshot of s %s survived DeleteStream", v)
+				}
+			}
+			if _, ok, _ := st.Latest(ctx, "t", "v1", snapshot.NoRevisionLimit, time.Time{}); !ok {
+				t.Fatal("DeleteStream(s) deleted stream t")
+			}
 			must(t, st.DeleteAll(ctx))
-			if _, ok, _ := st.Latest(ctx, "s", "v1", snapshot.NoRevisionLimit, time.Time{}); ok {
+			if _, ok, _ := st.Latest(ctx, "t", "v1", snapshot.NoRevisionLimit, time.Time{}); ok {
 				t.Fatal("a snapshot survived DeleteAll")
 			}
 		})

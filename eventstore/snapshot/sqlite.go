@@ -14,7 +14,8 @@ import (
 // SQLite keeps snapshots in their own SQLite file beside the log's (data/snapshots.db):
 // its writes never take the log's write lock nor wait behind its group commit, and losing
 // the file loses only time. synchronous=NORMAL: a snapshot lost to a power cut is simply
-// absent.
+// absent. secure_delete=ON: a deleted snapshot (an erased account's, DeleteStream) is
+// overwritten in the file, not left on a free page.
 type SQLite struct {
 	db *sql.DB
 }
@@ -34,7 +35,7 @@ func OpenSQLite(path string) (*SQLite, error) {
 	if err := sqlite.CreatePrivate(path); err != nil {
 		return nil, fmt.Errorf("snapshot: create %s: %w", path, err)
 	}
-	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000")
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_secure_delete=on")
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: open %s: %w", path, err)
 	}
@@ -77,6 +78,20 @@ func (s *SQLite) Latest(ctx context.Context, stream, version string, maxRevision
 
 func (s *SQLite) DeleteAll(ctx context.Context) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM snapshots`)
+	return err
+}
+
+// DeleteStream deletes a stream's snapshots, then truncates the WAL: the deleted pages'
+// old images would otherwise stay in it until the next checkpoint.
+func (s *SQLite) DeleteStream(ctx context.Context, stream string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM snapshots WHERE stream = ?`, stream)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	_, err = s.db.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`)
 	return err
 }
 

@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"accountd/commands"
 	"accountd/domain"
 )
 
@@ -106,4 +107,45 @@ func (a *API) adminResetMFA(x *exchange) error {
 		return err
 	}
 	return x.json(http.StatusOK, mfaWritten{AccountID: res.State.ID, Enrolled: res.State.MFA.Enrolled, Position: res.LastPosition()})
+}
+
+// ErasureRequest is the body of POST /v1/accounts/{id}/erasure.
+type ErasureRequest struct {
+	ActorAccountID   string `json:"actor_account_id,omitempty"`
+	SupportReference string `json:"support_reference,omitempty"`
+	// Reason is required (the domain refuses an erasure without one: erasure_reason_required).
+	Reason string `json:"reason"`
+}
+
+// ErasureWritten is what an erasure did, step by step (commands.ErasureDone), with the
+// position of its last event for read-your-writes.
+type ErasureWritten struct {
+	commands.ErasureDone
+	Status   string `json:"status"`
+	Position uint64 `json:"position"`
+}
+
+// adminErase erases an account (GDPR Art. 17). The actor is optional, as the admin role is
+// authority enough: without one the erasure is the admin API's, under its request ID. 202:
+// the erasure is on record and its key destroyed; the read models forget the account as
+// they reach the event. 200: the account was already erased (what was left is finished).
+func (a *API) adminErase(x *exchange) error {
+	var req ErasureRequest
+	var actor domain.Actor
+	m, err := x.command(&req, func() (err error) {
+		actor, err = actorFields{ActorAccountID: req.ActorAccountID, SupportReference: req.SupportReference}.optionalActor(x)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	done, err := a.svc.EraseAccount(x.r.Context(), m, x.pathVar("id"), commands.Erasure{Actor: actor, Reason: req.Reason})
+	if err != nil {
+		return err
+	}
+	status := http.StatusAccepted
+	if done.AlreadyErased {
+		status = http.StatusOK
+	}
+	return x.json(status, ErasureWritten{ErasureDone: done, Status: domain.StatusDeleted, Position: done.LastPosition()})
 }

@@ -63,5 +63,6 @@ func (a *API) RegisterAdminRoutes(r *mux.Router) {
 	a.handle(r, route{method: http.MethodPost, path: "/v1/accounts/{id}/disable", name: "admin.disable", roles: adminOnly}, a.adminDisable)
 	a.handle(r, route{method: http.MethodPost, path: "/v1/accounts/{id}/enable", name: "admin.enable", roles: adminOnly}, a.adminEnable)
 	a.handle(r, route{method: http.MethodDelete, path: "/v1/accounts/{id}", name: "admin.delete", roles: adminOnly, optionalBody: true}, a.adminDelete)
+	a.handle(r, route{method: http.MethodPost, path: "/v1/accounts/{id}/erasure", name: "admin.erase", roles: adminOnly}, a.adminErase)
 	a.handle(r, route{method: http.MethodPost, path: "/v1/admin/accounts/{id}/mfa/reset", name: "admin.mfa_reset", roles: adminOnly}, a.adminResetMFA)
 }

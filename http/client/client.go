@@ -63,6 +63,11 @@ func ErrorCode(err error) string {
 
 // do sends one request and decodes a 2xx answer into out; any other answer is an *Error.
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, body, out any) error {
+	return c.doWith(ctx, method, path, query, nil, body, out)
+}
+
+// doWith is do with extra request headers.
+func (c *Client) doWith(ctx context.Context, method, path string, query url.Values, header http.Header, body, out any) error {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -84,6 +89,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, vs := range header {
+		for _, v := range vs {
+			req.Header.Add(k, v)
+		}
 	}
 	hc := c.HTTP
 	if hc == nil {
@@ -364,4 +374,16 @@ func setIf(v url.Values, key, value string) {
 	if value != "" {
 		v.Set(key, value)
 	}
+}
+
+// Erase erases an account (POST /v1/accounts/{id}/erasure). idempotencyKey names the
+// command: sending it again with the same key finishes an interrupted erasure and writes
+// nothing twice ("" lets the server pick one).
+func (c *Client) Erase(ctx context.Context, accountID string, r api.ErasureRequest, idempotencyKey string) (api.ErasureWritten, error) {
+	var out api.ErasureWritten
+	h := http.Header{}
+	if idempotencyKey != "" {
+		h.Set("Idempotency-Key", idempotencyKey)
+	}
+	return out, c.doWith(ctx, http.MethodPost, pathOf("/v1/accounts/", accountID, "/erasure"), nil, h, r, &out)
 }

@@ -145,6 +145,10 @@ type Config struct {
 
 	// wrapStore, for tests, wraps the event log as opened (before instrumentation).
 	wrapStore func(eventstore.Store) eventstore.Store
+	// shredder destroys an erased account's personal-data key (commands.Shredder): the key
+	// store of the sealing store (eventstore/personal) once that is wired; tests set a fake
+	// (SetShredder). Nil: an erasure releases and forgets, with nothing sealed to destroy.
+	shredder commands.Shredder
 }
 
 // MailConfig selects how the outbox delivers: SMTP when SMTPAddr is set, otherwise one
@@ -356,7 +360,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.status = projections.NewStatus()
-	s.throttles = commands.NewThrottles(s.store, cfg.Clock)
+	s.throttles = commands.NewThrottles(s.store, cfg.Clock, s.links)
 	tline := timeline.New()
 	det, err := s.newDetectors()
 	if err != nil {
@@ -384,7 +388,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.service, err = commands.NewService(commands.Config{
 		Store: s.store, Clock: cfg.Clock, Policy: s.evidence.policies.Current,
 		Hasher: hasher, MFA: mfa, Links: s.links, IsCommonPassword: cfg.IsCommonPassword,
-		Snapshots: s.snapshots, SnapshotKey: mfaKey, SnapshotEvery: cfg.SnapshotEvery,
+		Snapshots: s.snapshots, SnapshotKey: mfaKey, SnapshotEvery: cfg.SnapshotEvery, Shredder: cfg.shredder,
 	}); err != nil {
 		return nil, err
 	}

@@ -344,12 +344,55 @@ func (p *Projection) applyAccount(ctx context.Context, tx *sql.Tx, r *accountRow
 			return err
 		}
 		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "account deleted", actorText(e.Actor), domain.Origin{})
+	case domain.AccountErased:
+		if err := forgetAccount(ctx, tx, r); err != nil {
+			return err
+		}
+		if r.deletedAt == 0 {
+			r.deletedAt = at
+			if err := openPeriod(ctx, tx, r.id, kindDeleted, at); err != nil {
+				return err
+			}
+		}
+		r.dirty = true
+		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "account erased; reason "+e.Reason, actorText(e.Actor), domain.Origin{})
 	case domain.AccountRestored:
 		r.deletedAt, r.dirty = 0, true
 		if err := closePeriods(ctx, tx, r.id, kindDeleted, at); err != nil {
 			return err
 		}
 		return insertAccess(ctx, tx, pos, at, r.id, r.email, e.EventType(), outcomeSuccess, "account restored", actorText(e.Actor), domain.Origin{})
+	}
+	return nil
+}
+
+// forgetAccount replaces an erased account's personal values in every row it has by
+// domain.Erased: its address (the row, the subject and the holder-as-actor of its access
+// rows and password changes) and the origins of its attempts and sessions. A value that was
+// empty stays empty, as it does when a rebuild reads the events after the key is gone (an
+// absent field is not sealed), so the live rows and a rebuild's are the same. The facts
+// themselves (when, what, outcome, who else acted) stay: they are the PCI evidence.
+func forgetAccount(ctx context.Context, tx *sql.Tx, r *accountRow) error {
+	holder := r.email
+	erase := func(col string) string {
+		return col + ` = CASE WHEN ` + col + ` = '' THEN '' ELSE '` + domain.Erased + `' END`
+	}
+	stmts := []struct {
+		sql  string
+		args []any
+	}{
+		{`UPDATE compliance_access SET ` + erase("subject") + `, ` + erase("ip") + `, ` + erase("user_agent") + `, ` + erase("device_id") + `,
+			actor = CASE WHEN actor = ? AND actor <> '' THEN '` + domain.Erased + `' ELSE actor END WHERE account_id = ?`, []any{holder, r.id}},
+		{`UPDATE compliance_sessions SET ` + erase("ip") + `, ` + erase("user_agent") + `, ` + erase("device_id") + ` WHERE account_id = ?`, []any{r.id}},
+		{`UPDATE compliance_password_changes SET actor = '` + domain.Erased + `' WHERE account_id = ? AND actor = ? AND actor <> ''`, []any{r.id, holder}},
+	}
+	for _, st := range stmts {
+		if _, err := tx.ExecContext(ctx, st.sql, st.args...); err != nil {
+			return fmt.Errorf("forget account %s: %w", r.id, err)
+		}
+	}
+	if r.email != "" {
+		r.email = domain.Erased
 	}
 	return nil
 }

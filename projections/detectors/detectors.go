@@ -383,7 +383,9 @@ func (b *batch) apply(ev *eventlog.Decoded) error {
 		}
 	case strings.HasPrefix(stream, "unknown-email-"):
 		if e, ok := ev.Event.Data.(domain.UnknownEmailLoginFailed); ok {
-			return b.failure("unknown:"+e.EmailHash, "", e.Origin.IP, at, id)
+			// Keyed by the stream's pseudonym, which is the event's email_hash but is never
+			// sealed: an erased email_hash would make every such address one.
+			return b.failure("unknown:"+strings.TrimPrefix(stream, "unknown-email-"), "", e.Origin.IP, at, id)
 		}
 	}
 	return nil
@@ -434,6 +436,8 @@ func (b *batch) applyAccount(accountID string, at time.Time, eventID string, dat
 		}
 	case domain.AccountDeleted:
 		b.account(accountID).Sessions = nil
+	case domain.AccountErased:
+		b.forgetAccount(accountID)
 	case domain.AccountUnlocked:
 		b.account(accountID).Recovery = stamp{At: at, EventID: eventID}
 	case domain.PasswordChanged:
@@ -461,8 +465,8 @@ func (b *batch) applyAccount(accountID string, at time.Time, eventID string, dat
 func (b *batch) loginSucceeded(accountID string, at time.Time, eventID string, e domain.LoginSucceeded) error {
 	p := b.d.cfg.Policy
 	w := b.account(accountID)
-	device := e.Origin.DeviceID
-	ip := domain.CanonicalIP(e.Origin.IP)
+	device := present(e.Origin.DeviceID)
+	ip := present(domain.CanonicalIP(e.Origin.IP))
 
 	// A never-seen device right after a recovery (reset or unlock).
 	var newDevice func(domain.Metadata) error
@@ -520,11 +524,49 @@ func (b *batch) loginSucceeded(accountID string, at time.Time, eventID string, e
 	})
 }
 
+// forgetAccount drops an erased account's windows: its sessions and devices, and its
+// failures in the address and property windows (with the addresses they came from). A
+// rebuild reading its events after the key is gone counts no address for them either
+// (absent, see failure), so the windows agree whichever way they were made.
+func (b *batch) forgetAccount(accountID string) {
+	*b.account(accountID) = accountWindow{}
+	key := "account:" + accountID
+	mine := func(f failure) bool { return f.Key == key }
+	for _, ip := range slices.Sorted(maps.Keys(b.d.ips)) {
+		if slices.ContainsFunc(b.d.ips[ip].Failures, mine) {
+			w := b.ip(ip)
+			w.Failures = slices.DeleteFunc(w.Failures, mine)
+		}
+	}
+	for ip, w := range b.ips {
+		w.Failures = slices.DeleteFunc(w.Failures, mine)
+		b.ips[ip] = w
+	}
+	for _, id := range slices.Sorted(maps.Keys(b.d.props)) {
+		if slices.ContainsFunc(b.d.props[id].Failures, mine) {
+			w := b.prop(id)
+			w.Failures = slices.DeleteFunc(w.Failures, mine)
+		}
+	}
+	for _, w := range b.props {
+		w.Failures = slices.DeleteFunc(w.Failures, mine)
+	}
+}
+
+// present is an origin value, or "" for an erased one: many erased addresses (or devices)
+// are not one, and must never be counted or compared as one.
+func present(v string) string {
+	if domain.IsErased(v) {
+		return ""
+	}
+	return v
+}
+
 // failure counts one failed sign-in against key (an account or an unknown e-mail) from ip,
 // for credential stuffing (per address) and password spraying (per property).
 func (b *batch) failure(key, accountID, rawIP string, at time.Time, eventID string) error {
 	p := b.d.cfg.Policy
-	ip := domain.CanonicalIP(rawIP)
+	ip := present(domain.CanonicalIP(rawIP))
 	f := failure{At: at, Key: key, IP: ip, EventID: eventID}
 	if ip != "" {
 		w := b.ip(ip)

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -143,11 +144,40 @@ func TestRules(t *testing.T) {
 	for i := range 5 {
 		spraying = append(spraying, step{time.Duration(i) * time.Minute, fmt.Sprintf("account-acc%d", i), wrong("198.51.100.7")})
 	}
+	// Erased values are absent, never one address or device: ten unknown e-mails whose
+	// addresses were erased throttle nothing, and an erased account's failures leave the
+	// window of the address they came from.
+	var erasedStuffing []step
+	for i := range 10 {
+		erasedStuffing = append(erasedStuffing, step{time.Duration(i) * time.Second, fmt.Sprintf("unknown-email-h%d", i), domain.UnknownEmailLoginFailed{EmailHash: domain.Erased, Origin: domain.Origin{IP: domain.Erased}}})
+	}
+	var erasedHashes []step // the keyed hash is personal data too: the stream names the address
+	for i := range 10 {
+		erasedHashes = append(erasedHashes, step{time.Duration(i) * time.Second, fmt.Sprintf("unknown-email-k%d", i), domain.UnknownEmailLoginFailed{EmailHash: domain.Erased, Origin: domain.Origin{IP: "203.0.113.60"}}})
+	}
+	var forgotten []step
+	for i := range 5 {
+		forgotten = append(forgotten, step{0, fmt.Sprintf("account-f%d", i), wrong("203.0.113.50")})
+	}
+	forgotten = append(forgotten, step{time.Second, "account-f0", domain.AccountErased{Reason: "r"}})
+	for i := 5; i < 10; i++ {
+		forgotten = append(forgotten, step{2 * time.Second, fmt.Sprintf("unknown-email-g%d", i), domain.UnknownEmailLoginFailed{EmailHash: fmt.Sprintf("g%d", i), Origin: domain.Origin{IP: "203.0.113.50"}}})
+	}
 	tests := []struct {
 		name  string
 		steps []step
 		want  []action
 	}{
+		{"erased addresses are not one address", erasedStuffing, nil},
+		{"erased e-mail hashes are still ten e-mails", erasedHashes, []action{{kind: "throttle", subject: "203.0.113.60", rule: domain.RuleCredentialStuffing, until: t0.Add(9*time.Second + def.StuffingCoolOff.Std())}}},
+		{"an erased account's failures no longer count", forgotten, nil},
+		{"the same failures without the erasure throttle", slices.DeleteFunc(slices.Clone(forgotten), func(s step) bool { _, ok := s.data.(domain.AccountErased); return ok }),
+			[]action{{kind: "throttle", subject: "203.0.113.50", rule: domain.RuleCredentialStuffing, until: t0.Add(2*time.Second + def.StuffingCoolOff.Std())}}},
+		{"erased sessions are not two devices", []step{
+			{0, "account-a", login(domain.Erased, domain.Erased, "s1")},
+			{0, "account-a", domain.SessionStarted{SessionID: "s1", ExpiresAt: t0.Add(15 * time.Hour)}},
+			{3 * time.Minute, "account-a", login(domain.Erased, "phone", "s2")},
+		}, nil},
 		{"two devices within the window disable", []step{
 			{0, "account-a", login("192.0.2.1", "tablet", "s1")},
 			{0, "account-a", domain.SessionStarted{SessionID: "s1", ExpiresAt: t0.Add(15 * time.Hour)}},

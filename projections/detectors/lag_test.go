@@ -74,7 +74,7 @@ func measureProjectionLag(t testing.TB) (p50, p99 time.Duration) {
 		t.Fatal(err)
 	}
 	det, err := detectors.New(detectors.Config{Policy: domain.DefaultDetectorPolicy(),
-		Actions: commands.DetectionActions{Service: func() *commands.Service { return svc }, Throttles: commands.NewThrottles(store, time.Now), Properties: commands.NewPropertyDetections(store, time.Now)}})
+		Actions: commands.DetectionActions{Service: func() *commands.Service { return svc }, Throttles: commands.NewThrottles(store, time.Now, links), Properties: commands.NewPropertyDetections(store, time.Now)}})
 	if err != nil {
 		t.Fatal(err)
 	}

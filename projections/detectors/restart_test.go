@@ -59,7 +59,7 @@ func newWorld(t *testing.T) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.th = commands.NewThrottles(w.store, w.clock.Now)
+	w.th = commands.NewThrottles(w.store, w.clock.Now, links)
 	w.pd = commands.NewPropertyDetections(w.store, w.clock.Now)
 	return w
 }

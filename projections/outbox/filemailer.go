@@ -29,6 +29,42 @@ func NewFileMailer(dir string) (*FileMailer, error) {
 	return &FileMailer{dir: dir}, nil
 }
 
+var _ Forgetter = (*FileMailer)(nil)
+
+// Forget removes the files of messages by ID, whatever their date.
+func (f *FileMailer) Forget(ctx context.Context, messageIDs []string) (int, error) {
+	n := 0
+	for _, id := range messageIDs {
+		if err := ctx.Err(); err != nil {
+			return n, err
+		}
+		matches, err := filepath.Glob(filepath.Join(f.dir, "*-"+globEscape(id)+".eml"))
+		if err != nil {
+			return n, fmt.Errorf("outbox: file mailer: %w", err)
+		}
+		for _, m := range matches {
+			if err := os.Remove(m); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return n, fmt.Errorf("outbox: file mailer: %w", err)
+			}
+			n++
+		}
+	}
+	return n, nil
+}
+
+// globEscape quotes the characters filepath.Glob gives a meaning.
+func globEscape(s string) string {
+	var b []byte
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '*', '?', '[', '\\':
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return string(b)
+}
+
 // Path is the file a message is written to.
 func (f *FileMailer) Path(m Message) string {
 	return filepath.Join(f.dir, m.CreatedAt.UTC().Format("20060102")+"-"+m.ID+".eml")

@@ -51,6 +51,13 @@ type Mailer interface {
 	Send(ctx context.Context, m Message) error
 }
 
+// Forgetter is a Mailer that can take back what it wrote: an account's erasure removes the
+// copies of its messages (FileMailer's files). It reports how many it removed; a message
+// it never wrote is no error.
+type Forgetter interface {
+	Forget(ctx context.Context, messageIDs []string) (int, error)
+}
+
 // ErrPermanent marks a delivery failure that a retry cannot fix: a message that cannot be
 // written (a bad address, an unusable ID) or an SMTP 5xx reply. The outbox dead-letters it
 // at once instead of retrying it MaxAttempts times.

@@ -70,6 +70,7 @@ import (
 	"accountd/domain"
 	"accountd/domain/credentials"
 	"accountd/eventstore"
+	"accountd/projections"
 )
 
 // CheckpointName keys the outbox's row in the checkpoints table.
@@ -315,6 +316,7 @@ var (
 		domain.PasswordChanged{}.EventType():        true,
 		domain.PropertyCreated{}.EventType():        true,
 		domain.BillingContactAdded{}.EventType():    true,
+		domain.AccountErased{}.EventType():          true,
 	}
 )
 
@@ -385,6 +387,7 @@ func (o *Outbox) process(ctx context.Context, recs []eventstore.RecordedEvent) e
 	}
 	p := &pending{o: o, pos: o.Position()}
 	defer p.rollback()
+	forgot := false   // an erasure was applied: the WAL is emptied after the last commit
 	var mailed uint64 // how far mail has gone out from any node (Shared)
 	if o.cfg.Shared != nil {
 		var err error
@@ -417,6 +420,12 @@ func (o *Outbox) process(ctx context.Context, recs []eventstore.RecordedEvent) e
 		if err != nil {
 			return err
 		}
+		if _, erased := d.Event.Data.(domain.AccountErased); erased {
+			forgot = true
+			if err := o.forgetAccount(ctx, tx, strings.TrimPrefix(rec.Stream, "account-")); err != nil {
+				return fmt.Errorf("outbox: position %d: %w", rec.Position, err)
+			}
+		}
 		if err := applyState(ctx, tx, d); err != nil {
 			return fmt.Errorf("outbox: position %d: %w", rec.Position, err)
 		}
@@ -445,6 +454,11 @@ func (o *Outbox) process(ctx context.Context, recs []eventstore.RecordedEvent) e
 		}
 		if rec.Position <= mailed {
 			msgs = nil // mailed by the node that held the outbox before
+		}
+		if len(msgs) > 0 {
+			if msgs, err = o.withoutErased(ctx, rec, msgs); err != nil {
+				return err
+			}
 		}
 		if len(msgs) > 0 && o.cfg.MaxAge > 0 && o.cfg.Clock().Sub(d.Event.At) > o.cfg.MaxAge {
 			if o.stale.Add(uint64(len(msgs))) == uint64(len(msgs)) {
@@ -477,6 +491,11 @@ func (o *Outbox) process(ctx context.Context, recs []eventstore.RecordedEvent) e
 	}
 	if err := p.commit(ctx); err != nil {
 		return err
+	}
+	if forgot {
+		if err := projections.ForgetWAL(ctx, o.cfg.DB); err != nil {
+			o.log.Warn("outbox: the WAL keeps pages from before an erasure until the next checkpoint", "error", err)
+		}
 	}
 	if o.cfg.Shared != nil && o.Position() > mailed {
 		if err := o.cfg.Shared.Save(ctx, o.Position()); err != nil {
@@ -809,6 +828,92 @@ func (o *Outbox) compose(ctx context.Context, tx *sql.Tx, d eventlog.Decoded) ([
 	return nil, nil
 }
 
+// forgetAccount takes back what the outbox keeps of an erased account beyond its address
+// row (applyState erases that): the files its mailer wrote for the account's messages
+// (FileMailer; an SMTP server's copies are out of reach) and its address in its dead
+// letters' local details. Both are idempotent, so a replay of the erasure finds nothing left to do.
+func (o *Outbox) forgetAccount(ctx context.Context, tx *sql.Tx, accountID string) error {
+	var email string
+	err := tx.QueryRowContext(ctx, `SELECT email FROM outbox_accounts WHERE account_id = ?`, accountID).Scan(&email)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	if email != "" && !domain.IsErased(email) {
+		quoted, _ := json.Marshal(email) // recipients is a JSON array of addresses
+		erased, _ := json.Marshal(domain.Erased)
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox_dead_letters SET recipients = replace(recipients, ?, ?),
+			subject = replace(subject, ?, ?), last_error = replace(last_error, ?, ?) WHERE account_id = ?`,
+			string(quoted), string(erased), email, domain.Erased, email, domain.Erased, accountID); err != nil {
+			return err
+		}
+		// A failed attempt's error (an SMTP reply) may quote the address; the rows are by
+		// message, not account.
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox_attempts SET last_error = replace(last_error, ?, ?) WHERE instr(last_error, ?) > 0`,
+			email, domain.Erased, email); err != nil {
+			return err
+		}
+	}
+	f, ok := o.cfg.Mailer.(Forgetter)
+	if !ok {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT message_id FROM outbox_deliveries WHERE account_id = ?`, accountID)
+	if err != nil {
+		return err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	n, err := f.Forget(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("remove the mail of erased account %s: %w", accountID, err)
+	}
+	if n > 0 {
+		o.log.Info("outbox: removed the mail files of an erased account", "account_id", accountID, "files", n)
+	}
+	return nil
+}
+
+// withoutErased drops the messages of an event whose account was erased after it: an
+// outbox that lags (a restart, a slow mailer) meets the mail events before the erasure and
+// still has the address, which must not be used any more. Mail events are rare, and the
+// account's stream is read only from the event on.
+func (o *Outbox) withoutErased(ctx context.Context, rec eventstore.RecordedEvent, msgs []Message) ([]Message, error) {
+	if !strings.HasPrefix(rec.Stream, "account-") {
+		return msgs, nil
+	}
+	const page = 512
+	for from := rec.Revision + 1; ; {
+		later, err := o.cfg.Store.ReadStream(ctx, rec.Stream, from, page)
+		if errors.Is(err, eventstore.ErrStreamNotFound) {
+			return msgs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("outbox: read %s: %w", rec.Stream, err)
+		}
+		for _, r := range later {
+			if r.Type == (domain.AccountErased{}).EventType() {
+				o.log.Info("outbox: not sending mail of an erased account", "account_id", strings.TrimPrefix(rec.Stream, "account-"), "position", rec.Position, "messages", len(msgs))
+				return nil, nil
+			}
+		}
+		if len(later) < page {
+			return msgs, nil
+		}
+		from = later[len(later)-1].Revision + 1
+	}
+}
+
 // propertyMessageID names the message of one property for an event that notifies several.
 func propertyMessageID(eventID, propertyID string) string {
 	sum := sha256.Sum256([]byte(propertyID))
@@ -853,7 +958,7 @@ func accountOf(ctx context.Context, tx *sql.Tx, rec eventstore.RecordedEvent, ki
 	}
 	a := accountRow{id: id}
 	err := tx.QueryRowContext(ctx, `SELECT email, must_change_password FROM outbox_accounts WHERE account_id = ?`, id).Scan(&a.email, &a.mustChangePassword)
-	if errors.Is(err, sql.ErrNoRows) || (err == nil && a.email == "") {
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && (a.email == "" || domain.IsErased(a.email))) {
 		return a, &poisonError{kind: kind, accountID: id, reason: "no e-mail address on record for account " + id}
 	}
 	return a, err
@@ -986,6 +1091,10 @@ func applyState(ctx context.Context, tx *sql.Tx, d eventlog.Decoded) error {
 		return exec(`UPDATE outbox_accounts SET must_change_password = 1 WHERE account_id = ?`, accountID)
 	case domain.PasswordChanged:
 		return exec(`UPDATE outbox_accounts SET must_change_password = 0 WHERE account_id = ?`, accountID)
+	case domain.AccountErased:
+		// The row stays (mail events of the account are poison without an address, as a
+		// rebuild reading the erased registration would find), its address does not.
+		return exec(`UPDATE outbox_accounts SET email = ? WHERE account_id = ?`, domain.Erased, accountID)
 	case domain.PropertyCreated:
 		id, _ := strings.CutPrefix(d.Recorded.Stream, "property-")
 		if e.PropertyID != "" {

@@ -111,17 +111,25 @@ var factTypes = map[string]bool{
 	domain.AccountRegistered{}.EventType():    true,
 	domain.LinkedToProperty{}.EventType():     true,
 	domain.UnlinkedFromProperty{}.EventType(): true,
+	domain.AccountErased{}.EventType():        true,
 }
 
 func foldFacts(f accountFacts, p domain.Payload) accountFacts {
 	switch e := p.(type) {
 	case domain.AccountRegistered:
 		f.email = e.Email
+		if domain.IsErased(f.email) {
+			f.email = "" // absent: an event of an erased account names no address
+		}
 		if e.PropertyID != "" {
 			f.properties = insertSorted(f.properties, e.PropertyID)
 		}
 	case domain.LinkedToProperty:
 		f.properties = insertSorted(f.properties, e.PropertyID)
+	case domain.AccountErased:
+		// From the erasure on (its own event included) the account's events go out without
+		// the address, though a cached fact or an unshredded log still has it.
+		f.email = ""
 	case domain.UnlinkedFromProperty:
 		if i, ok := slices.BinarySearch(f.properties, e.PropertyID); ok {
 			f.properties = slices.Delete(slices.Clone(f.properties), i, i+1)

@@ -37,7 +37,7 @@ func init() {
 		domain.PasswordChangeRequired{}, domain.AccountLocked{}, domain.AccountUnlocked{},
 		domain.AccountDisabled{}, domain.AccountEnabled{}, domain.MFAEnrolmentStarted{},
 		domain.MFAEnrolmentConfirmed{}, domain.MFAEnrolmentDeferred{}, domain.MFAReset{},
-		domain.AccountDeleted{}, domain.AccountRestored{}, domain.LinkedToProperty{}, domain.UnlinkedFromProperty{})
+		domain.AccountDeleted{}, domain.AccountRestored{}, domain.AccountErased{}, domain.LinkedToProperty{}, domain.UnlinkedFromProperty{})
 	categorise(CategoryLink,
 		domain.ActivationLinkIssued{}, domain.ActivationLinkRejected{}, domain.UnlockLinkIssued{},
 		domain.UnlockLinkRejected{}, domain.PasswordResetRequested{}, domain.ResetLinkRejected{}, domain.LinkRequestDeclined{})
@@ -50,6 +50,7 @@ func init() {
 	categorise(CategoryPolicy, domain.PolicyChanged{})
 	categorise(CategoryMail, domain.MailSent{}, domain.MailDeadLettered{})
 	categorise(CategoryInternal, domain.EmailReserved{}, domain.EmailSkeletonClaimed{}, domain.EmailSkeletonsIndexed{},
+		domain.EmailReleased{}, domain.EmailSkeletonReleased{},
 		domain.KeyFingerprintRecorded{})
 }
 

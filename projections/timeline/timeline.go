@@ -11,6 +11,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -92,6 +93,8 @@ func (t *Timeline) Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Deco
 				return nil, qerr
 			}
 			err = insert(ctx, tx, Entry{AccountID: accountID, Properties: props, Rule: e.Rule, Action: e.Action, Evidence: e.Evidence, Notified: e.Notified}, d)
+		case domain.AccountErased:
+			err = forgetAccount(ctx, tx, strings.TrimPrefix(stream, "account-"))
 		case domain.AddressThrottled:
 			err = insert(ctx, tx, Entry{IP: e.IP, Rule: e.Rule, Action: domain.ActionAddressThrottled, Until: e.Until, Evidence: e.Evidence}, d)
 		case domain.PropertyAttackDetected:
@@ -102,6 +105,57 @@ func (t *Timeline) Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Deco
 		}
 	}
 	return nil, nil
+}
+
+// forgetAccount erases the addresses and devices in the evidence of an erased account's
+// detections, and unfiles those entries from the address index. Each value becomes
+// domain.Erased, as a rebuild reading the events after the key is gone finds it (a sealed
+// array is sealed element by element), so both give the same rows.
+func forgetAccount(ctx context.Context, tx *sql.Tx, accountID string) error {
+	rows, err := tx.QueryContext(ctx, `SELECT position, entry FROM timeline_entries WHERE account_id = ?`, accountID)
+	if err != nil {
+		return err
+	}
+	type row struct {
+		pos  uint64
+		blob []byte
+	}
+	var todo []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.pos, &r.blob); err != nil {
+			rows.Close()
+			return err
+		}
+		todo = append(todo, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range todo {
+		var e Entry
+		if err := json.Unmarshal(r.blob, &e); err != nil {
+			return fmt.Errorf("timeline entry %d: %w", r.pos, err)
+		}
+		for i := range e.Evidence.Addresses {
+			e.Evidence.Addresses[i] = domain.Erased
+		}
+		for i := range e.Evidence.Devices {
+			e.Evidence.Devices[i] = domain.Erased
+		}
+		blob, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE timeline_entries SET entry = ? WHERE position = ?`, blob, r.pos); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM timeline_addresses WHERE position = ?`, r.pos); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func link(ctx context.Context, tx *sql.Tx, accountID, propertyID string) error {
@@ -142,11 +196,13 @@ func insert(ctx context.Context, tx *sql.Tx, e Entry, d *eventlog.Decoded) error
 		return err
 	}
 	ips := map[string]bool{}
-	if e.IP != "" {
+	if e.IP != "" && !domain.IsErased(e.IP) {
 		ips[e.IP] = true
 	}
 	for _, a := range e.Evidence.Addresses {
-		ips[domain.CanonicalIP(a)] = true
+		if !domain.IsErased(a) { // an erased address is no address: never one search key for many
+			ips[domain.CanonicalIP(a)] = true
+		}
 	}
 	for ip := range ips {
 		if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO timeline_addresses(position, ip) VALUES(?, ?)`, e.Position, ip); err != nil {
