@@ -385,10 +385,14 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.snapshots, err = s.openSnapshots(ctx); err != nil {
 		return nil, err
 	}
+	shredder := cfg.shredder
+	if shredder == nil {
+		shredder = s.personal
+	}
 	if s.service, err = commands.NewService(commands.Config{
 		Store: s.store, Clock: cfg.Clock, Policy: s.evidence.policies.Current,
 		Hasher: hasher, MFA: mfa, Links: s.links, IsCommonPassword: cfg.IsCommonPassword,
-		Snapshots: s.snapshots, SnapshotKey: mfaKey, SnapshotEvery: cfg.SnapshotEvery, Shredder: cfg.shredder,
+		Snapshots: s.snapshots, SnapshotKey: mfaKey, SnapshotEvery: cfg.SnapshotEvery, Shredder: shredder,
 	}); err != nil {
 		return nil, err
 	}
