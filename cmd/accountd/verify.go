@@ -35,7 +35,7 @@ Flags (environment equivalent in brackets):
 
 // storeFlags are serve's flags that locate and open the event log, shared by the offline tools.
 type storeFlags struct {
-	data, sync, store, storeURL string
+	data, sync, store, storeURL, archive string
 }
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
@@ -43,6 +43,7 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.sync, "sync", "full", "event log durability: full (fsync every commit) or normal")
 	fs.StringVar(&f.store, "store", "sqlite", "event log: sqlite (in --data), postgres or kurrentdb (at --store-url)")
 	fs.StringVar(&f.storeURL, "store-url", "", "event log `URL` for --store postgres or kurrentdb")
+	fs.StringVar(&f.archive, "archive", "", "`DIR` of the sqlite log's archive segments (default DATA/archive)")
 }
 
 // chainStore is an event log that keeps the hash chain.
@@ -55,7 +56,7 @@ type chainStore interface {
 // kurrentdb): what the tools that only read events need. A mistake in the flags (a bad
 // --sync, an unknown --store, a missing or stray --store-url) is a usage error.
 func (f *storeFlags) openLog() (eventstore.Store, error) {
-	cfg := serve.Config{DataDir: f.data, Store: f.store, StoreURL: f.storeURL}
+	cfg := serve.Config{DataDir: f.data, Store: f.store, StoreURL: f.storeURL, ArchiveDir: f.archive}
 	switch f.sync {
 	case "full":
 		cfg.Sync = sqlite.Full
