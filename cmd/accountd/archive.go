@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"syscall"
@@ -113,7 +114,7 @@ func runArchive(args, environ []string, stdout, stderr io.Writer) error {
 	var vf verifyFlags
 	vf.register(fs)
 	window := hotWindow{months: minHotWindow}
-	fs.Var(&window, "hot-window", "how far back events stay in events.db: `N`mo (calendar months) or Nd; at least 3mo")
+	fs.Var(&window, "hot-window", "how far back events stay in events.db: `N`mo (calendar months) or Nd; at least 3mo (PCI DSS 10.5.1)")
 	asOf := fs.String("as-of", "", "seal as if now were this RFC 3339 `instant` (default: the clock)")
 	pos, err := parseInterleaved(fs, args, environ)
 	if err != nil {
@@ -147,6 +148,10 @@ func runArchive(args, environ []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
+		if vf.verifierKey == "" {
+			// Segments sealed before a key rotation carry the retired key's signature.
+			verifiers = append(verifiers, retiredVerifiers(vf.keys.keyPath(sf.data))...)
+		}
 		return archiveVerify(ctx, store, verifiers, stdout)
 	}
 	key, err := transparency.LoadSigningKey(vf.keys.keyPath(sf.data))
@@ -154,6 +159,18 @@ func runArchive(args, environ []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("archive: the segments are signed with the node's checkpoint key: %w", err)
 	}
 	return archiveSeal(ctx, store, window.cutoff(now), []note.Signer{key.Signer}, stdout)
+}
+
+// retiredVerifiers are the keys accountd keys rotate retired beside the signing key.
+func retiredVerifiers(keyPath string) []note.Verifier {
+	paths, _ := filepath.Glob(keyPath + ".retired-*")
+	var out []note.Verifier
+	for _, p := range paths {
+		if k, err := transparency.LoadSigningKey(p); err == nil {
+			out = append(out, k.Verifier)
+		}
+	}
+	return out
 }
 
 // openSQLiteLog opens the sqlite log the flags name.

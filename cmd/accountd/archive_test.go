@@ -132,7 +132,7 @@ func TestArchiveRefusesAShortHotWindow(t *testing.T) {
 }
 
 // demoSubjects finds the demo's accounts, a property with members, and the log's head.
-func demoSubjects(t *testing.T, data string) (accounts []string, property string, head uint64) {
+func demoSubjects(t testing.TB, data string) (accounts []string, property string, head uint64) {
 	t.Helper()
 	store, err := sqlite.Open(filepath.Join(data, "events.db"))
 	if err != nil {
