@@ -115,6 +115,7 @@ func runArchive(args, environ []string, stdout, stderr io.Writer) error {
 	vf.register(fs)
 	window := hotWindow{months: minHotWindow}
 	fs.Var(&window, "hot-window", "how far back events stay in events.db: `N`mo (calendar months) or Nd; at least 3mo (PCI DSS 10.5.1)")
+	segmentEvents := fs.Int("segment-events", sqlite.DefaultSegmentEvents, "events per archive segment at most")
 	asOf := fs.String("as-of", "", "seal as if now were this RFC 3339 `instant` (default: the clock)")
 	pos, err := parseInterleaved(fs, args, environ)
 	if err != nil {
@@ -158,7 +159,8 @@ func runArchive(args, environ []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("archive: the segments are signed with the node's checkpoint key: %w", err)
 	}
-	return archiveSeal(ctx, store, window.cutoff(now), []note.Signer{key.Signer}, stdout)
+	return archiveSeal(ctx, store, sqlite.SealOptions{Before: window.cutoff(now), Age: occurredAt,
+		Signers: []note.Signer{key.Signer}, SegmentEvents: *segmentEvents, Vacuum: true}, stdout)
 }
 
 // retiredVerifiers are the keys accountd keys rotate retired beside the signing key.
@@ -199,9 +201,10 @@ func occurredAt(e eventstore.RecordedEvent) time.Time {
 	return e.RecordedAt
 }
 
-func archiveSeal(ctx context.Context, store *sqlite.Store, cutoff time.Time, signers []note.Signer, stdout io.Writer) error {
+func archiveSeal(ctx context.Context, store *sqlite.Store, opts sqlite.SealOptions, stdout io.Writer) error {
 	began := time.Now()
-	rep, err := store.Seal(ctx, sqlite.SealOptions{Before: cutoff, Age: occurredAt, Signers: signers, Vacuum: true})
+	cutoff := opts.Before
+	rep, err := store.Seal(ctx, opts)
 	for _, s := range rep.Segments {
 		fmt.Fprintf(stdout, "sealed %s: positions %d..%d, %d bytes\n", s.File, s.First, s.Last, s.Size)
 	}

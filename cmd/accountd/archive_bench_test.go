@@ -45,7 +45,8 @@ func BenchmarkArchiveDemoYear(b *testing.B) {
 		db := filepath.Join(data, "events.db")
 		treeBytes := sqlValue(b, db, "SELECT sum(length(tree)) FROM events")
 		eventsBefore := fileSize(b, db)
-		models := fileSize(b, filepath.Join(data, "readmodels.db")) + fileSize(b, filepath.Join(data, "security.db"))
+		models := fileSize(b, filepath.Join(data, "readmodels.db")) + fileSize(b, filepath.Join(data, "security.db")) +
+			fileSize(b, filepath.Join(data, "snapshots.db"))
 		b.ReportMetric(events, "events")
 		b.ReportMetric(float64(eventsBefore)/events, "events.db-B/event")
 		b.ReportMetric(treeBytes/events, "tree-B/event")
@@ -84,6 +85,7 @@ func BenchmarkArchiveDemoYear(b *testing.B) {
 		b.ReportMetric(float64(archived)/through, "archive-B/event")
 		b.ReportMetric(through, "archived-events")
 		b.ReportMetric(float64(fileSize(b, db)), "live-events.db-B")
+		b.ReportMetric(sqlValue(b, db, "SELECT count(*) FROM archive_streams"), "archive_streams-rows")
 		b.ReportMetric(float64(eventsBefore), "events.db-before-B")
 		b.ReportMetric(float64(live.Microseconds())/float64(len(ids)), "live-history-µs/account")
 		b.ReportMetric(float64(cold.Microseconds())/float64(len(ids)), "archive-history-µs/account")

@@ -124,10 +124,11 @@ func (w *writer) head(stream string) (current uint64, exists bool, err error) {
 	}
 	if !found {
 		// A stream whose events are all archived keeps its head in archive_streams.
-		if _, err := w.archivedHead.queryRow(dest, stream); err != nil {
+		found, err := w.archivedHead.queryRow(dest, stream)
+		if err != nil {
 			return 0, false, fmt.Errorf("read archived head of %q: %w", stream, err)
 		}
-		if dest[0] == nil {
+		if !found {
 			return 0, false, nil
 		}
 	}

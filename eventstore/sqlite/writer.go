@@ -83,7 +83,7 @@ func newWriter(conn *rawConn, cfg config) (*writer, error) {
 		{&w.streamRange, "SELECT position, revision, event_id FROM events WHERE stream = +? AND revision >= ? ORDER BY revision LIMIT ?"},
 		{&w.checkpoint, "PRAGMA wal_checkpoint(PASSIVE)"},
 		{&w.treeAt, "SELECT tree FROM events WHERE position = ?"},
-		{&w.archivedHead, "SELECT max(last_revision) FROM archive_streams WHERE stream = ?"},
+		{&w.archivedHead, "SELECT last_revision FROM archive_streams WHERE stream = ?"},
 		{&w.archivedTree, "SELECT hash FROM archive_frontier WHERE idx = ?"},
 	} {
 		s, err := conn.prepare(p.query)
