@@ -10,6 +10,9 @@ import (
 	"sort"
 
 	"golang.org/x/mod/sumdb/note"
+	"golang.org/x/mod/sumdb/tlog"
+
+	"accountd/eventstore"
 )
 
 // Info is one segment file of a directory.
@@ -145,3 +148,54 @@ func VerifyDir(dir string, verifiers ...note.Verifier) ([]Info, End, error) {
 	}
 	return infos, end, nil
 }
+
+// ReadIndex reads a segment's header and block layout, without its events, for a reader
+// that decompresses blocks one at a time (ReadBlock): only the first bytes of the file.
+// It does not check the body's SHA-256 (VerifyDir does); each block's zstd frame carries
+// its own checksum, which ReadBlock checks.
+func ReadIndex(dir, file string) (*Segment, error) {
+	f, err := os.Open(filepath.Join(dir, file))
+	if err != nil {
+		return nil, &SegmentError{File: file, Reason: err.Error()}
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, &SegmentError{File: file, Reason: err.Error()}
+	}
+	// The header is a few kilobytes: 64 KiB holds it for any segment Encode writes.
+	head := make([]byte, min(fi.Size(), 64<<10))
+	if _, err := f.ReadAt(head, 0); err != nil {
+		return nil, &SegmentError{File: file, Reason: err.Error()}
+	}
+	s, _, _, _, err := decodeHeader(file, head, fi.Size())
+	if err != nil {
+		return nil, err
+	}
+	if name := FileName(s.First, s.Last); name != file {
+		return nil, &SegmentError{File: file, Reason: fmt.Sprintf("holds positions %d..%d, which is %s", s.First, s.Last, name)}
+	}
+	return s, nil
+}
+
+// ReadBlock reads and decompresses block i of the segment s (from ReadIndex) in its file.
+func ReadBlock(dir, file string, s *Segment, i int) ([]eventstore.RecordedEvent, [][]tlog.Hash, error) {
+	if i < 0 || i >= len(s.Blocks) {
+		return nil, nil, &SegmentError{File: file, Reason: fmt.Sprintf("no block %d", i)}
+	}
+	bl := s.Blocks[i]
+	f, err := os.Open(filepath.Join(dir, file))
+	if err != nil {
+		return nil, nil, &SegmentError{File: file, Reason: err.Error()}
+	}
+	defer f.Close()
+	frame := make([]byte, bl.Len)
+	if _, err := f.ReadAt(frame, bl.Offset); err != nil {
+		return nil, nil, &SegmentError{File: file, Reason: fmt.Sprintf("block %d: %v", i, err)}
+	}
+	events, trees, _, err := decodeBlock(file, s, bl, frame)
+	return events, trees, err
+}
+
+// BlockOf is the index of the block holding position p of s.
+func (s *Segment) BlockOf(p uint64) int { return int((p - s.First) / uint64(s.BlockEvents)) }

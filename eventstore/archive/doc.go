@@ -27,11 +27,13 @@
 //	<hex>\n            (k lines)
 //	checkpoint <n>\n
 //	<n bytes: the signed checkpoint note>
+//	blocks <b> 256\n
+//	<length>\n        (b lines)
 //	body zstd <c> <u> <hex>\n
-//	<c bytes: the body, one zstd frame (RFC 8878)>
+//	<c bytes: the body, b zstd frames (RFC 8878) one after the other>
 //
 // and nothing after the body. Numbers are decimal without sign or leading zeros (first,
-// last, k, n, c, u); <hex> is 64 lower-case hexadecimal digits (32 bytes). Every line ends
+// last, k, n, b, the lengths, c, u); <hex> is 64 lower-case hexadecimal digits (32 bytes). Every line ends
 // with a single \n.
 //
 //   - prev is the hash chain value of position first-1 (32 zero bytes when first is 1);
@@ -45,13 +47,20 @@
 //     is a C2SP tlog-checkpoint: "<origin>\n<last>\n<base64 root>\n", the tree of the
 //     first last leaves, signed by the node's transparency key (the key accountd keys
 //     public prints; the origin is its name).
-//   - c is the length of the compressed body, u its length decompressed, and <hex> the
-//     SHA-256 of the c compressed bytes.
+//   - The body is cut in blocks of 256 consecutive positions (the last one shorter), each
+//     compressed on its own as one zstd frame with its content checksum, so that a reader
+//     can decompress the block it needs alone. b is their number, ceil((last-first+1)/256),
+//     and the b lengths are those of the frames, in order; they add up to c.
+//   - c is the length of the compressed body, u its length decompressed (all blocks), and
+//     <hex> the SHA-256 of the c compressed bytes.
+//   - The signatures of the checkpoint are in canonical base64 (the unused low bits of a
+//     last character zero), so that no byte of a segment can change unnoticed.
 //
 // # Body
 //
-// Decompressed, the body is last-first+1 records, one per position from first to last in
-// order, with nothing between or after them. Integers are big-endian:
+// Decompressed, block i is the records of positions first+256*i onwards, up to 256 of
+// them (all blocks together: last-first+1 records, one per position from first to last in
+// order, with nothing between or after them). Integers are big-endian:
 //
 //	position      u64
 //	revision      u64   the event's revision in its stream
@@ -75,7 +84,8 @@
 //
 // A verifier holding the node's verifier key checks, for each segment:
 //
-//  1. The layout above, and that the SHA-256 of the compressed body equals the header's.
+//  1. The layout above, that the SHA-256 of the compressed body equals the header's, and
+//     that each frame decompresses to exactly its block's records.
 //  2. The chain: starting from h = prev, for each record in order, h = SHA-256(h ||
 //     canonical bytes of the event) must equal its hash, where the canonical bytes are
 //     0x01 | position u64 | revision u64 | id | recorded_at u64 | u32 len | stream | u32
@@ -103,6 +113,7 @@
 //
 // zstd (github.com/klauspost/compress, any conforming decoder reads it): it decodes
 // several times faster than gzip, which is what a read reaching into the archive pays,
-// and packs the log's JSON events tightly: the demo's year takes 166 bytes per event in
-// segments against 566 in events.db (rows, indexes and tree hashes; BENCHMARKS.md).
+// and packs the log's JSON events tightly: the demo's year takes about 170 bytes per
+// event in segments against 578 in events.db (rows, indexes and tree hashes;
+// BENCHMARKS.md).
 package archive

@@ -3,6 +3,7 @@ package archive
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -74,7 +75,25 @@ type Segment struct {
 	Checkpoint  []byte      // a signed note: transparency checkpoint of size Last
 	Events      []eventstore.RecordedEvent
 	Trees       [][]tlog.Hash // each event's stored tree hashes, as the store keeps them
+
+	// Blocks locate the body's zstd frames in the file (set by Encode, Decode and
+	// ReadIndex): block i holds positions First+i*BlockEvents onwards, so a reader can
+	// decompress the part it needs alone (ReadBlock).
+	Blocks      []Block
+	BlockEvents int
 }
+
+// Block is one zstd frame of a segment's body.
+type Block struct {
+	First  uint64 // its first position
+	Count  int    // its events
+	Offset int64  // where its frame starts in the file
+	Len    int    // the frame's length
+}
+
+// BlockEvents is how many events Encode puts in one zstd frame: a read of one account's
+// archived events decompresses only the frames holding them.
+const BlockEvents = 256
 
 // Build seals events (consecutive positions) into a segment: prev is the chain hash
 // before the first, frontier the tree's right edge before it. It checks the events
@@ -113,9 +132,18 @@ func (s *Segment) Verify(verifiers ...note.Verifier) (End, error) {
 	if err != nil {
 		return End{}, err
 	}
-	cp, _, err := transparency.OpenCheckpoint(s.Checkpoint, verifiers...)
+	cp, n, err := transparency.OpenCheckpoint(s.Checkpoint, verifiers...)
 	if err != nil {
 		return End{}, s.errorf("checkpoint: %v", err)
+	}
+	// base64 ignores the unused low bits of a signature's last character, so the same
+	// signature has several spellings: only the canonical one is part of the format, and
+	// every byte of a segment matters.
+	for _, sig := range append(n.Sigs, n.UnverifiedSigs...) {
+		raw, err := base64.StdEncoding.DecodeString(sig.Base64)
+		if err != nil || base64.StdEncoding.EncodeToString(raw) != sig.Base64 {
+			return End{}, s.errorf("checkpoint: signature by %s is not in canonical base64", sig.Name)
+		}
 	}
 	if cp.Size != int64(s.Last) || cp.Hash != root {
 		return End{}, s.errorf("checkpoint signs tree size %d root %x, the events give size %d root %x", cp.Size, cp.Hash[:], s.Last, root[:])
@@ -217,11 +245,19 @@ func (s *Segment) check() (tlog.Hash, error) {
 
 // Encode is the segment's file: see the package documentation for its exact bytes.
 func (s *Segment) Encode() ([]byte, error) {
-	var body []byte
-	for i, e := range s.Events {
-		body = appendRecord(body, e, s.Trees[i])
+	var compressed, raw []byte
+	var lens []int
+	total := 0
+	for from := 0; from < len(s.Events); from += BlockEvents {
+		raw = raw[:0]
+		for i := from; i < min(from+BlockEvents, len(s.Events)); i++ {
+			raw = appendRecord(raw, s.Events[i], s.Trees[i])
+		}
+		total += len(raw)
+		before := len(compressed)
+		compressed = encoder.EncodeAll(raw, compressed)
+		lens = append(lens, len(compressed)-before)
 	}
-	compressed := encoder.EncodeAll(body, make([]byte, 0, len(body)/3))
 	sum := sha256.Sum256(compressed)
 
 	var b bytes.Buffer
@@ -232,7 +268,13 @@ func (s *Segment) Encode() ([]byte, error) {
 	}
 	fmt.Fprintf(&b, "checkpoint %d\n", len(s.Checkpoint))
 	b.Write(s.Checkpoint)
-	fmt.Fprintf(&b, "body zstd %d %d %x\n", len(compressed), len(body), sum[:])
+	fmt.Fprintf(&b, "blocks %d %d\n", len(lens), BlockEvents)
+	for _, n := range lens {
+		fmt.Fprintf(&b, "%d\n", n)
+	}
+	fmt.Fprintf(&b, "body zstd %d %d %x\n", len(compressed), total, sum[:])
+	s.BlockEvents = BlockEvents
+	s.Blocks = layBlocks(s.First, s.Last, BlockEvents, lens, int64(b.Len()))
 	b.Write(compressed)
 	return b.Bytes(), nil
 }
@@ -246,73 +288,31 @@ var (
 	decoder, _ = zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxBody))
 )
 
+func layBlocks(first, last uint64, size int, lens []int, offset int64) []Block {
+	out := make([]Block, len(lens))
+	for i, n := range lens {
+		f := first + uint64(i*size)
+		out[i] = Block{First: f, Count: int(min(uint64(size), last-f+1)), Offset: offset, Len: n}
+		offset += int64(n)
+	}
+	return out
+}
+
 // Decode parses a segment file named name (for errors). It checks the layout and the
 // body's SHA-256, not the chain, tree or signature: Verify does.
 func Decode(name string, file []byte) (*Segment, error) {
+	s, body, blen, sum, err := decodeHeader(name, file, int64(len(file)))
+	if err != nil {
+		return nil, err
+	}
 	bad := func(format string, args ...any) error {
 		return &SegmentError{File: name, Reason: fmt.Sprintf(format, args...)}
 	}
-	r := &lineReader{b: file}
-	if !bytes.HasPrefix(file, []byte(Magic)) {
-		return nil, bad("not a segment (first line is not %q)", strings.TrimSpace(Magic))
+	if len(body) != s.bodyLen() {
+		return nil, bad("body: %d bytes, the header says %d", len(body), s.bodyLen())
 	}
-	r.b = r.b[len(Magic):]
-	s := &Segment{}
-	var frames uint64
-	for _, f := range []struct {
-		key string
-		dst any
-	}{{"first", &s.First}, {"last", &s.Last}, {"prev", &s.Prev}, {"head", &s.Head}, {"frame", &frames}} {
-		v, ok := r.field(f.key)
-		if !ok {
-			return nil, bad("header: want a %q line", f.key)
-		}
-		switch d := f.dst.(type) {
-		case *uint64:
-			n, err := strconv.ParseUint(v, 10, 64)
-			if err != nil || strconv.FormatUint(n, 10) != v {
-				return nil, bad("header: %s %q", f.key, v)
-			}
-			*d = n
-		case *[32]byte:
-			if !decodeHash(d[:], v) {
-				return nil, bad("header: %s %q", f.key, v)
-			}
-		}
-	}
-	if s.First < 1 || s.Last < s.First || frames > 64 {
-		return nil, bad("header: leaf range %d..%d with %d edge hashes", s.First, s.Last, frames)
-	}
-	s.Frontier = make([]tlog.Hash, frames)
-	for i := range s.Frontier {
-		line, ok := r.line()
-		if !ok || !decodeHash(s.Frontier[i][:], line) {
-			return nil, bad("header: tree edge hash %d", i)
-		}
-	}
-	v, ok := r.field("checkpoint")
-	n, err := strconv.Atoi(v)
-	if !ok || err != nil || n < 0 || n > len(r.b) || strconv.Itoa(n) != v {
-		return nil, bad("header: checkpoint length %q", v)
-	}
-	s.Checkpoint, r.b = r.b[:n:n], r.b[n:]
-	v, ok = r.field("body")
-	parts := strings.Fields(v)
-	if !ok || len(parts) != 4 || parts[0] != "zstd" {
-		return nil, bad("header: body line %q", v)
-	}
-	clen, err1 := strconv.Atoi(parts[1])
-	blen, err2 := strconv.Atoi(parts[2])
-	var sum [32]byte
-	if err1 != nil || err2 != nil || clen != len(r.b) || blen < 0 || blen > maxBody || !decodeHash(sum[:], parts[3]) {
-		return nil, bad("header: body line %q for %d bytes of body", v, len(r.b))
-	}
-	if sha256.Sum256(r.b) != sum {
+	if sha256.Sum256(body) != sum {
 		return nil, bad("body: SHA-256 differs from the header's")
-	}
-	body, err := decoder.DecodeAll(r.b, make([]byte, 0, blen))
-	if err != nil || len(body) != blen {
-		return nil, bad("body: decompress: %v (%d bytes, want %d)", err, len(body), blen)
 	}
 	count := s.Last - s.First + 1
 	if count > uint64(blen)/64+1 {
@@ -320,24 +320,146 @@ func Decode(name string, file []byte) (*Segment, error) {
 	}
 	s.Events = make([]eventstore.RecordedEvent, 0, count)
 	s.Trees = make([][]tlog.Hash, 0, count)
+	raw := 0
+	for _, bl := range s.Blocks {
+		events, trees, n, err := decodeBlock(name, s, bl, file[bl.Offset:bl.Offset+int64(bl.Len)])
+		if err != nil {
+			return nil, err
+		}
+		raw += n
+		s.Events = append(s.Events, events...)
+		s.Trees = append(s.Trees, trees...)
+	}
+	if raw != blen {
+		return nil, bad("body: %d bytes decompressed, the header says %d", raw, blen)
+	}
+	return s, nil
+}
+
+func (s *Segment) bodyLen() int {
+	n := 0
+	for _, b := range s.Blocks {
+		n += b.Len
+	}
+	return n
+}
+
+// decodeBlock decompresses and parses one block's frame.
+func decodeBlock(name string, s *Segment, bl Block, frame []byte) ([]eventstore.RecordedEvent, [][]tlog.Hash, int, error) {
+	bad := func(format string, args ...any) error {
+		return &SegmentError{File: name, Reason: fmt.Sprintf(format, args...)}
+	}
+	body, err := decoder.DecodeAll(frame, nil)
+	if err != nil {
+		return nil, nil, 0, bad("body: block at position %d: decompress: %v", bl.First, err)
+	}
+	n := len(body)
+	events := make([]eventstore.RecordedEvent, 0, bl.Count)
+	trees := make([][]tlog.Hash, 0, bl.Count)
 	for len(body) > 0 {
 		e, tree, rest, err := readRecord(body)
 		if err != nil {
-			return nil, bad("body: event %d: %v", len(s.Events), err)
+			return nil, nil, 0, bad("body: event at position %d: %v", bl.First+uint64(len(events)), err)
 		}
-		s.Events = append(s.Events, e)
-		s.Trees = append(s.Trees, tree)
+		if want := bl.First + uint64(len(events)); e.Position != want {
+			return nil, nil, 0, bad("body: event has position %d, want %d", e.Position, want)
+		}
+		events = append(events, e)
+		trees = append(trees, tree)
 		body = rest
 	}
-	if uint64(len(s.Events)) != count {
-		return nil, bad("body: %d events for leaf range %d..%d", len(s.Events), s.First, s.Last)
+	if len(events) != bl.Count {
+		return nil, nil, 0, bad("body: block at position %d holds %d events, want %d", bl.First, len(events), bl.Count)
 	}
-	for i, e := range s.Events {
-		if e.Position != s.First+uint64(i) {
-			return nil, bad("body: event %d has position %d, want %d", i, e.Position, s.First+uint64(i))
+	return events, trees, n, nil
+}
+
+// decodeHeader parses everything before the body; body is the rest of file, which may
+// be only the first bytes of a file of size bytes.
+func decodeHeader(name string, file []byte, size int64) (s *Segment, body []byte, blen int, sum [32]byte, err error) {
+	bad := func(format string, args ...any) error {
+		return &SegmentError{File: name, Reason: fmt.Sprintf(format, args...)}
+	}
+	r := &lineReader{b: file}
+	if !bytes.HasPrefix(file, []byte(Magic)) {
+		return nil, nil, 0, sum, bad("not a segment (first line is not %q)", strings.TrimSpace(Magic))
+	}
+	r.b = r.b[len(Magic):]
+	s = &Segment{}
+	var frames uint64
+	for _, f := range []struct {
+		key string
+		dst any
+	}{{"first", &s.First}, {"last", &s.Last}, {"prev", &s.Prev}, {"head", &s.Head}, {"frame", &frames}} {
+		v, ok := r.field(f.key)
+		if !ok {
+			return nil, nil, 0, sum, bad("header: want a %q line", f.key)
+		}
+		switch d := f.dst.(type) {
+		case *uint64:
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil || strconv.FormatUint(n, 10) != v {
+				return nil, nil, 0, sum, bad("header: %s %q", f.key, v)
+			}
+			*d = n
+		case *[32]byte:
+			if !decodeHash(d[:], v) {
+				return nil, nil, 0, sum, bad("header: %s %q", f.key, v)
+			}
 		}
 	}
-	return s, nil
+	if s.First < 1 || s.Last < s.First || frames > 64 {
+		return nil, nil, 0, sum, bad("header: leaf range %d..%d with %d edge hashes", s.First, s.Last, frames)
+	}
+	s.Frontier = make([]tlog.Hash, frames)
+	for i := range s.Frontier {
+		line, ok := r.line()
+		if !ok || !decodeHash(s.Frontier[i][:], line) {
+			return nil, nil, 0, sum, bad("header: tree edge hash %d", i)
+		}
+	}
+	v, ok := r.field("checkpoint")
+	n, err := strconv.Atoi(v)
+	if !ok || err != nil || n < 0 || n > len(r.b) || strconv.Itoa(n) != v {
+		return nil, nil, 0, sum, bad("header: checkpoint length %q", v)
+	}
+	s.Checkpoint, r.b = r.b[:n:n], r.b[n:]
+	v, ok = r.field("blocks")
+	parts := strings.Fields(v)
+	if !ok || len(parts) != 2 {
+		return nil, nil, 0, sum, bad("header: blocks line %q", v)
+	}
+	nb, err1 := strconv.Atoi(parts[0])
+	blockSize, err2 := strconv.Atoi(parts[1])
+	count := s.Last - s.First + 1
+	if err1 != nil || err2 != nil || blockSize != BlockEvents || nb < 1 || strconv.Itoa(nb) != parts[0] || uint64(nb) != (count+uint64(blockSize)-1)/uint64(blockSize) {
+		return nil, nil, 0, sum, bad("header: blocks line %q for %d events", v, count)
+	}
+	lens := make([]int, nb)
+	for i := range lens {
+		line, ok := r.line()
+		n, err := strconv.Atoi(line)
+		if !ok || err != nil || n < 1 || int64(n) > size || strconv.Itoa(n) != line {
+			return nil, nil, 0, sum, bad("header: block %d length %q", i, line)
+		}
+		lens[i] = n
+	}
+	v, ok = r.field("body")
+	parts = strings.Fields(v)
+	if !ok || len(parts) != 4 || parts[0] != "zstd" {
+		return nil, nil, 0, sum, bad("header: body line %q", v)
+	}
+	clen, err1 := strconv.Atoi(parts[1])
+	blen, err2 = strconv.Atoi(parts[2])
+	if err1 != nil || err2 != nil || blen < 0 || blen > maxBody || !decodeHash(sum[:], parts[3]) || strconv.Itoa(clen) != parts[1] || strconv.Itoa(blen) != parts[2] {
+		return nil, nil, 0, sum, bad("header: body line %q", v)
+	}
+	s.BlockEvents = blockSize
+	s.Blocks = layBlocks(s.First, s.Last, blockSize, lens, int64(len(file)-len(r.b)))
+	if s.bodyLen() != clen || size-int64(len(file)-len(r.b)) != int64(clen) {
+		return nil, nil, 0, sum, bad("header: blocks add up to %d bytes, the body line says %d, the file holds %d", s.bodyLen(), clen, size-int64(len(file)-len(r.b)))
+	}
+	return s, r.b, blen, sum, nil
 }
 
 // Record flags: SQLite tells a NULL payload from an empty one, and a read must give back

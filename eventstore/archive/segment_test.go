@@ -160,3 +160,43 @@ func TestBuildRefusesABrokenChain(t *testing.T) {
 		})
 	}
 }
+
+// A reader decompresses one block alone, and a changed byte in it is caught by the
+// frame's checksum even without the body's SHA-256.
+func TestReadBlock(t *testing.T) {
+	key, _ := transparency.GenerateSigningKey("archive.test")
+	events, trees := testLog(t, 2*BlockEvents+17)
+	seg, err := Build(events, trees, [32]byte{}, nil, key.Signer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	info, err := Write(dir, seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := ReadIndex(dir, info.File)
+	if err != nil || len(idx.Blocks) != 3 || idx.Events != nil {
+		t.Fatalf("index: %+v, %v", idx, err)
+	}
+	for _, p := range []uint64{1, BlockEvents, BlockEvents + 1, 2*BlockEvents + 17} {
+		i := idx.BlockOf(p)
+		got, tr, err := ReadBlock(dir, info.File, idx, i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k := p - idx.Blocks[i].First
+		if got[k].Position != p || got[k].Hash != events[p-1].Hash || tr[k][0] != trees[p-1][0] {
+			t.Fatalf("position %d: got %d", p, got[k].Position)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, info.File))
+	mid := idx.Blocks[1]
+	b[mid.Offset+int64(mid.Len)/2] ^= 0x10
+	if err := os.WriteFile(filepath.Join(dir, info.File), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ReadBlock(dir, info.File, idx, 1); !errors.Is(err, ErrBadSegment) {
+		t.Fatalf("read a changed block: %v", err)
+	}
+}

@@ -32,9 +32,9 @@ import (
 //     missing, swapped or altered segment is found by VerifyArchive;
 //   - archive_streams: one row per stream with archived events: its last archived revision
 //     (the head of a stream all of whose events are archived, for the writer's
-//     expected-revision check) and the segments holding it with the first revision it has
-//     in each (where a ReadStream reaches), packed as varints: a few bytes per segment a
-//     stream appears in, not a row;
+//     expected-revision check) and the segment blocks holding it with the first revision
+//     it has in each (what a ReadStream decompresses), packed as varints: about three
+//     bytes per block a stream appears in, not a row;
 //   - archive_frontier: the transparency tree's right edge where the archive ends, which
 //     is all the writer's tree frontier can ever need from the archived part.
 //
@@ -66,16 +66,16 @@ var archiveSchema = []string{
 	)`,
 }
 
-// DefaultSegmentEvents caps the events of one segment. A read reaching into the archive
-// decodes every segment its stream appears in, whole (kept in a small cache), and an
-// account's events are spread thinly over the log, so a history read costs about one
-// segment decode per archived event of the account: small segments keep that cheap
-// (about 0.6 MB and a few milliseconds each), at the price of more files (at 50,000 staff
-// accounts, about 1,800 a year).
-const DefaultSegmentEvents = 4096
+// DefaultSegmentEvents caps the events of one segment (about 5 MB). A read decompresses
+// only the blocks of archive.BlockEvents events it needs, so the size of a segment sets
+// the number of files (at 50,000 staff accounts, about 220 a year), not the cost of a read.
+const DefaultSegmentEvents = 32768
 
-// segmentCacheSize is how many decoded segments readers keep.
-const segmentCacheSize = 4
+// Readers keep the headers of recently read segments and their decompressed blocks.
+const (
+	indexCacheSize = 1024
+	blockCacheSize = 64 // of archive.BlockEvents events each
+)
 
 type segmentRef struct {
 	first, last uint64
@@ -95,13 +95,16 @@ type archiveState struct {
 	sealing sync.Mutex // one seal at a time
 
 	cacheMu sync.Mutex
-	cache   []*cachedSegment // most recently used last
+	indexes map[uint64]*archive.Segment // headers and block layouts, by first position
+	blocks  []*cachedBlock              // most recently used last
 }
 
-// cachedSegment is a decoded segment with its streams indexed.
-type cachedSegment struct {
-	seg     *archive.Segment
-	streams map[string][]int // indexes into seg.Events, by revision
+// cachedBlock is one decompressed block of a segment, its streams indexed.
+type cachedBlock struct {
+	first   uint64
+	events  []eventstore.RecordedEvent
+	trees   [][]tlog.Hash
+	streams map[string][]int // indexes into events, by revision
 }
 
 // archiveStatements are the read pool's statements over the archive tables.
@@ -174,8 +177,11 @@ func (s *Store) loadArchive() error {
 	return nil
 }
 
-// segment returns the decoded segment holding position p (archived), from the cache.
-func (s *Store) segment(p uint64) (*cachedSegment, error) {
+// block returns the decompressed block holding the archived position p, from the cache.
+// Only that block of its segment is read: an account's events are spread thinly over the
+// log, and a history read then decompresses a few hundred events per archived event of
+// the account instead of whole segments.
+func (s *Store) block(p uint64) (*cachedBlock, error) {
 	a := &s.arch
 	i := sort.Search(len(a.segments), func(i int) bool { return a.segments[i].last >= p })
 	if i == len(a.segments) || a.segments[i].first > p {
@@ -183,30 +189,49 @@ func (s *Store) segment(p uint64) (*cachedSegment, error) {
 	}
 	ref := a.segments[i]
 	a.cacheMu.Lock()
-	for j, c := range a.cache {
-		if c.seg.First == ref.first {
-			a.cache = append(append(a.cache[:j:j], a.cache[j+1:]...), c)
-			a.cacheMu.Unlock()
-			return c, nil
+	idx := a.indexes[ref.first]
+	if idx != nil {
+		bi := idx.BlockOf(p)
+		first := idx.Blocks[bi].First
+		for j, c := range a.blocks {
+			if c.first == first {
+				a.blocks = append(append(a.blocks[:j:j], a.blocks[j+1:]...), c)
+				a.cacheMu.Unlock()
+				return c, nil
+			}
 		}
 	}
 	a.cacheMu.Unlock()
 
-	seg, sum, err := archive.Read(a.dir, ref.file)
+	if idx == nil {
+		seg, err := archive.ReadIndex(a.dir, ref.file)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: read archive: %w", err)
+		}
+		if seg.First != ref.first || seg.Last != ref.last {
+			return nil, fmt.Errorf("sqlite: read archive: %w", &archive.SegmentError{File: ref.file, Reason: "holds other positions than the log recorded"})
+		}
+		idx = seg
+		a.cacheMu.Lock()
+		if a.indexes == nil || len(a.indexes) >= indexCacheSize {
+			a.indexes = make(map[uint64]*archive.Segment)
+		}
+		a.indexes[ref.first] = idx
+		a.cacheMu.Unlock()
+	}
+	bi := idx.BlockOf(p)
+	events, trees, err := archive.ReadBlock(a.dir, ref.file, idx, bi)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read archive: %w", err)
 	}
-	if sum != ref.sha {
-		return nil, fmt.Errorf("sqlite: read archive: %w", &archive.SegmentError{File: ref.file, Reason: "file differs from the one the log recorded (SHA-256)"})
-	}
-	c := &cachedSegment{seg: seg, streams: make(map[string][]int)}
-	for k, e := range seg.Events {
+	c := &cachedBlock{first: idx.Blocks[bi].First, events: events, trees: trees, streams: make(map[string][]int)}
+	for k, e := range events {
 		c.streams[e.Stream] = append(c.streams[e.Stream], k)
 	}
 	a.cacheMu.Lock()
-	a.cache = append(a.cache, c)
-	if len(a.cache) > segmentCacheSize {
-		a.cache = append(a.cache[:0:0], a.cache[len(a.cache)-segmentCacheSize:]...)
+	a.blocks = append(a.blocks, c)
+	if len(a.blocks) > blockCacheSize {
+		a.blocks = append(a.blocks[:0:0], a.blocks[len(a.blocks)-blockCacheSize:]...)
 	}
 	a.cacheMu.Unlock()
 	return c, nil
@@ -217,11 +242,11 @@ func (s *Store) segment(p uint64) (*cachedSegment, error) {
 func (s *Store) readArchived(after uint64, limit int) ([]eventstore.RecordedEvent, error) {
 	var out []eventstore.RecordedEvent
 	for p := after + 1; p <= s.arch.through && (limit < 1 || len(out) < limit); {
-		c, err := s.segment(p)
+		c, err := s.block(p)
 		if err != nil {
 			return nil, err
 		}
-		evs := c.seg.Events[p-c.seg.First:]
+		evs := c.events[p-c.first:]
 		if limit > 0 {
 			evs = evs[:min(len(evs), limit-len(out))]
 		}
@@ -254,13 +279,12 @@ func (s *Store) readArchivedStream(ctx context.Context, stream string, from uint
 		if i+1 < len(spans) && spans[i+1].revision <= from {
 			continue // every revision of the stream in this segment is before from
 		}
-		f := sp.segment
-		c, err := s.segment(f)
+		c, err := s.block(sp.segment + sp.block*archive.BlockEvents)
 		if err != nil {
 			return nil, err
 		}
 		for _, k := range c.streams[stream] {
-			if e := c.seg.Events[k]; e.Revision >= from {
+			if e := c.events[k]; e.Revision >= from {
 				if limit > 0 && len(out) >= limit {
 					return out, nil
 				}
@@ -302,13 +326,15 @@ func (s *Store) archivedHead(ctx context.Context, stream string) (uint64, bool, 
 	return uint64(rev), true, nil
 }
 
-// span is one segment a stream appears in: the segment's first position and the stream's
-// first revision there.
-type span struct{ segment, revision uint64 }
+// span is one block a stream appears in: the segment's first position, the block's index
+// in it, and the stream's first revision there.
+type span struct{ segment, block, revision uint64 }
 
-// appendSpan packs a span after the previous one, as two varint deltas.
+// appendSpan packs a span after the previous one: the segment and revision as varint
+// deltas, the block as a varint (usually one byte).
 func appendSpan(b []byte, prev, sp span) []byte {
 	b = binary.AppendUvarint(b, sp.segment-prev.segment)
+	b = binary.AppendUvarint(b, sp.block)
 	return binary.AppendUvarint(b, sp.revision-prev.revision)
 }
 
@@ -320,12 +346,16 @@ func decodeSpans(b []byte) ([]span, error) {
 		if n <= 0 {
 			return nil, errors.New("malformed segment list")
 		}
-		dr, m := binary.Uvarint(b[n:])
+		bl, m := binary.Uvarint(b[n:])
 		if m <= 0 {
 			return nil, errors.New("malformed segment list")
 		}
-		b = b[n+m:]
-		prev = span{prev.segment + ds, prev.revision + dr}
+		dr, k := binary.Uvarint(b[n+m:])
+		if k <= 0 {
+			return nil, errors.New("malformed segment list")
+		}
+		b = b[n+m+k:]
+		prev = span{prev.segment + ds, bl, prev.revision + dr}
 		out = append(out, prev)
 	}
 	return out, nil
@@ -334,11 +364,11 @@ func decodeSpans(b []byte) ([]span, error) {
 // archivedTree returns stored hash x of an archived record. The caller holds arch.mu shared.
 func (s *Store) archivedTree(x int64) (tlog.Hash, error) {
 	rec, offset := transparency.RecordOfStoredHash(x)
-	c, err := s.segment(uint64(rec + 1))
+	c, err := s.block(uint64(rec + 1))
 	if err != nil {
 		return tlog.Hash{}, err
 	}
-	tree := c.seg.Trees[uint64(rec+1)-c.seg.First]
+	tree := c.trees[uint64(rec+1)-c.first]
 	if offset >= len(tree) {
 		return tlog.Hash{}, fmt.Errorf("sqlite: tree hash %d: archived position %d stores %d hashes", x, rec+1, len(tree))
 	}
@@ -492,14 +522,23 @@ func (s *Store) sealRead(ctx context.Context, after, upTo uint64, opts SealOptio
 // recordSegment commits a written segment: its rows leave the table, the archive tables
 // record it, and readers switch to it, all while they wait.
 func (s *Store) recordSegment(ctx context.Context, seg *archive.Segment, info archive.Info, end archive.End) error {
-	type revs struct{ first, last uint64 }
+	// Per stream, the first revision it has in each block it appears in, and its last.
+	type revs struct {
+		blocks []span
+		last   uint64
+	}
 	streams := map[string]*revs{}
-	for _, e := range seg.Events {
-		if sp, ok := streams[e.Stream]; ok {
-			sp.last = e.Revision
-		} else {
-			streams[e.Stream] = &revs{e.Revision, e.Revision}
+	for i, e := range seg.Events {
+		bl := uint64(i / archive.BlockEvents)
+		r, ok := streams[e.Stream]
+		if !ok {
+			r = &revs{}
+			streams[e.Stream] = r
 		}
+		if len(r.blocks) == 0 || r.blocks[len(r.blocks)-1].block != bl {
+			r.blocks = append(r.blocks, span{seg.First, bl, e.Revision})
+		}
+		r.last = e.Revision
 	}
 	a := &s.arch
 	a.mu.Lock()
@@ -536,7 +575,10 @@ func (s *Store) recordSegment(ctx context.Context, seg *archive.Segment, info ar
 				}
 				prev = spans[len(spans)-1]
 			}
-			blob = appendSpan(blob, prev, span{seg.First, r.first})
+			for _, sp := range r.blocks {
+				blob = appendSpan(blob, prev, sp)
+				prev = sp
+			}
 			if err := put.run(name, int64(r.last), blob); err != nil {
 				return err
 			}

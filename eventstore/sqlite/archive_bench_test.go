@@ -50,7 +50,7 @@ func BenchmarkReadStreamArchive(b *testing.B) {
 		for i := range n {
 			if cold {
 				s.arch.cacheMu.Lock()
-				s.arch.cache = nil
+				s.arch.indexes, s.arch.blocks = nil, nil
 				s.arch.cacheMu.Unlock()
 			}
 			evs, err := s.ReadStream(ctx, stream(i), 0, 0)

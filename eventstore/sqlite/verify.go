@@ -46,12 +46,12 @@ func (s *Store) VerifyChain(ctx context.Context) (eventstore.ChainHead, error) {
 // verifyArchived recomputes the chain over the archived segment after head. The caller
 // holds arch.mu shared.
 func (s *Store) verifyArchived(head *eventstore.ChainHead, hasher *eventstore.ChainHasher) (int, error) {
-	c, err := s.segment(head.Position + 1)
+	c, err := s.block(head.Position + 1)
 	if err != nil {
 		return 0, &eventstore.ChainBrokenError{Position: head.Position + 1, Reason: fmt.Sprintf("archived event unreadable: %v", err)}
 	}
 	n := 0
-	for _, e := range c.seg.Events[head.Position+1-c.seg.First:] {
+	for _, e := range c.events[head.Position+1-c.first:] {
 		n++
 		if hasher.Hash(head.Hash, e) != e.Hash {
 			return n, &eventstore.ChainBrokenError{Position: e.Position, Reason: "archived: stored hash differs from the hash recomputed from the event"}
