@@ -300,7 +300,7 @@ func asBytes(v driver.Value) []byte {
 	return b
 }
 
-// cloneEvent copies an event's payloads out of the segment cache, so a caller that
+// cloneEvent copies an event's payloads out of the block cache, so a caller that
 // changes what it read does not change what the next reader gets.
 func cloneEvent(e eventstore.RecordedEvent) eventstore.RecordedEvent {
 	if e.Data != nil {
