@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -238,5 +239,33 @@ func TestSealedReadsMatch(t *testing.T) {
 				t.Fatalf("%+v: event %d differs: %+v, before %+v", r, k, a, b)
 			}
 		}
+	}
+}
+
+// A schema 2 file (before archival) gains the archive tables on open, its events intact.
+func TestMigrateSchema2AddsArchiveTables(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "events.db")
+	s := openAt(t, path, WithSynchronous(Normal))
+	if _, err := s.Append(ctx, "a", eventstore.NoStream, eventstore.EventData{ID: uuid.Must(uuid.NewV7()), Type: "t"}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"DROP TABLE archive_segments", "DROP TABLE archive_streams", "DROP TABLE archive_frontier", "PRAGMA user_version = 2"} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	s = openAt(t, path, WithSynchronous(Normal))
+	if _, err := s.Seal(ctx, SealOptions{Before: time.Now().Add(time.Hour), Keep: 1, Signers: []note.Signer{testKey(t).Signer}}); err != nil {
+		t.Fatalf("seal after migrating: %v", err)
+	}
+	if head, err := s.VerifyChain(ctx); err != nil || head.Position != 1 {
+		t.Fatalf("chain after migrating: %+v, %v", head, err)
 	}
 }
