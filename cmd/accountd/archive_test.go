@@ -63,6 +63,16 @@ func TestArchiveKeepsAnswers(t *testing.T) {
 		return got
 	}
 	before := answers("before")
+	// A checkpoint an auditor kept before the archival: the archived log must still
+	// extend it.
+	kept, err := filepath.Glob(filepath.Join(data, "checkpoints", "*"))
+	if err != nil || len(kept) == 0 {
+		t.Fatalf("the demo signed no checkpoint: %v", err)
+	}
+	saved := filepath.Join(dir, "auditor.checkpoint")
+	if b, err := os.ReadFile(kept[len(kept)-1]); err != nil || os.WriteFile(saved, b, 0o600) != nil {
+		t.Fatalf("save a checkpoint: %v", err)
+	}
 
 	code, stdout, stderr := runCLI("archive", "--data", data, "--archive", cold, "--hot-window", "92d", "--as-of", end.Format(time.RFC3339))
 	if code != 0 {
@@ -95,8 +105,8 @@ func TestArchiveKeepsAnswers(t *testing.T) {
 	if code, stdout, stderr := runCLI("archive", "verify", "--data", data, "--archive", cold); code != 0 || !strings.Contains(stdout, "OK") {
 		t.Fatalf("archive verify: exit %d: %s%s", code, stdout, stderr)
 	}
-	if code, _, stderr := runCLI("verify", "--data", data, "--archive", cold); code != 0 {
-		t.Fatalf("verify (chain and tree over archive and live log): exit %d: %s", code, stderr)
+	if code, _, stderr := runCLI("verify", "--data", data, "--archive", cold, "--checkpoint", saved); code != 0 {
+		t.Fatalf("verify (chain and tree over archive and live log, against the checkpoint saved before): exit %d: %s", code, stderr)
 	}
 	segs, err := archive.List(cold)
 	if err != nil || len(segs) == 0 {
