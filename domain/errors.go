@@ -13,6 +13,7 @@ type Code string
 const (
 	CodeInvalidCommand      Code = "invalid_command"
 	CodeInvalidPolicy       Code = "invalid_policy"
+	CodeHotWindowTooShort   Code = "hot_window_too_short" // accountd archive keeps at least 3 months live
 	CodeInvalidEmail        Code = "invalid_email"
 	CodeEmailNotAvailable   Code = "email_not_available"
 	CodeEmailConfusable     Code = "email_confusable"

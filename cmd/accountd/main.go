@@ -31,6 +31,7 @@ Commands:
   what-if  replay recorded sign-ins under a candidate policy and compare lockouts
   rebuild  rebuild read models from the log and swap them in (online through a running server)
   demo     write a realistic demo history through the command side (server stopped)
+  archive  seal events older than the hot window into signed segments; archive verify checks them
   streams  reset a log stream to replay from a position (accountd streams reset NAME --from N)
   erase    erase an account and its personal data (GDPR Art. 17) through the running server
   help     show help for a command: accountd help serve
@@ -97,7 +98,7 @@ func init() {
 		{"serve", func(args, environ []string, _, stderr io.Writer) error { return runServe(args, environ, stderr) }},
 		{"bench", runBench}, {"evidence", runEvidence}, {"verify", runVerify}, {"keys", runKeys}, {"sweep", runSweep}, {"retention", runRetention},
 		{"policy", runPolicy}, {"tokens", runTokens}, {"history", runHistory}, {"what-if", runWhatIf},
-		{"rebuild", runRebuild}, {"demo", runDemo}, {"streams", runStreams}, {"erase", runErase},
+		{"rebuild", runRebuild}, {"demo", runDemo}, {"streams", runStreams}, {"erase", runErase}, {"archive", runArchive},
 	}
 }
 

@@ -59,7 +59,7 @@ type serveFlags struct {
 	policyFile                   string
 	policies                     listFlag
 	sync                         string
-	store, storeURL              string
+	store, storeURL, archive     string
 	tokensFile                   string
 	keys                         string
 	argonMemory, argonIterations uint
@@ -103,6 +103,7 @@ func newServerFlags(name, usageText string, stderr io.Writer) (*flag.FlagSet, *s
 	fs.StringVar(&f.sync, "sync", "full", "event log durability: full (fsync every commit) or normal")
 	fs.StringVar(&f.store, "store", "sqlite", "event log: sqlite (in --data), postgres or kurrentdb (shared by several nodes, at --store-url)")
 	fs.StringVar(&f.storeURL, "store-url", "", "event log `URL` for --store postgres (postgres://...; ?search_path=NAME picks the schema) or kurrentdb (esdb://...)")
+	fs.StringVar(&f.archive, "archive", "", "`DIR` of the sqlite log's archive segments, which accountd archive seals (default DATA/archive; may be other storage)")
 	fs.StringVar(&f.keys, "keys", "", "`DIR` of the MFA and link keys, mfa.key and link.key (default DATA/keys, generated on first start); give every node of a shared log the same one, e.g. a mounted secret")
 	fs.StringVar(&f.tokensFile, "tokens-file", "", "API tokens `file`, one token:role per line")
 	fs.UintVar(&f.argonMemory, "argon2-memory-kib", uint(def.MemoryKiB), "argon2id memory cost in KiB")
@@ -222,6 +223,7 @@ func parseServerFlags(name, usageText string, args, environ []string, stderr io.
 		return cfg, usageError{fmt.Errorf("--store %q: want sqlite, postgres or kurrentdb", f.store)}
 	}
 	cfg.Store, cfg.StoreURL = f.store, f.storeURL
+	cfg.ArchiveDir = f.archive
 	if cfg.CheckpointInterval, err = time.ParseDuration(f.checkpoints.interval); err != nil || cfg.CheckpointInterval <= 0 {
 		return cfg, usageError{fmt.Errorf("--checkpoint-interval %q: want a positive duration such as 1m", f.checkpoints.interval)}
 	}

@@ -36,8 +36,8 @@ Flags (environment equivalent in brackets):
 
 // storeFlags are serve's flags that locate and open the event log, shared by the offline tools.
 type storeFlags struct {
-	data, sync, store, storeURL string
-	personalKeys                string
+	data, sync, store, storeURL, archive string
+	personalKeys                         string
 }
 
 func (f *storeFlags) register(fs *flag.FlagSet) {
@@ -46,6 +46,7 @@ func (f *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.store, "store", "sqlite", "event log: sqlite (in --data), postgres or kurrentdb (at --store-url)")
 	fs.StringVar(&f.storeURL, "store-url", "", "event log `URL` for --store postgres or kurrentdb")
 	fs.StringVar(&f.personalKeys, "personal-keys", "", personalKeysHelp)
+	fs.StringVar(&f.archive, "archive", "", "`DIR` of the sqlite log's archive segments (default DATA/archive)")
 }
 
 // personalKeysHelp is the help of --personal-keys, which serve and the offline tools share.
@@ -82,7 +83,7 @@ func (f *storeFlags) openRaw() (eventstore.Store, error) {
 // config checks the flags: a mistake (a bad --sync, an unknown --store, a missing or stray
 // --store-url) is a usage error.
 func (f *storeFlags) config() (serve.Config, error) {
-	cfg := serve.Config{DataDir: f.data, Store: f.store, StoreURL: f.storeURL, PersonalKeys: f.personalKeys}
+	cfg := serve.Config{DataDir: f.data, Store: f.store, StoreURL: f.storeURL, PersonalKeys: f.personalKeys, ArchiveDir: f.archive}
 	switch f.sync {
 	case "full":
 		cfg.Sync = sqlite.Full

@@ -123,7 +123,14 @@ func (w *writer) head(stream string) (current uint64, exists bool, err error) {
 		return 0, false, fmt.Errorf("read head of %q: %w", stream, err)
 	}
 	if !found {
-		return 0, false, nil
+		// A stream whose events are all archived keeps its head in archive_streams.
+		found, err := w.archivedHead.queryRow(dest, stream)
+		if err != nil {
+			return 0, false, fmt.Errorf("read archived head of %q: %w", stream, err)
+		}
+		if !found {
+			return 0, false, nil
+		}
 	}
 	rev, _ := dest[0].(int64)
 	w.cacheHead(stream, uint64(rev))

@@ -33,4 +33,15 @@
 // Besides the database file, SQLite keeps "<path>-wal" and "<path>-shm" next to it, and
 // Open adds "<path>.lock". Back up with the SQLite backup API or a copy taken while the
 // store is closed; copying the database file alone while it is open loses the WAL.
+//
+// # Archive
+//
+// Store.Seal moves the oldest events into signed archive segments
+// (accountd/eventstore/archive) in the archive directory (WithArchiveDir; default
+// "archive" beside the file), and every read reaches into them where the table no longer
+// holds a position (archive.go). One limit: the ID of an archived event is no longer
+// looked up, so a retry of an append made before its events were archived, or a reused
+// ID, is not recognised (ExactIdempotency holds within the live log). Back the archive
+// directory up with the file: the file records every segment's SHA-256, and reads of an
+// archived position fail without its segment.
 package sqlite

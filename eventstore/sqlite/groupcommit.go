@@ -23,6 +23,11 @@ type request struct {
 	wrote    bool // result describes new events, not an earlier append this one repeats
 	err      error
 	done     chan struct{} // capacity 1, so replying never blocks on a caller that left
+
+	// exclusive, when set, is work the writer runs alone between two batches (a seal's
+	// commit, a vacuum), in a transaction of its own when exclusiveTx.
+	exclusive   func(*writer) error
+	exclusiveTx bool
 }
 
 // committedBatch is a finished group commit on its way to the syncer: its requests are
@@ -63,6 +68,17 @@ func (s *Store) runWriter() {
 			// Each batch gets its own slice: it is handed to the syncer with the requests.
 			batch = make([]*request, 1, min(s.maxBatch, 64))
 			batch[0] = first
+		case x := <-s.exclusives:
+			// Alone, never part of a batch; answered by the syncer after the batches
+			// before it, like any request.
+			if err := s.fault(); err != nil {
+				x.err = err
+			} else {
+				s.runExclusive(x)
+			}
+			s.awaitingSync.Add(1)
+			s.committed <- &committedBatch{requests: []*request{x}, head: s.w.committedHead}
+			continue
 		}
 		if h := s.w.hooks.pickedUp; h != nil {
 			h()

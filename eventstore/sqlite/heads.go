@@ -25,6 +25,22 @@ func (s *Store) CommittedRevision(stream string) (uint64, bool) {
 	durable := s.durable.Load()
 	var rev int64
 	err := s.reads.streamHead.QueryRowContext(context.Background(), stream, int64(durable)).Scan(&rev)
+	if err == sql.ErrNoRows {
+		// All of a stream's events may be archived: its head is recorded with them.
+		s.arch.mu.RLock()
+		archived := s.arch.through > 0
+		s.arch.mu.RUnlock()
+		if archived {
+			var ok bool
+			var r uint64
+			if r, ok, err = s.archivedHead(context.Background(), stream); err == nil {
+				if !ok {
+					return 0, false
+				}
+				rev = int64(r)
+			}
+		}
+	}
 	switch {
 	case err == sql.ErrNoRows:
 		return 0, false

@@ -28,6 +28,7 @@ type config struct {
 	now         func() time.Time
 	maxBatch    int
 	busyTimeout time.Duration
+	archiveDir  string
 	hooks       testHooks
 }
 
@@ -46,6 +47,10 @@ func WithSynchronous(s Synchronous) Option { return func(c *config) { c.synchron
 // WithClock sets the source of RecordedAt. The default is time.Now; values are stored as
 // UTC Unix nanoseconds.
 func WithClock(now func() time.Time) Option { return func(c *config) { c.now = now } }
+
+// WithArchiveDir sets the directory of the archive segments (Seal), which may sit on
+// other storage. The default is "archive" beside the database file.
+func WithArchiveDir(dir string) Option { return func(c *config) { c.archiveDir = dir } }
 
 // WithMaxBatch caps the number of append requests per group commit (not events: one
 // request may carry thousands). Values below one mean DefaultMaxBatch.

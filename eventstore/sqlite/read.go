@@ -65,19 +65,44 @@ func (r *readStatements) close() error {
 
 // ReadStream implements eventstore.Store. A limit below one means no limit.
 func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.RecordedEvent, error) {
+	s.arch.mu.RLock()
+	defer s.arch.mu.RUnlock()
 	durable := int64(s.durable.Load())
 	// Most reads are a cached aggregate's short tail.
 	events, err := s.query(ctx, s.reads.stream, limit, 16, stream, clampInt64(from), durable)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: read stream %q from %d: %w", stream, from, s.readErr(err))
 	}
-	if len(events) > 0 {
+	if len(events) > 0 && (events[0].Revision == from || s.arch.through == 0) {
 		return events, nil
+	}
+	if s.arch.through > 0 {
+		// The revisions before the first live one, if any, are archived.
+		archived, err := s.readArchivedStream(ctx, stream, from, limit)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: read stream %q from %d: %w", stream, from, s.readErr(err))
+		}
+		if len(archived) > 0 {
+			events = append(archived, events...)
+			if limit > 0 && len(events) > limit {
+				events = events[:limit]
+			}
+			return events, nil
+		}
+		if len(events) > 0 {
+			return events, nil
+		}
 	}
 	// Nothing from here on: either the stream is shorter, or it does not exist.
 	var exists bool
 	if err := s.reads.streamExists.QueryRowContext(ctx, stream, durable).Scan(&exists); err != nil {
 		return nil, fmt.Errorf("sqlite: read stream %q: %w", stream, s.readErr(err))
+	}
+	if !exists && s.arch.through > 0 {
+		_, exists, err = s.archivedHead(ctx, stream)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: read stream %q: %w", stream, s.readErr(err))
+		}
 	}
 	if !exists {
 		return nil, fmt.Errorf("sqlite: read stream %q: %w", stream, eventstore.ErrStreamNotFound)
@@ -87,6 +112,30 @@ func (s *Store) ReadStream(ctx context.Context, stream string, from uint64, limi
 
 // ReadAll implements eventstore.Store. A limit below one means no limit.
 func (s *Store) ReadAll(ctx context.Context, after uint64, limit int) ([]eventstore.RecordedEvent, error) {
+	s.arch.mu.RLock()
+	defer s.arch.mu.RUnlock()
+	if after < s.arch.through {
+		if s.closed() {
+			return nil, fmt.Errorf("sqlite: read all after %d: %w", after, eventstore.ErrClosed)
+		}
+		archived, err := s.readArchived(after, limit)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: read all after %d: %w", after, err)
+		}
+		if limit > 0 && len(archived) >= limit {
+			return archived, nil
+		}
+		if limit > 0 {
+			limit -= len(archived)
+		}
+		live, err := s.readAllLive(ctx, s.arch.through, limit)
+		return append(archived, live...), err
+	}
+	return s.readAllLive(ctx, after, limit)
+}
+
+// readAllLive is ReadAll of the positions still in the table.
+func (s *Store) readAllLive(ctx context.Context, after uint64, limit int) ([]eventstore.RecordedEvent, error) {
 	durable := s.durable.Load()
 	// Positions are dense, so the read returns exactly min(limit, durable-after) events:
 	// sized once, a rebuild's 32,768-event batches are not copied over and over as they grow.

@@ -7,7 +7,7 @@ import (
 
 // schemaVersion is stored in PRAGMA user_version. Bump it with every schema change and
 // teach migrate the step from the previous one.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // The events table is the whole log. position is the rowid, so reading by position is a
 // walk of the table's own b-tree; UNIQUE(stream, revision) is both the index that reads a
@@ -31,7 +31,8 @@ var schemaV1 = []string{
 }
 
 // Schema 2 adds the column of transparency tree hashes (tree.go): migrateTree adds it to
-// a version 1 file and hashes the events already there.
+// a version 1 file and hashes the events already there. Schema 3 adds the archive's
+// tables (archive.go), empty until the first seal.
 
 // checkVersion refuses a file written by a newer accountd: an older binary would misread,
 // or worse rewrite, a layout it does not know.
@@ -58,15 +59,15 @@ func migrate(c *rawConn) error {
 		return nil
 	case version > schemaVersion:
 		return checkVersion(c)
-	case version != 0 && version != 1:
+	case version < 0 || version > 2:
 		return fmt.Errorf("unknown schema version %d", version)
 	}
 	if err := c.exec("BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("begin schema creation: %w", err)
 	}
-	steps := schemaV1
-	if version == 1 {
-		steps = nil
+	var steps []string
+	if version == 0 {
+		steps = schemaV1
 	}
 	for _, stmt := range steps {
 		if err := c.exec(stmt); err != nil {
@@ -74,9 +75,17 @@ func migrate(c *rawConn) error {
 			return fmt.Errorf("create schema: %w", err)
 		}
 	}
-	if err := migrateTree(c); err != nil {
-		_ = c.exec("ROLLBACK")
-		return fmt.Errorf("add the hash tree to schema %d: %w", version, err)
+	if version < 2 {
+		if err := migrateTree(c); err != nil {
+			_ = c.exec("ROLLBACK")
+			return fmt.Errorf("add the hash tree to schema %d: %w", version, err)
+		}
+	}
+	for _, stmt := range archiveSchema {
+		if err := c.exec(stmt); err != nil {
+			_ = c.exec("ROLLBACK")
+			return fmt.Errorf("add the archive tables to schema %d: %w", version, err)
+		}
 	}
 	if err := c.exec(fmt.Sprintf(`PRAGMA user_version = %d`, schemaVersion)); err != nil {
 		_ = c.exec("ROLLBACK")

@@ -28,15 +28,16 @@ type Store struct {
 	path     string
 	maxBatch int
 
-	w         *writer
-	ckpt      *checkpointer
-	requests  chan *request        // Append -> writer
-	committed chan *committedBatch // writer -> syncer
-	closing   chan struct{}        // closed by Close
-	stopped   chan struct{}        // closed once the writer and the syncer are done
-	closeOnce sync.Once
-	closeErr  error
-	unlock    func() error
+	w          *writer
+	ckpt       *checkpointer
+	requests   chan *request        // Append -> writer
+	exclusives chan *request        // Seal -> writer (archive.go)
+	committed  chan *committedBatch // writer -> syncer
+	closing    chan struct{}        // closed by Close
+	stopped    chan struct{}        // closed once the writer and the syncer are done
+	closeOnce  sync.Once
+	closeErr   error
+	unlock     func() error
 
 	wal      *os.File      // fsynced by the syncer; nil with Normal
 	durable  atomic.Uint64 // the last position readers may see
@@ -51,9 +52,11 @@ type Store struct {
 	// The eventstore.GroupCommitReporter callback, loaded by the writer once per batch.
 	groupCommits atomic.Pointer[func(eventstore.GroupCommit)]
 
-	readers *sql.DB
-	reads   readStatements
-	heads   streamHeads // for CommittedRevision
+	readers   *sql.DB
+	reads     readStatements
+	archReads archiveStatements
+	arch      archiveState // archive.go
+	heads     streamHeads  // for CommittedRevision
 
 	changes eventstore.Notifier
 }
@@ -93,14 +96,19 @@ func Open(path string, opts ...Option) (*Store, error) {
 	// The database lock last: closing its descriptor after SQLite's own are closed.
 	unlock := func() error { return errors.Join(unlockFile(), unlockDB()) }
 	s := &Store{
-		path:      abs,
-		maxBatch:  cfg.maxBatch,
-		requests:  make(chan *request, cfg.maxBatch),
-		committed: make(chan *committedBatch, 16),
-		closing:   make(chan struct{}),
-		stopped:   make(chan struct{}),
-		unlock:    unlock,
-		linger:    time.NewTimer(time.Hour),
+		path:       abs,
+		maxBatch:   cfg.maxBatch,
+		requests:   make(chan *request, cfg.maxBatch),
+		exclusives: make(chan *request),
+		committed:  make(chan *committedBatch, 16),
+		closing:    make(chan struct{}),
+		stopped:    make(chan struct{}),
+		unlock:     unlock,
+		linger:     time.NewTimer(time.Hour),
+	}
+	s.arch.dir = cfg.archiveDir
+	if s.arch.dir == "" {
+		s.arch.dir = defaultArchiveDir(abs)
 	}
 	s.linger.Stop()
 	if err := s.open(cfg); err != nil {
@@ -185,7 +193,15 @@ func (s *Store) open(cfg config) (err error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	s.readers.SetMaxOpenConns(n)
 	s.readers.SetMaxIdleConns(n)
-	return s.reads.prepare(s.readers)
+	if err := s.reads.prepare(s.readers); err != nil {
+		return err
+	}
+	closers = append(closers, s.reads.close)
+	if err := s.archReads.prepare(s.readers); err != nil {
+		return err
+	}
+	closers = append(closers, s.archReads.close)
+	return s.loadArchive()
 }
 
 func (s *Store) uri() string {
@@ -222,7 +238,7 @@ func (s *Store) Close() error {
 		<-s.ckpt.done
 		// Readers first: the last connection to close checkpoints and removes the WAL,
 		// which only the read-write one can do.
-		errs := []error{s.reads.close(), s.readers.Close(), s.ckpt.close()}
+		errs := []error{s.reads.close(), s.archReads.close(), s.readers.Close(), s.ckpt.close()}
 		if s.wal != nil {
 			errs = append(errs, s.wal.Close())
 		}

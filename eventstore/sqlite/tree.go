@@ -47,6 +47,45 @@ func (s *Store) ReadTreeHashes(ctx context.Context, indexes []int64) ([]tlog.Has
 	if s.closed() {
 		return nil, fmt.Errorf("sqlite: read tree hashes: %w", eventstore.ErrClosed)
 	}
+	s.arch.mu.RLock()
+	defer s.arch.mu.RUnlock()
+	through := int64(s.arch.through)
+	if through == 0 {
+		return s.readLiveTreeHashes(ctx, indexes)
+	}
+	// Archived records from their segments, the rest from the table.
+	out := make([]tlog.Hash, len(indexes))
+	var live []int64
+	var at []int
+	for i, x := range indexes {
+		if x < 0 {
+			return nil, fmt.Errorf("sqlite: read tree hash %d: negative index", x)
+		}
+		if rec, _ := transparency.RecordOfStoredHash(x); rec < through {
+			h, err := s.archivedTree(x)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = h
+			continue
+		}
+		live = append(live, x)
+		at = append(at, i)
+	}
+	if len(live) > 0 {
+		hashes, err := s.readLiveTreeHashes(ctx, live)
+		if err != nil {
+			return nil, err
+		}
+		for k, i := range at {
+			out[i] = hashes[k]
+		}
+	}
+	return out, nil
+}
+
+// readLiveTreeHashes is ReadTreeHashes of records still in the table.
+func (s *Store) readLiveTreeHashes(ctx context.Context, indexes []int64) ([]tlog.Hash, error) {
 	durable := int64(s.durable.Load())
 	out := make([]tlog.Hash, len(indexes))
 	if len(indexes) == 0 {
@@ -117,6 +156,14 @@ func (w *writer) treeReader() tlog.HashReader {
 			}
 			blob, _ := dest[0].([]byte)
 			h, ok := storedHashAt(blob, offset)
+			if !found {
+				// An archived row: the frontier only ever needs the archive's own edge.
+				if found, err = w.archivedTree.queryRow(dest, x); err != nil {
+					return nil, err
+				}
+				blob, _ = dest[0].([]byte)
+				h, ok = storedHashAt(blob, 0)
+			}
 			if !found || !ok {
 				return nil, &eventstore.TreeMismatchError{Position: uint64(rec + 1), Reason: "its stored tree hashes are missing"}
 			}

@@ -27,6 +27,7 @@ type writer struct {
 	streamRange                    *rawStmt // IDs of a stream from a revision, for retries
 	checkpoint                     *rawStmt // the catch-up that lets the WAL restart
 	treeAt                         *rawStmt // a row's stored tree hashes
+	archivedHead, archivedTree     *rawStmt // the same two where the rows are archived (archive.go)
 	sinceCheckpoint                int      // events committed since the writer's last checkpoint
 
 	// The head of the log as of the last statement the writer ran: advanced per insert,
@@ -82,6 +83,8 @@ func newWriter(conn *rawConn, cfg config) (*writer, error) {
 		{&w.streamRange, "SELECT position, revision, event_id FROM events WHERE stream = +? AND revision >= ? ORDER BY revision LIMIT ?"},
 		{&w.checkpoint, "PRAGMA wal_checkpoint(PASSIVE)"},
 		{&w.treeAt, "SELECT tree FROM events WHERE position = ?"},
+		{&w.archivedHead, "SELECT last_revision FROM archive_streams WHERE stream = ?"},
+		{&w.archivedTree, "SELECT hash FROM archive_frontier WHERE idx = ?"},
 	} {
 		s, err := conn.prepare(p.query)
 		if err != nil {
@@ -134,7 +137,7 @@ func (w *writer) loadHead() error {
 func (w *writer) closeStatements() error {
 	var errs []error
 	for _, s := range []*rawStmt{w.begin, w.commit, w.rollback, w.savepoint, w.release, w.rollbackTo,
-		w.insert, w.streamHead, w.findID, w.streamRange, w.checkpoint, w.treeAt} {
+		w.insert, w.streamHead, w.findID, w.streamRange, w.checkpoint, w.treeAt, w.archivedHead, w.archivedTree} {
 		if s != nil {
 			errs = append(errs, s.close())
 		}

@@ -109,3 +109,13 @@ func (f *Frontier) CopyFrom(g *Frontier) {
 	f.size = g.size
 	f.roots = append(f.roots[:0], g.roots...)
 }
+
+// Hashes are the frontier's subtree hashes, in the order of FrontierIndexes(f.Size()): what
+// LoadFrontier reads back. An archive keeps them where the log it sealed ends.
+func (f *Frontier) Hashes() []tlog.Hash {
+	out := make([]tlog.Hash, len(f.roots))
+	for i, r := range f.roots {
+		out[i] = r.hash
+	}
+	return out
+}

@@ -62,6 +62,7 @@ func invalidRequest(format string, args ...any) *Error {
 var domainStatus = map[domain.Code]int{
 	domain.CodeInvalidCommand:        http.StatusBadRequest,
 	domain.CodeInvalidPolicy:         http.StatusBadRequest,
+	domain.CodeHotWindowTooShort:     http.StatusBadRequest,
 	domain.CodeInvalidEmail:          http.StatusBadRequest,
 	domain.CodeEmailNotAvailable:     http.StatusConflict,
 	domain.CodeEmailConfusable:       http.StatusConflict,

@@ -56,6 +56,9 @@ type Config struct {
 	// or StoreKurrentDB, the last two at StoreURL and shareable by several nodes.
 	Store    string
 	StoreURL string
+	// ArchiveDir holds the SQLite log's archive segments (default DataDir/archive; it may
+	// sit on other storage). Reads reach into it for events sealed by accountd archive.
+	ArchiveDir string
 	// Argon2 sets the password hashing cost (default credentials.DefaultArgon2Params()).
 	Argon2 *credentials.Argon2Params
 	// Tokens are the API clients. Empty: DataDir/tokens, generated on first start and

@@ -34,7 +34,7 @@ func openStore(ctx context.Context, cfg Config) (eventstore.Store, error) {
 		if cfg.StoreURL != "" {
 			return nil, fmt.Errorf("event log: --store-url is not used with the sqlite store (it lives in --data)")
 		}
-		return nonNil(sqlite.Open(filepath.Join(cfg.DataDir, "events.db"), sqlite.WithSynchronous(cfg.Sync)))
+		return nonNil(sqlite.Open(filepath.Join(cfg.DataDir, "events.db"), sqlite.WithSynchronous(cfg.Sync), sqlite.WithArchiveDir(cfg.ArchiveDir)))
 	case StorePostgres:
 		if cfg.StoreURL == "" {
 			return nil, fmt.Errorf("event log: the postgres store needs a URL (--store-url postgres://...)")
