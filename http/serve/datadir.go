@@ -25,7 +25,11 @@ func ServerURL(dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("the running server's address: %w", err)
 	}
-	return strings.TrimSpace(string(b)), nil
+	url := strings.TrimSpace(string(b))
+	if url == "" {
+		return "", fmt.Errorf("the running server's address: %s is empty", filepath.Join(dir, urlFile))
+	}
+	return url, nil
 }
 
 // writeServerURL records the listener's URL, with a wildcard host made loopback: the
@@ -38,5 +42,10 @@ func writeServerURL(dir string, addr net.Addr) error {
 	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	return os.WriteFile(filepath.Join(dir, urlFile), []byte("http://"+net.JoinHostPort(host, port)+"\n"), 0o600)
+	// Written aside and renamed, so a tool never reads the file half written.
+	tmp := filepath.Join(dir, urlFile+".tmp")
+	if err := os.WriteFile(tmp, []byte("http://"+net.JoinHostPort(host, port)+"\n"), 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(dir, urlFile))
 }

@@ -1,111 +1,24 @@
 package serve_test
 
 import (
-	"context"
-	"encoding/json"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"accountd/domain"
-	"accountd/eventstore"
 	"accountd/http/api"
-	"accountd/http/serve"
 )
-
-// shredder stands in for the sealing store and its key store until they are wired: once an
-// account's subject is destroyed, reads show its events' personal values as [erased],
-// element by element in arrays, as the sealing store does when a key is gone.
-type shredder struct {
-	eventstore.Store
-	mu        sync.Mutex
-	destroyed map[string]bool
-}
-
-var personalMembers = map[string]bool{"email": true, "primary_contact_email": true, "email_hash": true, "ip": true, "user_agent": true, "device_id": true, "addresses": true, "devices": true}
-
-func (s *shredder) DestroySubject(_ context.Context, subject string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.destroyed[subject] = true
-	return nil
-}
-
-func (s *shredder) Unwrap() eventstore.Store { return s.Store }
-
-func (s *shredder) ReadStream(ctx context.Context, stream string, from uint64, limit int) ([]eventstore.RecordedEvent, error) {
-	recs, err := s.Store.ReadStream(ctx, stream, from, limit)
-	return s.open(recs), err
-}
-
-func (s *shredder) ReadAll(ctx context.Context, after uint64, limit int) ([]eventstore.RecordedEvent, error) {
-	recs, err := s.Store.ReadAll(ctx, after, limit)
-	return s.open(recs), err
-}
-
-func (s *shredder) open(recs []eventstore.RecordedEvent) []eventstore.RecordedEvent {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if len(s.destroyed) == 0 {
-		return recs
-	}
-	out := make([]eventstore.RecordedEvent, len(recs))
-	for i, r := range recs {
-		var m map[string]any
-		if json.Unmarshal(r.Data, &m) == nil {
-			id, ok := strings.CutPrefix(r.Stream, "account-")
-			if !ok {
-				id, _ = m["account_id"].(string)
-			}
-			if s.destroyed["account."+id] {
-				eraseMembers(m)
-				r.Data, _ = json.Marshal(m)
-			}
-		}
-		out[i] = r
-	}
-	return out
-}
-
-func eraseMembers(v any) {
-	switch x := v.(type) {
-	case map[string]any:
-		for k, val := range x {
-			if !personalMembers[k] {
-				eraseMembers(val)
-				continue
-			}
-			switch vv := val.(type) {
-			case string:
-				x[k] = domain.Erased
-			case []any:
-				for i := range vv {
-					vv[i] = domain.Erased
-				}
-			}
-		}
-	case []any:
-		for _, e := range x {
-			eraseMembers(e)
-		}
-	}
-}
 
 // An account registers, signs in from two addresses and gets mail; an administrator erases
 // it over HTTP. Its status and history still answer, with [erased] in place of its address
 // and origins, its mail files are gone, a re-sent erasure writes nothing, and the address
 // registers again as a new account.
 func TestErasureEndToEnd(t *testing.T) {
-	shred := &shredder{destroyed: map[string]bool{}}
-	e := newEnvWith(t, nil, func(c *serve.Config) {
-		serve.SetStoreWrapper(c, func(s eventstore.Store) eventstore.Store { shred.Store = s; return shred })
-		serve.SetShredder(c, shred)
-	})
+	e := newEnv(t, nil)
 	const addr = "erika.erase@lago.example"
 	ips := []string{"203.0.113.21", "198.51.100.22"}
 	prop := e.createProperty("Hotel Lago")
@@ -179,8 +92,6 @@ func TestErasureEndToEnd(t *testing.T) {
 		r := e.get("/v1/compliance/access-log?"+period, api.RoleAuditor)
 		return r.status == http.StatusOK && !strings.Contains(string(r.raw), addr) && strings.Contains(string(r.raw), domain.Erased)
 	})
-	// (The evidence bundle needs the transparency tree, which this test's stand-in for the
-	// sealing store hides; the integrator's sealing store keeps it.)
 	for _, path := range []string{"/v1/compliance/access-log?", "/v1/compliance/password-rotation?"} {
 		r := e.must(e.get(path+period, api.RoleAuditor), http.StatusOK)
 		for _, v := range append([]string{addr}, ips...) {

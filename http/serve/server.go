@@ -148,10 +148,6 @@ type Config struct {
 
 	// wrapStore, for tests, wraps the event log as opened (before instrumentation).
 	wrapStore func(eventstore.Store) eventstore.Store
-	// shredder destroys an erased account's personal-data key (commands.Shredder): the key
-	// store of the sealing store (eventstore/personal) once that is wired; tests set a fake
-	// (SetShredder). Nil: an erasure releases and forgets, with nothing sealed to destroy.
-	shredder commands.Shredder
 }
 
 // MailConfig selects how the outbox delivers: SMTP when SMTPAddr is set, otherwise one
@@ -388,14 +384,10 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if s.snapshots, err = s.openSnapshots(ctx); err != nil {
 		return nil, err
 	}
-	shredder := cfg.shredder
-	if shredder == nil {
-		shredder = s.personal
-	}
 	if s.service, err = commands.NewService(commands.Config{
 		Store: s.store, Clock: cfg.Clock, Policy: s.evidence.policies.Current,
 		Hasher: hasher, MFA: mfa, Links: s.links, IsCommonPassword: cfg.IsCommonPassword,
-		Snapshots: s.snapshots, SnapshotKey: mfaKey, SnapshotEvery: cfg.SnapshotEvery, Shredder: shredder,
+		Snapshots: s.snapshots, SnapshotKey: mfaKey, SnapshotEvery: cfg.SnapshotEvery, Shredder: s.personal,
 	}); err != nil {
 		return nil, err
 	}

@@ -3,7 +3,6 @@ package serve
 import (
 	"time"
 
-	"accountd/commands"
 	"accountd/eventstore"
 	"accountd/projections"
 )
@@ -17,7 +16,3 @@ func (s *Server) SecurityRunner() *projections.Runner { return s.securityRunner 
 // SetStoreWrapper makes the server wrap its event log with wrap as it opens it: the fault
 // injection of the storage tests.
 func SetStoreWrapper(c *Config, wrap func(eventstore.Store) eventstore.Store) { c.wrapStore = wrap }
-
-// SetShredder gives the server's erasures a key store to destroy keys in (a fake, until the
-// sealing store is wired).
-func SetShredder(c *Config, s commands.Shredder) { c.shredder = s }
