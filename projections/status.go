@@ -26,9 +26,8 @@ const StatusName = "account_status"
 // are evaluated at query time from recorded timestamps, so the stored state never goes stale.
 type Status struct {
 	mu         sync.RWMutex
-	accounts   map[string]accountRecord
+	accounts   *accountTable // by ID and by normalised address, out of the GC's sight
 	properties map[string]propertyRecord
-	byEmail    map[string]string
 }
 
 type accountRecord struct {
@@ -43,7 +42,7 @@ type propertyRecord struct {
 
 // NewStatus returns an empty status projection.
 func NewStatus() *Status {
-	return &Status{accounts: map[string]accountRecord{}, properties: map[string]propertyRecord{}, byEmail: map[string]string{}}
+	return &Status{accounts: newAccountTable(), properties: map[string]propertyRecord{}}
 }
 
 func (s *Status) Name() string { return StatusName }
@@ -59,8 +58,7 @@ func (s *Status) Schema() []string {
 }
 
 func (s *Status) Load(ctx context.Context, db *sql.DB) error {
-	accounts := map[string]accountRecord{}
-	byEmail := map[string]string{}
+	accounts := newAccountTable()
 	rows, err := db.QueryContext(ctx, `SELECT account_id, email, state FROM status_accounts`)
 	if err != nil {
 		return err
@@ -77,9 +75,8 @@ func (s *Status) Load(ctx context.Context, db *sql.DB) error {
 			rows.Close()
 			return fmt.Errorf("status_accounts %s: %w", id, err)
 		}
-		accounts[id] = rec
 		// Keyed by today's canonical form, whatever form the row was written under.
-		byEmail[domain.NormaliseEmail(email)] = id
+		accounts.put(id, emailKey(email), rec)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -107,7 +104,7 @@ func (s *Status) Load(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	s.mu.Lock()
-	s.accounts, s.properties, s.byEmail = accounts, properties, byEmail
+	s.accounts, s.properties = accounts, properties
 	s.mu.Unlock()
 	return nil
 }
@@ -123,7 +120,7 @@ func (s *Status) Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Decode
 			id := strings.TrimPrefix(stream, "account-")
 			rec, ok := accounts[id]
 			if !ok {
-				rec = s.accounts[id]
+				rec, _ = s.accounts.get(id)
 			}
 			rec.Account = withoutSecrets(domain.EvolveAccount(rec.Account, d.Event))
 			rec.Position = d.Recorded.Position
@@ -172,10 +169,7 @@ func (s *Status) Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Decode
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for id, rec := range accounts {
-			s.accounts[id] = rec
-			if rec.Account.Email != "" {
-				s.byEmail[domain.NormaliseEmail(rec.Account.Email)] = id
-			}
+			s.accounts.put(id, emailKey(rec.Account.Email), rec)
 		}
 		for id, rec := range properties {
 			s.properties[id] = rec
@@ -217,7 +211,7 @@ func (s *Status) AccountStatusIfNothingHappens(accountID string, at time.Time, p
 
 func (s *Status) accountStatus(accountID string, now time.Time, p domain.Policy, future bool) (StatusView, bool) {
 	s.mu.RLock()
-	rec, ok := s.accounts[accountID]
+	rec, ok := s.accounts.get(accountID)
 	if !ok || !rec.Account.Registered {
 		s.mu.RUnlock()
 		return StatusView{}, false
@@ -252,15 +246,14 @@ func (s *Status) accountStatus(accountID string, now time.Time, p domain.Policy,
 func (s *Status) AccountIDByEmail(email string) (string, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	id, ok := s.byEmail[domain.NormaliseEmail(email)]
-	return id, ok
+	return s.accounts.idByEmail(domain.NormaliseEmail(email))
 }
 
 // Counts reports how many accounts and properties the projection holds.
 func (s *Status) Counts() (accounts, properties int) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.accounts), len(s.properties)
+	return s.accounts.len(), len(s.properties)
 }
 
 // Adopt takes a rebuilt instance's state (Runner.Rebuild): the API keeps this instance, and
@@ -271,10 +264,10 @@ func (s *Status) Adopt(rebuilt Projection) error {
 		return fmt.Errorf("projections: status cannot adopt a %T", rebuilt)
 	}
 	r.mu.RLock()
-	accounts, properties, byEmail := r.accounts, r.properties, r.byEmail
+	accounts, properties := r.accounts, r.properties
 	r.mu.RUnlock()
 	s.mu.Lock()
-	s.accounts, s.properties, s.byEmail = accounts, properties, byEmail
+	s.accounts, s.properties = accounts, properties
 	s.mu.Unlock()
 	return nil
 }
