@@ -28,6 +28,7 @@ type Status struct {
 	mu         sync.RWMutex
 	accounts   *accountTable // by ID and by normalised address, out of the GC's sight
 	properties map[string]propertyRecord
+	gates      *propertyGates // what a read needs of each property, packed likewise
 }
 
 type accountRecord struct {
@@ -42,7 +43,7 @@ type propertyRecord struct {
 
 // NewStatus returns an empty status projection.
 func NewStatus() *Status {
-	return &Status{accounts: newAccountTable(), properties: map[string]propertyRecord{}}
+	return &Status{accounts: newAccountTable(), properties: map[string]propertyRecord{}, gates: newPropertyGates()}
 }
 
 func (s *Status) Name() string { return StatusName }
@@ -103,8 +104,12 @@ func (s *Status) Load(ctx context.Context, db *sql.DB) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	gates := newPropertyGates()
+	for id, rec := range properties {
+		gates.put(id, rec)
+	}
 	s.mu.Lock()
-	s.accounts, s.properties = accounts, properties
+	s.accounts, s.properties, s.gates = accounts, properties, gates
 	s.mu.Unlock()
 	return nil
 }
@@ -173,6 +178,7 @@ func (s *Status) Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Decode
 		}
 		for id, rec := range properties {
 			s.properties[id] = rec
+			s.gates.put(id, rec)
 		}
 	}, nil
 }
@@ -220,9 +226,13 @@ func (s *Status) accountStatus(accountID string, now time.Time, p domain.Policy,
 	props := propsBuf[:0]
 	pos := rec.Position
 	for _, id := range rec.Account.Properties {
-		if pr, ok := s.properties[id]; ok {
-			props = append(props, pr.Property)
-			pos = max(pos, pr.Position)
+		if pr, prPos, wide, ok := s.gates.get(id); ok {
+			if wide {
+				full := s.properties[id]
+				pr, prPos = full.Property, full.Position
+			}
+			props = append(props, pr)
+			pos = max(pos, prPos)
 		}
 	}
 	s.mu.RUnlock()
@@ -264,10 +274,10 @@ func (s *Status) Adopt(rebuilt Projection) error {
 		return fmt.Errorf("projections: status cannot adopt a %T", rebuilt)
 	}
 	r.mu.RLock()
-	accounts, properties := r.accounts, r.properties
+	accounts, properties, gates := r.accounts, r.properties, r.gates
 	r.mu.RUnlock()
 	s.mu.Lock()
-	s.accounts, s.properties = accounts, properties
+	s.accounts, s.properties, s.gates = accounts, properties, gates
 	s.mu.Unlock()
 	return nil
 }

@@ -111,6 +111,7 @@ func fillStatus(n int, now time.Time) (*Status, []string, []string) {
 	for p := range max(1, n/20) {
 		id := fmt.Sprintf("prop-%07d", p)
 		s.properties[id] = propertyRecord{Property: domain.Property{ID: id, Name: "Hôtel " + id}, Position: uint64(p)}
+		s.gates.put(id, s.properties[id])
 	}
 	for i := range n {
 		id := fmt.Sprintf("0193a1b2-c3d4-7e5f-8a9b-%012d", i)

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -19,14 +20,13 @@ import (
 // e-mail and property and a time.Time per instant) was about a gigabyte of pointers, which
 // every GC cycle marked (seconds of CPU on this machine) and a read missed the caches and
 // the TLB on five or six times. Here every account is one fixed-size, pointer-free record
-// in one slice, its strings in one byte arena, and the two indexes are maps from a 64-bit
-// hash of the key to the record's place: no pointer anywhere, so the runtime allocates all
-// of it in noscan spans.
+// in one slice, its strings in one byte arena, and the two indexes (by ID, by normalised
+// address) hash tables of words: no pointer anywhere, so the runtime allocates all of it in
+// noscan spans.
 //
-// A hash is not a key: two keys may share one. Lookups and inserts therefore probe h, h+1,
-// h+2, ... (open addressing over the hash values) and compare the key stored in the
-// record's arena bytes, until they find it or an absent hash. Entries are never removed, so
-// a probe sequence never breaks.
+// A hash is not a key: two keys may share one. Lookups and inserts therefore compare the
+// key stored in the record's arena bytes. Entries are never removed, so a probe sequence
+// never breaks; an address that no longer is its record's key simply stops matching.
 //
 // An account the packed form cannot hold exactly (an instant outside 1678-2262, in another
 // location than UTC or with a monotonic reading; a secret withoutSecrets should have
@@ -38,8 +38,8 @@ type accountTable struct {
 	recs    []packedAccount
 	arena   []byte // append only: strings handed out by get point into it (see str)
 	garbage int    // arena bytes no record refers to any more
-	byID    map[uint64]uint32
-	byEmail map[uint64]uint32
+	byID    hashIndex
+	byEmail hashIndex
 	wide    map[string]accountRecord
 	hash    func(string) uint64 // a seeded maphash; tests make keys collide with their own
 	scratch []byte
@@ -49,13 +49,21 @@ type accountTable struct {
 // nanoseconds, and where in the arena its strings are.
 type packedAccount struct {
 	position       uint64
-	tail, tailLen  uint32 // arena bytes: id, e-mail key, e-mail, properties, disable records
+	tail, tailLen  uint32 // id, e-mail key, e-mail, properties, disable records
 	flags          uint32
 	failedAttempts int64
 	mfaFailed      int64
 	mfaLastStep    int64
 	times          [numTimes]int64
+	// inline holds the tail when it fits (flagInline; nearly always: an ID, an address and
+	// a property or two), so that a read finds the keys and the rest in the record's own
+	// cache lines instead of missing once more in the arena. Its size makes the record 256
+	// bytes: records never straddle a page, nor (the slice being page-aligned) a line more
+	// than they must.
+	inline [inlineTail]byte
 }
+
+const inlineTail = 100
 
 const (
 	flagRegistered = 1 << iota
@@ -68,6 +76,7 @@ const (
 	flagWide     // the account is wide[id]; only the keys in the tail are valid
 	flagOwnID    // Account.ID differs from the ID it is indexed by, and follows the keys
 	flagOwnEmail // Account.Email differs from its e-mail key, and follows the keys
+	flagInline   // the tail is in the record's inline bytes, not in the arena
 )
 
 // The keys at the start of every tail, for keyOf.
@@ -99,7 +108,7 @@ const zeroInstant = math.MinInt64
 
 func newAccountTable() *accountTable {
 	seed := maphash.MakeSeed()
-	return &accountTable{byID: map[uint64]uint32{}, byEmail: map[uint64]uint32{}, wide: map[string]accountRecord{},
+	return &accountTable{wide: map[string]accountRecord{},
 		hash: func(key string) uint64 { return maphash.String(seed, key) }}
 }
 
@@ -107,7 +116,7 @@ func (t *accountTable) len() int { return len(t.recs) }
 
 // get returns the account with this ID.
 func (t *accountTable) get(id string) (accountRecord, bool) {
-	i, ok := t.find(t.byID, id, keyID)
+	i, ok := t.find(&t.byID, id, keyID)
 	if !ok {
 		return accountRecord{}, false
 	}
@@ -116,16 +125,16 @@ func (t *accountTable) get(id string) (accountRecord, bool) {
 
 // idByEmail returns the ID of the account whose normalised address is key.
 func (t *accountTable) idByEmail(key string) (string, bool) {
-	i, ok := t.find(t.byEmail, key, keyEmail)
+	i, ok := t.find(&t.byEmail, key, keyEmail)
 	if !ok {
 		return "", false
 	}
-	return t.keyOf(i, keyID), true
+	return strings.Clone(t.keyOf(i, keyID)), true // keyOf may point into the record
 }
 
 // email returns an account's address without unpacking the rest (the members list).
 func (t *accountTable) email(id string) string {
-	i, ok := t.find(t.byID, id, keyID)
+	i, ok := t.find(&t.byID, id, keyID)
 	if !ok {
 		return ""
 	}
@@ -147,24 +156,38 @@ func (t *accountTable) put(id, emailKey string, rec accountRecord) {
 		delete(t.wide, id)
 	}
 	t.scratch = tail[:0]
-	i, found := t.find(t.byID, id, keyID)
+	i, found := t.find(&t.byID, id, keyID)
+	inline := len(tail) <= inlineTail
+	if inline {
+		p.flags |= flagInline
+		p.tailLen = uint32(copy(p.inline[:], tail))
+	}
 	if found {
-		old := t.recs[i]
-		if bytes.Equal(t.arena[old.tail:old.tail+old.tailLen], tail) {
+		old := &t.recs[i]
+		switch {
+		case old.flags&flagInline != 0:
+			if !inline {
+				p.tail, p.tailLen = t.appendTail(tail)
+			}
+		case inline:
+			t.garbage += int(old.tailLen)
+		case bytes.Equal(t.arena[old.tail:old.tail+old.tailLen], tail):
 			p.tail, p.tailLen = old.tail, old.tailLen
-		} else {
+		default:
 			t.garbage += int(old.tailLen)
 			p.tail, p.tailLen = t.appendTail(tail)
 		}
 		t.recs[i] = p
 	} else {
-		p.tail, p.tailLen = t.appendTail(tail)
+		if !inline {
+			p.tail, p.tailLen = t.appendTail(tail)
+		}
 		i = uint32(len(t.recs))
 		t.recs = append(t.recs, p)
-		t.insert(t.byID, id, i, keyID)
+		t.insert(&t.byID, id, i, keyID)
 	}
 	if emailKey != "" {
-		t.insert(t.byEmail, emailKey, i, keyEmail)
+		t.insert(&t.byEmail, emailKey, i, keyEmail)
 	}
 	if t.garbage > 1<<20 && t.garbage > len(t.arena)/2 {
 		t.compact()
@@ -187,6 +210,9 @@ func (t *accountTable) compact() {
 	arena := make([]byte, 0, live+live/4)
 	for i := range t.recs {
 		r := &t.recs[i]
+		if r.flags&flagInline != 0 {
+			continue
+		}
 		off := len(arena)
 		arena = append(arena, t.arena[r.tail:r.tail+r.tailLen]...)
 		r.tail = uint32(off)
@@ -194,33 +220,95 @@ func (t *accountTable) compact() {
 	t.arena, t.garbage = arena, 0
 }
 
+// hashIndex finds records by a key's hash: open addressing with linear probing over one
+// slice of words, each the record's place (plus one; zero is an empty slot) above 32 bits
+// of the key's hash. A lookup reads one cache line where a Go map of this size reads its
+// directory, its table, the group's control word and the slot, all in different lines.
+// It is at most half full, so a probe sequence is short.
+type hashIndex struct {
+	slots []uint64
+	n     int
+}
+
+func indexSlot(i uint32, h uint64) uint64 { return uint64(i+1)<<32 | h>>32 }
+
 // find follows key's probe sequence in index, which holds the records' nth key.
-func (t *accountTable) find(index map[uint64]uint32, key string, nth int) (uint32, bool) {
-	for h := t.hash(key); ; h++ {
-		i, ok := index[h]
-		if !ok {
+func (t *accountTable) find(index *hashIndex, key string, nth int) (uint32, bool) {
+	return index.find(t.hash(key), key, func(i uint32) string { return t.keyOf(i, nth) })
+}
+
+// insert points key at record i.
+func (t *accountTable) insert(index *hashIndex, key string, i uint32, nth int) {
+	index.insert(t.hash, key, i, func(i uint32) string { return t.keyOf(i, nth) })
+}
+
+// find returns the record whose key (keyOf) is key, h its hash. A slot whose 32 bits of
+// hash match is a candidate only: the record's key decides.
+func (x *hashIndex) find(h uint64, key string, keyOf func(uint32) string) (uint32, bool) {
+	if len(x.slots) == 0 {
+		return 0, false
+	}
+	mask := uint64(len(x.slots) - 1)
+	for s := h & mask; ; s = (s + 1) & mask {
+		e := x.slots[s]
+		if e == 0 {
 			return 0, false
 		}
-		if t.keyOf(i, nth) == key {
-			return i, true
+		if uint32(e) == uint32(h>>32) {
+			if i := uint32(e>>32) - 1; keyOf(i) == key {
+				return i, true
+			}
 		}
 	}
 }
 
-// insert points key at record i: in the slot that already holds key, or the first absent
-// hash of its probe sequence.
-func (t *accountTable) insert(index map[uint64]uint32, key string, i uint32, nth int) {
-	for h := t.hash(key); ; h++ {
-		j, ok := index[h]
-		if !ok || t.keyOf(j, nth) == key {
-			index[h] = i
+// insert points key at record i: in the slot that already holds key, or the first empty
+// one of its probe sequence.
+func (x *hashIndex) insert(hash func(string) uint64, key string, i uint32, keyOf func(uint32) string) {
+	if 2*(x.n+1) > len(x.slots) {
+		x.grow(hash, keyOf)
+	}
+	h := hash(key)
+	mask := uint64(len(x.slots) - 1)
+	for s := h & mask; ; s = (s + 1) & mask {
+		e := x.slots[s]
+		if e == 0 {
+			x.slots[s] = indexSlot(i, h)
+			x.n++
+			return
+		}
+		if uint32(e) == uint32(h>>32) && keyOf(uint32(e>>32)-1) == key {
+			x.slots[s] = indexSlot(i, h)
 			return
 		}
 	}
 }
 
+// grow doubles the index, hashing every key again from its record (the slots keep only
+// half of each hash).
+func (x *hashIndex) grow(hash func(string) uint64, keyOf func(uint32) string) {
+	old := x.slots
+	x.slots = make([]uint64, max(1024, 2*len(old)))
+	mask := uint64(len(x.slots) - 1)
+	for _, e := range old {
+		if e == 0 {
+			continue
+		}
+		s := hash(keyOf(uint32(e>>32)-1)) & mask
+		for x.slots[s] != 0 {
+			s = (s + 1) & mask
+		}
+		x.slots[s] = e
+	}
+}
+
+// tailOf is record i's tail: in the record or in the arena. Bytes in the record change with
+// the next put: what outlives the lock must be copied (unpack, idByEmail).
 func (t *accountTable) tailOf(i uint32) []byte {
 	r := &t.recs[i]
+	if r.flags&flagInline != 0 {
+		return r.inline[:r.tailLen]
+	}
 	return t.arena[r.tail : r.tail+r.tailLen]
 }
 
@@ -321,7 +409,13 @@ func (t *accountTable) unpack(i uint32, id string) accountRecord {
 	if p.flags&flagWide != 0 {
 		return t.wide[id]
 	}
-	r := tailReader{b: t.tailOf(i)}
+	b := t.tailOf(i)
+	if p.flags&flagInline != 0 {
+		// One copy of the whole tail, which nothing writes again, for all its strings.
+		c := string(b)
+		b = unsafe.Slice(unsafe.StringData(c), len(c))
+	}
+	r := tailReader{b: b}
 	var a domain.Account
 	a.ID, a.Email = r.str(), r.str() // the keys
 	if p.flags&flagOwnID != 0 {
@@ -396,7 +490,8 @@ func (r *tailReader) varint() int64 {
 }
 
 // str returns the next string without copying it: the bytes are the arena's, which no one
-// writes again (put appends, compact copies into a new array).
+// writes again (put appends, compact copies into a new array), or a copy of the record's
+// inline tail (unpack), or the record's own, read under the lock and not kept (keyOf).
 func (r *tailReader) str() string {
 	n := r.uvarint()
 	if n == 0 {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"accountd/domain"
 )
@@ -174,5 +175,72 @@ func TestAccountTableMovesBetweenForms(t *testing.T) {
 	}
 	if len(table.wide) != 0 || table.len() != 1 {
 		t.Errorf("wide %d, len %d: want 0 and 1", len(table.wide), table.len())
+	}
+}
+
+// A status read evaluates an account against its properties' gates: the answer must be the
+// one the full properties give, at instants before and after each of their time rules.
+func TestPropertyGatesGiveTheStatusTheFullPropertiesGive(t *testing.T) {
+	at := time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC)
+	policy := domain.DefaultPolicy()
+	cases := []struct {
+		name string
+		p    domain.Property
+		wide bool
+	}{
+		{"active", domain.Property{ID: "p", Created: true, Subscription: domain.SubscriptionActive, SubscriptionSince: at}, false},
+		{"billing suspended", domain.Property{ID: "p", Created: true, AccessSuspended: true, SuspendedAt: at, OverdueInvoices: []string{"inv-1"}}, false},
+		{"restore pending", domain.Property{ID: "p", Created: true, AccessSuspended: true, SuspendedAt: at, RestoredEffectiveAt: at.Add(time.Hour)}, false},
+		{"subscription suspended", domain.Property{ID: "p", Created: true, Subscription: domain.SubscriptionSuspended, SubscriptionSince: at}, false},
+		{"subscription cancelled and billing suspended", domain.Property{ID: "p", Created: true, Subscription: domain.SubscriptionCancelled, SubscriptionSince: at, AccessSuspended: true, SuspendedAt: at.Add(-time.Hour)}, false},
+		{"some other subscription", domain.Property{ID: "p", Created: true, Subscription: "trial", SubscriptionSince: at}, false},
+		{"not created yet", domain.Property{}, true},
+		{"an instant in another location", domain.Property{ID: "p", Created: true, AccessSuspended: true, SuspendedAt: at.In(time.FixedZone("CET", 3600))}, true},
+	}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := NewStatus()
+			s.properties["p"] = propertyRecord{Property: c.p, Position: uint64(100 + i)}
+			s.gates.put("p", s.properties["p"])
+			a := domain.Account{ID: "acc", Email: "a@example.org", Registered: true, RegisteredAt: at.AddDate(0, -1, 0), Activated: true,
+				ActivatedAt: at.AddDate(0, -1, 0), PasswordChangedAt: at.AddDate(0, 0, -1), Properties: []string{"p"}}
+			s.accounts.put("acc", emailKey(a.Email), accountRecord{Account: a, Position: 1})
+			if _, _, wide, ok := s.gates.get("p"); !ok || wide != c.wide {
+				t.Errorf("gate found %v, wide %v; want wide %v", ok, wide, c.wide)
+			}
+			for _, now := range []time.Time{at.Add(-time.Minute), at.Add(time.Minute), at.Add(2 * time.Hour)} {
+				got, ok := s.AccountStatus("acc", now, policy)
+				want := domain.EvaluateStatus(a, []domain.Property{c.p}, now, policy)
+				if !ok || !reflect.DeepEqual(got.Status, want) || got.Position != uint64(100+i) {
+					t.Errorf("at %s: status %+v (position %d), want %+v (position %d)", now, got.Status, got.Position, want, 100+i)
+				}
+			}
+		})
+	}
+}
+
+// The record is 256 bytes (four cache lines, sixteen to a page); inlineTail is sized for it.
+func TestPackedAccountIsFourCacheLines(t *testing.T) {
+	if size := unsafe.Sizeof(packedAccount{}); size != 256 {
+		t.Errorf("packedAccount is %d bytes, want 256: adjust inlineTail", size)
+	}
+}
+
+// What get and idByEmail return outlives the next put of the same account, even though the
+// record's inline bytes are overwritten.
+func TestAccountTableAnswersOutliveUpdates(t *testing.T) {
+	table := newAccountTable()
+	table.put("acc-1", emailKey("a@example.org"), accountRecord{Account: domain.Account{ID: "acc-1", Email: "a@example.org", Properties: []string{"p-1"}}})
+	before, _ := table.get("acc-1")
+	id, _ := table.idByEmail("a@example.org")
+	table.put("acc-1", emailKey("b@example.org"), accountRecord{Account: domain.Account{ID: "acc-1", Email: "b@example.org", Properties: []string{"p-2"}}})
+	if before.Account.Email != "a@example.org" || before.Account.Properties[0] != "p-1" || id != "acc-1" {
+		t.Errorf("an earlier answer changed: %+v, %q", before.Account, id)
+	}
+	if after, _ := table.get("acc-1"); after.Account.Email != "b@example.org" || after.Account.Properties[0] != "p-2" {
+		t.Errorf("after the update: %+v", after.Account)
+	}
+	if _, ok := table.idByEmail("a@example.org"); ok {
+		t.Errorf("the old address still finds the account")
 	}
 }
