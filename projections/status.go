@@ -26,9 +26,9 @@ const StatusName = "account_status"
 // are evaluated at query time from recorded timestamps, so the stored state never goes stale.
 type Status struct {
 	mu         sync.RWMutex
-	accounts   map[string]accountRecord
+	accounts   *accountTable // by ID and by normalised address, out of the GC's sight
 	properties map[string]propertyRecord
-	byEmail    map[string]string
+	gates      *propertyGates // what a read needs of each property, packed likewise
 }
 
 type accountRecord struct {
@@ -43,7 +43,7 @@ type propertyRecord struct {
 
 // NewStatus returns an empty status projection.
 func NewStatus() *Status {
-	return &Status{accounts: map[string]accountRecord{}, properties: map[string]propertyRecord{}, byEmail: map[string]string{}}
+	return &Status{accounts: newAccountTable(), properties: map[string]propertyRecord{}, gates: newPropertyGates()}
 }
 
 func (s *Status) Name() string { return StatusName }
@@ -59,8 +59,7 @@ func (s *Status) Schema() []string {
 }
 
 func (s *Status) Load(ctx context.Context, db *sql.DB) error {
-	accounts := map[string]accountRecord{}
-	byEmail := map[string]string{}
+	accounts := newAccountTable()
 	rows, err := db.QueryContext(ctx, `SELECT account_id, email, state FROM status_accounts`)
 	if err != nil {
 		return err
@@ -77,12 +76,9 @@ func (s *Status) Load(ctx context.Context, db *sql.DB) error {
 			rows.Close()
 			return fmt.Errorf("status_accounts %s: %w", id, err)
 		}
-		accounts[id] = rec
 		// Keyed by today's canonical form, whatever form the row was written under; an
-		// erased address is no address.
-		if email != "" && !domain.IsErased(email) {
-			byEmail[domain.NormaliseEmail(email)] = id
-		}
+		// erased address is no address (emailKey).
+		accounts.put(id, emailKey(email), rec)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -109,8 +105,12 @@ func (s *Status) Load(ctx context.Context, db *sql.DB) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	gates := newPropertyGates()
+	for id, rec := range properties {
+		gates.put(id, rec)
+	}
 	s.mu.Lock()
-	s.accounts, s.properties, s.byEmail = accounts, properties, byEmail
+	s.accounts, s.properties, s.gates = accounts, properties, gates
 	s.mu.Unlock()
 	return nil
 }
@@ -126,7 +126,7 @@ func (s *Status) Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Decode
 			id := strings.TrimPrefix(stream, "account-")
 			rec, ok := accounts[id]
 			if !ok {
-				rec = s.accounts[id]
+				rec, _ = s.accounts.get(id)
 			}
 			rec.Account = withoutSecrets(domain.EvolveAccount(rec.Account, d.Event))
 			if _, erased := d.Event.Data.(domain.AccountErased); erased {
@@ -180,16 +180,11 @@ func (s *Status) Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Decode
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		for id, rec := range accounts {
-			if old := s.accounts[id].Account.Email; old != rec.Account.Email && s.byEmail[domain.NormaliseEmail(old)] == id {
-				delete(s.byEmail, domain.NormaliseEmail(old))
-			}
-			s.accounts[id] = rec
-			if rec.Account.Email != "" && !domain.IsErased(rec.Account.Email) {
-				s.byEmail[domain.NormaliseEmail(rec.Account.Email)] = id
-			}
+			s.accounts.put(id, emailKey(rec.Account.Email), rec)
 		}
 		for id, rec := range properties {
 			s.properties[id] = rec
+			s.gates.put(id, rec)
 		}
 	}, nil
 }
@@ -228,7 +223,7 @@ func (s *Status) AccountStatusIfNothingHappens(accountID string, at time.Time, p
 
 func (s *Status) accountStatus(accountID string, now time.Time, p domain.Policy, future bool) (StatusView, bool) {
 	s.mu.RLock()
-	rec, ok := s.accounts[accountID]
+	rec, ok := s.accounts.get(accountID)
 	if !ok || !rec.Account.Registered {
 		s.mu.RUnlock()
 		return StatusView{}, false
@@ -237,9 +232,13 @@ func (s *Status) accountStatus(accountID string, now time.Time, p domain.Policy,
 	props := propsBuf[:0]
 	pos := rec.Position
 	for _, id := range rec.Account.Properties {
-		if pr, ok := s.properties[id]; ok {
-			props = append(props, pr.Property)
-			pos = max(pos, pr.Position)
+		if pr, prPos, wide, ok := s.gates.get(id); ok {
+			if wide {
+				full := s.properties[id]
+				pr, prPos = full.Property, full.Position
+			}
+			props = append(props, pr)
+			pos = max(pos, prPos)
 		}
 	}
 	s.mu.RUnlock()
@@ -263,15 +262,14 @@ func (s *Status) accountStatus(accountID string, now time.Time, p domain.Policy,
 func (s *Status) AccountIDByEmail(email string) (string, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	id, ok := s.byEmail[domain.NormaliseEmail(email)]
-	return id, ok
+	return s.accounts.idByEmail(domain.NormaliseEmail(email))
 }
 
 // Counts reports how many accounts and properties the projection holds.
 func (s *Status) Counts() (accounts, properties int) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return len(s.accounts), len(s.properties)
+	return s.accounts.len(), len(s.properties)
 }
 
 // Adopt takes a rebuilt instance's state (Runner.Rebuild): the API keeps this instance, and
@@ -282,10 +280,10 @@ func (s *Status) Adopt(rebuilt Projection) error {
 		return fmt.Errorf("projections: status cannot adopt a %T", rebuilt)
 	}
 	r.mu.RLock()
-	accounts, properties, byEmail := r.accounts, r.properties, r.byEmail
+	accounts, properties, gates := r.accounts, r.properties, r.gates
 	r.mu.RUnlock()
 	s.mu.Lock()
-	s.accounts, s.properties, s.byEmail = accounts, properties, byEmail
+	s.accounts, s.properties, s.gates = accounts, properties, gates
 	s.mu.Unlock()
 	return nil
 }

@@ -80,7 +80,7 @@ func (s *Status) PropertyMembers(propertyID, after string, limit int) ([]Member,
 	out := make([]Member, len(ids))
 	for i, id := range ids {
 		_, manager := slices.BinarySearch(p.UserManagers, id)
-		out[i] = Member{AccountID: id, Email: s.accounts[id].Account.Email, UserManagement: manager}
+		out[i] = Member{AccountID: id, Email: s.accounts.email(id), UserManagement: manager}
 	}
 	return out, more, true
 }

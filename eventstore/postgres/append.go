@@ -103,10 +103,20 @@ func (s *Store) runWriter() {
 	defer close(s.syncs)
 	for {
 		var first *request
+		var idle <-chan time.Time
+		if s.turn != nil {
+			idle = time.After(turnIdle)
+		}
+	wait:
 		select {
 		case <-s.closing:
+			s.releaseIdleTurn()
 			s.failQueued()
 			return
+		case <-idle:
+			s.releaseIdleTurn()
+			idle = nil
+			goto wait
 		case first = <-s.requests:
 		}
 		// A fresh slice per batch: the syncer holds the previous one until it answers it.
@@ -218,25 +228,39 @@ func (s *Store) ReportGroupCommits(report func(eventstore.GroupCommit)) {
 
 // commit runs one batch's transaction on a connection of its own and returns the events
 // it wrote and the log's head after it (the head it read when it wrote nothing).
-func (s *Store) commit(ctx context.Context, batch []*request) (int, uint64, error) {
-	conn, err := s.pool.Acquire(ctx)
+func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint64, err error) {
+	conn, locked, err := s.turnConn(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("acquire connection: %w", err)
 	}
+	keep := s.keepTurn(locked)
 	// A connection left inside a transaction (an error between BEGIN and COMMIT) is
-	// rolled back here; pgxpool destroys one that is still not idle on release.
+	// rolled back here; pgxpool destroys one that is still not idle on release. The turn
+	// goes on after a batch that committed or refused, with the lock still held; after a
+	// failure it ends.
 	inTx := false
 	defer func() {
 		if inTx {
 			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			_, _ = conn.Exec(rctx, "ROLLBACK")
+			if _, rerr := conn.Exec(rctx, "ROLLBACK"); rerr != nil && locked {
+				_ = conn.Conn().Close(rctx)
+			}
 			cancel()
 		}
-		conn.Release()
+		if err == nil && locked && keep && !conn.Conn().IsClosed() {
+			s.turn = conn
+			// Nobody else can have written since: the next batch goes in one round trip.
+			s.fast = s.last > 0
+			return
+		}
+		s.endTurn(conn, locked && !conn.Conn().IsClosed())
 	}()
 
 	if s.fast {
-		n, head, ok, err := s.commitFast(ctx, conn, batch)
+		n, head, ok, released, err := s.commitFast(ctx, conn, batch, locked && !keep)
+		if released {
+			locked = false // the batch's last statement let the lock go
+		}
 		if ok {
 			return n, head, nil
 		}
@@ -272,6 +296,12 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, uint64, erro
 	// Lock first, then read: only reads made after the lock is granted see the previous
 	// holder's commit.
 	reads := &pgx.Batch{}
+	takeLock := !locked
+	if takeLock {
+		// The turn begins: the session-level lock, held after this batch's COMMIT.
+		reads.Queue("SELECT pg_advisory_lock($1)", s.lockKey)
+		keep = true
+	}
 	reads.Queue("BEGIN")
 	// The COMMIT returns (and the lock goes) once the commit is in the WAL buffers; the
 	// syncer's synchronous commit flushes it before any caller hears of it.
@@ -283,6 +313,14 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, uint64, erro
 	reads.Queue(s.q.findIDs, allIDs)
 	inTx = true
 	br := conn.SendBatch(ctx, reads)
+	if takeLock {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return 0, 0, fmt.Errorf("append lock: %w", err)
+		}
+		locked = true
+		s.turnSince = time.Now()
+	}
 	if _, err := br.Exec(); err != nil {
 		_ = br.Close()
 		return 0, 0, fmt.Errorf("begin: %w", err)
@@ -428,6 +466,9 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, uint64, erro
 	writes.Queue(s.q.insert, rowsOut.positions, rowsOut.streams, rowsOut.revisions, rowsOut.ids,
 		rowsOut.types, rowsOut.at, rowsOut.data, rowsOut.metadata, rowsOut.hashes, rowsOut.trees)
 	writes.Queue("COMMIT")
+	if !keep {
+		writes.Queue(unlockAll)
+	}
 	bw := conn.SendBatch(ctx, writes)
 	if _, err := bw.Exec(); err != nil {
 		_ = bw.Close()
@@ -438,6 +479,14 @@ func (s *Store) commit(ctx context.Context, batch []*request) (int, uint64, erro
 		inTx = false // the connection is broken or the transaction is over either way
 		return 0, 0, fmt.Errorf("commit positions %d..%d (the outcome is unknown: retry with the same event IDs): %w",
 			rowsOut.positions[0], position, err)
+	}
+	if !keep {
+		if _, err := bw.Exec(); err != nil {
+			_ = bw.Close()
+			inTx = false
+			return 0, 0, fmt.Errorf("release the append lock after positions %d..%d: %w", rowsOut.positions[0], position, err)
+		}
+		locked = false
 	}
 	if err := bw.Close(); err != nil {
 		inTx = false
@@ -477,7 +526,10 @@ const maxCachedHeads = 1 << 16
 // event_id key. ok is false when the batch must be decided again by the reading path:
 // it needs something the cache does not know (a refusal, a stream never seen), or the
 // guard or a key refused it (err then says which, and the transaction is aborted).
-func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*request) (n int, head uint64, ok bool, err error) {
+//
+// unlock ends the writer's turn: the session-level lock is released by the last statement,
+// which runs only if every one before it did.
+func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*request, unlock bool) (n int, head uint64, ok, released bool, err error) {
 	heads := make(map[string]uint64, len(batch))
 	known := func(stream string) (uint64, bool) {
 		if h, ok := heads[stream]; ok {
@@ -496,13 +548,13 @@ func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*req
 		case !exists && r.expected.IsNoStream():
 			nexts[i] = 0 // the (stream, revision) key refuses it if the stream exists
 		default:
-			return 0, 0, false, nil
+			return 0, 0, false, released, nil
 		}
 		heads[r.stream] = nexts[i] + uint64(len(r.events)) - 1
 	}
 	frontier := s.frontier.Snapshot()
 	if frontier.Size() != int64(s.last) {
-		return 0, 0, false, nil
+		return 0, 0, false, released, nil
 	}
 	prev := s.lastHash
 	position := s.last
@@ -533,28 +585,38 @@ func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*req
 	b.Queue(s.q.insertIfHead, rowsOut.positions, rowsOut.streams, rowsOut.revisions, rowsOut.ids,
 		rowsOut.types, rowsOut.at, rowsOut.data, rowsOut.metadata, rowsOut.hashes, rowsOut.trees, int64(s.last))
 	b.Queue("COMMIT")
+	if unlock {
+		b.Queue(unlockAll)
+	}
 	br := conn.SendBatch(ctx, b)
 	for range 3 {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
-			return 0, 0, false, err
+			return 0, 0, false, released, err
 		}
 	}
 	tag, err := br.Exec()
 	if err != nil {
 		_ = br.Close()
-		return 0, 0, false, err
+		return 0, 0, false, released, err
 	}
 	if _, err := br.Exec(); err != nil {
 		_ = br.Close()
-		return 0, 0, false, err
+		return 0, 0, false, released, err
+	}
+	if unlock {
+		if _, err := br.Exec(); err != nil {
+			_ = br.Close()
+			return 0, 0, false, false, err
+		}
+		released = true
 	}
 	if err := br.Close(); err != nil {
-		return 0, 0, false, err
+		return 0, 0, false, released, err
 	}
 	if tag.RowsAffected() != int64(len(rowsOut.positions)) {
 		// The guard: another node wrote since. The empty transaction has committed.
-		return 0, 0, false, nil
+		return 0, 0, false, released, nil
 	}
 	for i, r := range batch {
 		r.result = results[i]
@@ -562,7 +624,7 @@ func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*req
 	}
 	s.frontier = frontier
 	s.remember(position, prev, true)
-	return len(rowsOut.positions), position, true, nil
+	return len(rowsOut.positions), position, true, released, nil
 }
 
 func (p *pending) add(rec eventstore.RecordedEvent, hash [32]byte) {

@@ -130,6 +130,10 @@ type Store struct {
 	lastHash [32]byte
 	fast     bool
 	heads    map[string]uint64
+	// The writer's turn (turn.go): the connection holding the session-level append lock
+	// between batches, and since when.
+	turn      *pgxpool.Conn
+	turnSince time.Time
 }
 
 var (
