@@ -9,6 +9,7 @@ import (
 
 	"accountd/commands"
 	"accountd/eventstore/snapshot"
+	"accountd/eventstore/personal"
 	"accountd/eventstore/sqlite"
 )
 
@@ -32,7 +33,14 @@ func BenchmarkEraseAccount(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer snaps.Close()
-	store := &shreddingStore{Store: inner, destroyed: map[string]bool{}}
+	keys, err := personal.OpenSQLite(filepath.Join(dir, "personal-keys.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer keys.Close()
+	// The real sealing store and key store: an erasure's cost includes destroying the key
+	// (secure delete and a WAL truncation in personal-keys.db).
+	store := personal.Seal(inner, keys)
 	clock := &testClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
 	cfg := serviceConfig(b, store, clock)
 	cfg.Shredder, cfg.Snapshots, cfg.SnapshotKey, cfg.SnapshotEvery = store, snaps, make([]byte, 32), 4
