@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"accountd/commands"
-	"accountd/eventstore/snapshot"
 	"accountd/eventstore/personal"
+	"accountd/eventstore/snapshot"
 	"accountd/eventstore/sqlite"
 )
 
