@@ -16,8 +16,10 @@ import (
 
 	"accountd/domain"
 	"accountd/eventstore/sqlite"
+	"accountd/eventstore/transparency"
 	"accountd/http/api"
 	"accountd/http/serve"
+	"accountd/projections/evidence"
 )
 
 // serveUntil runs a server on data (mail as .eml files, links to http://login.test) and
@@ -98,6 +100,27 @@ func (c apiCaller) must(method, path string, role api.Role, body any, status int
 	return out, raw
 }
 
+// bundle exports the evidence of the property for the day around now over HTTP into dir,
+// checks that it verifies offline against the server's key, and returns its access log.
+func (c apiCaller) bundle(dir, property, name string) string {
+	c.t.Helper()
+	now := time.Now().UTC()
+	q := "/v1/compliance/evidence?property_id=" + property + "&from=" + now.AddDate(0, 0, -1).Format("2006-01-02") + "&to=" + now.AddDate(0, 0, 2).Format("2006-01-02")
+	_, zipped := c.must(http.MethodGet, q, api.RoleAuditor, nil, http.StatusOK)
+	path := filepath.Join(dir, name+".zip")
+	if err := os.WriteFile(path, zipped, 0o600); err != nil {
+		c.t.Fatal(err)
+	}
+	key, err := transparency.LoadSigningKey(filepath.Join(c.data, "keys", transparency.SigningKeyFile))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if code, out, errs := runCLI("evidence", "verify", path, "--verifier-key", key.VerifierKey); code != 0 {
+		c.t.Fatalf("evidence verify %s: exit %d\n%s%s", name, code, out, errs)
+	}
+	return string(readZip(c.t, path)[evidence.FileAccessCSV])
+}
+
 // Issue 20's erasure, end to end on the default SQLite data directory: an account
 // registers, signs in from two addresses and gets mail; an auditor saves a checkpoint; the
 // account is erased. Afterwards no file under the data directory holds its address, its IP
@@ -126,6 +149,11 @@ func TestErasureLeavesNoTraceAndKeepsTheProofs(t *testing.T) {
 	c.must(http.MethodPost, "/v1/password-reset-requests", api.RoleLoginService, map[string]string{"email": email}, http.StatusAccepted)
 	waitForLink(t, filepath.Join(data, "outbox"), "http://login.test/reset-password")
 
+	// An auditor's bundle shows the sealed origins opened, each proven against its token.
+	bundles := t.TempDir()
+	if access := c.bundle(bundles, prop["property_id"].(string), "before"); !strings.Contains(access, ips[0]) || !strings.Contains(access, browser) {
+		t.Fatalf("the access log of the bundle before the erasure lacks the origins:\n%s", access)
+	}
 	_, note := c.must(http.MethodGet, "/v1/compliance/checkpoint", api.RoleAuditor, nil, http.StatusOK)
 	saved := filepath.Join(t.TempDir(), "before-erasure.checkpoint")
 	if err := os.WriteFile(saved, note, 0o600); err != nil {
@@ -154,6 +182,15 @@ func TestErasureLeavesNoTraceAndKeepsTheProofs(t *testing.T) {
 	}
 	if hits := personalDataIn(t, data, personal...); len(hits) != 0 {
 		t.Errorf("after the erasure, with the server running:\n%s", strings.Join(hits, "\n"))
+	}
+	access := c.bundle(bundles, prop["property_id"].(string), "after")
+	for _, v := range personal {
+		if strings.Contains(access, v) {
+			t.Errorf("the bundle after the erasure shows %q:\n%s", v, access)
+		}
+	}
+	if !strings.Contains(access, domain.Erased) {
+		t.Errorf("the bundle after the erasure has no %s:\n%s", domain.Erased, access)
 	}
 	stop()
 	if hits := personalDataIn(t, data, personal...); len(hits) != 0 {

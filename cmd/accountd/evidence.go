@@ -218,7 +218,7 @@ func exportFromLog(ctx context.Context, sf storeFlags, o exportOptions, q compli
 	if err != nil {
 		return evidence.Manifest{}, err
 	}
-	src := evidence.Source{Store: store, Log: *log, ReadModels: db, ToolVersion: toolVersion(), Now: time.Now,
+	src := evidence.Source{Store: store, Log: *log, ReadModels: db, ToolVersion: toolVersion(), Now: time.Now, Disclose: sealed,
 		CaughtUp: func(ctx context.Context, _ uint64) error { return runner.CatchUp(ctx) }}
 	return writeAtomically(o.out, func(w io.Writer) (evidence.Manifest, error) { return evidence.Export(ctx, src, q, w) })
 }

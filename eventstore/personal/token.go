@@ -62,7 +62,11 @@ func hmacSum(key []byte, parts ...[]byte) []byte {
 }
 
 func newSealer(subjectKey, periodKey []byte, subject string) (*sealer, error) {
-	k := baseKey(subjectKey, periodKey, subject)
+	return sealerOf(baseKey(subjectKey, periodKey, subject))
+}
+
+// sealerOf is the sealer of K, the key a value is sealed under (doc.go).
+func sealerOf(k []byte) (*sealer, error) {
 	block, err := aes.NewCipher(hmacSum(k, []byte(encKeyDomain)))
 	if err != nil {
 		return nil, err

@@ -27,6 +27,9 @@ type Compliance struct {
 	Clock       func() time.Time
 	Evidence    *evidence.Log
 	ToolVersion string
+	// Disclose opens the sealed personal values a bundle's reports show (the sealing
+	// store); nil shows their tokens.
+	Disclose evidence.Discloser
 }
 
 var auditorOnly = []Role{RoleAuditor}
@@ -229,7 +232,7 @@ func (a *API) evidenceBundle(x *exchange) error {
 		return &Error{Status: http.StatusBadRequest, Code: "invalid_params", Message: "format: an evidence bundle is always a zip"}
 	}
 	_ = http.NewResponseController(x.w).SetWriteDeadline(time.Now().Add(exportWriteTimeout))
-	src := evidence.Source{Store: c.Store, Log: *c.Evidence, ReadModels: c.DB, ToolVersion: c.ToolVersion, Now: c.Clock,
+	src := evidence.Source{Store: c.Store, Log: *c.Evidence, ReadModels: c.DB, ToolVersion: c.ToolVersion, Now: c.Clock, Disclose: c.Disclose,
 		CaughtUp: func(ctx context.Context, pos uint64) error {
 			ctx, cancel := context.WithTimeout(ctx, a.statusWait)
 			defer cancel()

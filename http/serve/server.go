@@ -416,7 +416,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		Service: s.service, Status: s.status, Runner: readiness{s.runner, s.securityRunner}, Tokens: tokens, Logger: s.log.With("component", "http"),
 		MaxBodyBytes: cfg.MaxBodyBytes, StatusWait: cfg.StatusWait,
 		Security:     api.Security{Timeline: tline, History: s.historyReader(mfaKey), Throttles: s.throttles},
-		Compliance:   &api.Compliance{DB: s.readDB, Policies: s.evidence.policies, Store: s.logStore, Clock: cfg.Clock, Evidence: s.witness.evidenceLog()},
+		Compliance:   &api.Compliance{DB: s.readDB, Policies: s.evidence.policies, Store: s.logStore, Clock: cfg.Clock, Evidence: s.witness.evidenceLog(), Disclose: s.personal},
 		Metrics:      s.metrics,
 		Rebuilds:     s.rebuilds,
 		Transparency: s.witness.api(),

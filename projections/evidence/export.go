@@ -42,6 +42,9 @@ type Source struct {
 	ToolVersion string
 	Now         func() time.Time
 	Scratch     string
+	// Disclose opens the sealed personal values the reports show (nil: a log with none
+	// sealed, or a bundle that shows their tokens).
+	Disclose Discloser
 }
 
 // Export signs a fresh checkpoint and writes to w the bundle for q anchored in it. The
@@ -90,7 +93,7 @@ func Export(ctx context.Context, src Source, q compliance.Query, w io.Writer) (M
 	if err := add(FileEvents, func(w io.Writer) error {
 		enc := json.NewEncoder(w)
 		return eachEvent(ctx, src.Store, src.ReadModels, q, size, func(rec eventstore.RecordedEvent) error {
-			line, err := eventLine(ctx, tree, rec, size, root)
+			line, err := eventLine(ctx, tree, rec, size, root, src.Disclose)
 			if err != nil {
 				return err
 			}
@@ -152,7 +155,7 @@ func Export(ctx context.Context, src Source, q compliance.Query, w io.Writer) (M
 // export that would not verify fails here, naming the position. The proof is built from
 // the memoised stored hashes directly (tlog.ProveRecord, as transparency.Tree does), so
 // no event costs a query of its own for the head or its leaf.
-func eventLine(ctx context.Context, tree *memoTree, rec eventstore.RecordedEvent, size uint64, root tlog.Hash) (EventLine, error) {
+func eventLine(ctx context.Context, tree *memoTree, rec eventstore.RecordedEvent, size uint64, root tlog.Hash, disclose Discloser) (EventLine, error) {
 	leaf := transparency.LeafBytes(rec)
 	r := transparency.Reader(ctx, tree)
 	stored, err := r.ReadHashes([]int64{tlog.StoredHashIndex(0, int64(rec.Position)-1)})
@@ -170,7 +173,11 @@ func eventLine(ctx context.Context, tree *memoTree, rec eventstore.RecordedEvent
 	if err := transparency.VerifyInclusion(p, root); err != nil {
 		return EventLine{}, &eventstore.TreeMismatchError{Position: rec.Position, Reason: "the stored tree does not prove the event's leaf: " + err.Error()}
 	}
-	l := EventLine{Position: rec.Position, Leaf: leaf, Proof: make([][]byte, len(proof)), Personal: openings(rec)}
+	opened, err := openings(ctx, rec, disclose)
+	if err != nil {
+		return EventLine{}, err
+	}
+	l := EventLine{Position: rec.Position, Leaf: leaf, Proof: make([][]byte, len(proof)), Personal: opened}
 	for j := range proof {
 		l.Proof[j] = proof[j][:]
 	}

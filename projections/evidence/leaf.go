@@ -2,6 +2,7 @@ package evidence
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -12,7 +13,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"accountd/domain"
 	"accountd/eventstore"
+	"accountd/eventstore/personal"
 	"accountd/eventstore/transparency"
 )
 
@@ -21,13 +24,47 @@ import (
 // people and origins, so the bundle opens the commitments they need. A verifier checks
 // each opening against the leaf (transparency.CommitPersonal). An erased person's values
 // (crypto-shredding) are simply not opened: their leaves and proofs stay valid.
+//
+// A value stored sealed (eventstore/personal) is committed to as its token, Sealed. Its
+// opening discloses the value and Key, the key of its one subject and month, which a
+// verifier opens the token with (personal.OpenDisclosed) to check that Value is what the log
+// sealed. A value whose key was destroyed is disclosed as "[erased]", with no key.
 type Opening struct {
-	Field string `json:"field"`
-	Value string `json:"value"`
+	Field  string `json:"field"`
+	Value  string `json:"value"`
+	Sealed string `json:"sealed,omitempty"`
+	Key    []byte `json:"key,omitempty"`
 }
 
-// openings lists the personal values of a stored event, by field, once each.
-func openings(rec eventstore.RecordedEvent) []Opening {
+// committed is what the leaf commits to for this opening.
+func (o Opening) committed() string {
+	if o.Sealed != "" {
+		return o.Sealed
+	}
+	return o.Value
+}
+
+// proves reports whether a sealed opening's value is the one its token holds: opened by its
+// key, or "[erased]" with no key. (An erased value proves nothing, and claims nothing.)
+func (o Opening) proves(id uuid.UUID) bool {
+	if o.Sealed == "" {
+		return true
+	}
+	if o.Key == nil {
+		return o.Value == domain.Erased
+	}
+	v, err := personal.OpenDisclosed(o.Key, id, o.Sealed)
+	return err == nil && v == o.Value
+}
+
+// Discloser opens the sealed values of a stored event for a bundle (personal.Store).
+type Discloser interface {
+	Disclose(ctx context.Context, id uuid.UUID, token string) (personal.Disclosure, error)
+}
+
+// openings lists the personal values of a stored event, by field, once each, each sealed
+// one disclosed through disclose (nil: left as its token).
+func openings(ctx context.Context, rec eventstore.RecordedEvent, disclose Discloser) ([]Opening, error) {
 	var out []Opening
 	for _, payload := range [][]byte{rec.Data, rec.Metadata} {
 		var v any
@@ -39,7 +76,27 @@ func openings(rec eventstore.RecordedEvent) []Opening {
 		collectPersonal("", v, false, &out)
 	}
 	slices.SortFunc(out, func(a, b Opening) int { return strings.Compare(a.Field+"\x00"+a.Value, b.Field+"\x00"+b.Value) })
-	return slices.Compact(out)
+	out = slices.CompactFunc(out, func(a, b Opening) bool { return a.Field == b.Field && a.Value == b.Value })
+	if disclose == nil {
+		return out, nil
+	}
+	for i, o := range out {
+		if !strings.HasPrefix(o.Value, personal.TokenPrefix) {
+			continue
+		}
+		d, err := disclose.Disclose(ctx, rec.ID, o.Value)
+		switch {
+		case errors.Is(err, personal.ErrNotToken):
+			// A value that merely looks like a token is disclosed as it is stored.
+		case errors.Is(err, personal.ErrDestroyed):
+			out[i] = Opening{Field: o.Field, Value: domain.Erased, Sealed: o.Value}
+		case err != nil:
+			return nil, fmt.Errorf("evidence: disclose a sealed %s of position %d: %w", o.Field, rec.Position, err)
+		default:
+			out[i] = Opening{Field: o.Field, Value: d.Value, Sealed: o.Value, Key: d.Key}
+		}
+	}
+	return out, nil
 }
 
 func collectPersonal(field string, v any, personal bool, out *[]Opening) {
@@ -129,7 +186,7 @@ func openValue(id uuid.UUID, field string, v any, opened []Opening, used []bool)
 			return nil
 		case strings.HasPrefix(x, transparency.PersonalPrefix):
 			for i, o := range opened {
-				if o.Field == field && transparency.CommitPersonal(id, field, o.Value) == x {
+				if o.Field == field && transparency.CommitPersonal(id, field, o.committed()) == x && o.proves(id) {
 					used[i] = true
 					return o.Value
 				}
