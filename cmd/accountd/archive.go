@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,8 +17,8 @@ import (
 	"golang.org/x/mod/sumdb/note"
 
 	"accountd/domain"
-	"accountd/eventstore"
 	"accountd/eventstore/archive"
+	"accountd/eventstore/eventlog"
 	"accountd/eventstore/sqlite"
 	"accountd/eventstore/transparency"
 )
@@ -159,7 +158,7 @@ func runArchive(args, environ []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("archive: the segments are signed with the node's checkpoint key: %w", err)
 	}
-	return archiveSeal(ctx, store, sqlite.SealOptions{Before: window.cutoff(now), Age: occurredAt,
+	return archiveSeal(ctx, store, sqlite.SealOptions{Before: window.cutoff(now), Age: eventlog.OccurredAt,
 		Signers: []note.Signer{key.Signer}, SegmentEvents: *segmentEvents, Vacuum: true}, stdout)
 }
 
@@ -187,18 +186,6 @@ func openSQLiteLog(sf *storeFlags) (*sqlite.Store, error) {
 		return nil, usageError{errors.New("archival is for the sqlite log")}
 	}
 	return store, nil
-}
-
-// occurredAt is an event's domain time, as the command side records it in the metadata
-// (eventlog.Decode reads it the same way), or when it was stored.
-func occurredAt(e eventstore.RecordedEvent) time.Time {
-	var m struct {
-		OccurredAt time.Time `json:"occurred_at"`
-	}
-	if len(e.Metadata) > 0 && json.Unmarshal(e.Metadata, &m) == nil && !m.OccurredAt.IsZero() {
-		return m.OccurredAt
-	}
-	return e.RecordedAt
 }
 
 func archiveSeal(ctx context.Context, store *sqlite.Store, opts sqlite.SealOptions, stdout io.Writer) error {

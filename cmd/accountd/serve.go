@@ -60,6 +60,7 @@ type serveFlags struct {
 	policies                     listFlag
 	sync                         string
 	store, storeURL, archive     string
+	hotWindow                    hotWindow
 	tokensFile                   string
 	keys                         string
 	argonMemory, argonIterations uint
@@ -104,6 +105,7 @@ func newServerFlags(name, usageText string, stderr io.Writer) (*flag.FlagSet, *s
 	fs.StringVar(&f.store, "store", "sqlite", "event log: sqlite (in --data), postgres or kurrentdb (shared by several nodes, at --store-url)")
 	fs.StringVar(&f.storeURL, "store-url", "", "event log `URL` for --store postgres (postgres://...; ?search_path=NAME picks the schema) or kurrentdb (esdb://...)")
 	fs.StringVar(&f.archive, "archive", "", "`DIR` of the sqlite log's archive segments, which accountd archive seals (default DATA/archive; may be other storage)")
+	fs.Var(&f.hotWindow, "hot-window", "archive the sqlite log's events older than this while serving (elected hourly sweep): `N`mo or Nd, at least 3mo; default: off, archival by accountd archive")
 	fs.StringVar(&f.keys, "keys", "", "`DIR` of the MFA and link keys, mfa.key and link.key (default DATA/keys, generated on first start); give every node of a shared log the same one, e.g. a mounted secret")
 	fs.StringVar(&f.tokensFile, "tokens-file", "", "API tokens `file`, one token:role per line")
 	fs.UintVar(&f.argonMemory, "argon2-memory-kib", uint(def.MemoryKiB), "argon2id memory cost in KiB")
@@ -224,6 +226,15 @@ func parseServerFlags(name, usageText string, args, environ []string, stderr io.
 	}
 	cfg.Store, cfg.StoreURL = f.store, f.storeURL
 	cfg.ArchiveDir = f.archive
+	if f.hotWindow != (hotWindow{}) {
+		if err := f.hotWindow.check(); err != nil {
+			return cfg, usageError{fmt.Errorf("--hot-window: %w", err)}
+		}
+		if f.store != "sqlite" {
+			return cfg, usageError{fmt.Errorf("--hot-window: archival is for the sqlite log, not --store %s", f.store)}
+		}
+		cfg.HotWindow = serve.HotWindow{Months: f.hotWindow.months, Days: f.hotWindow.days}
+	}
 	if cfg.CheckpointInterval, err = time.ParseDuration(f.checkpoints.interval); err != nil || cfg.CheckpointInterval <= 0 {
 		return cfg, usageError{fmt.Errorf("--checkpoint-interval %q: want a positive duration such as 1m", f.checkpoints.interval)}
 	}

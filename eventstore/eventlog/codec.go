@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	fastjson "github.com/goccy/go-json"
 	"github.com/google/uuid"
@@ -86,4 +87,16 @@ func Decode(r eventstore.RecordedEvent) (Decoded, error) {
 		at = r.RecordedAt
 	}
 	return Decoded{Event: domain.Event{At: at.UTC(), Data: p}, Meta: m, Recorded: r}, nil
+}
+
+// OccurredAt is a stored event's domain time without decoding its payload: the metadata's
+// occurred_at, or when it was stored, as Decode reads it (what archival judges age by).
+func OccurredAt(r eventstore.RecordedEvent) time.Time {
+	var m struct {
+		OccurredAt time.Time `json:"occurred_at"`
+	}
+	if len(r.Metadata) > 0 && fastjson.Unmarshal(r.Metadata, &m) == nil && !m.OccurredAt.IsZero() {
+		return m.OccurredAt.UTC()
+	}
+	return r.RecordedAt
 }

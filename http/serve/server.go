@@ -59,6 +59,9 @@ type Config struct {
 	// ArchiveDir holds the SQLite log's archive segments (default DataDir/archive; it may
 	// sit on other storage). Reads reach into it for events sealed by accountd archive.
 	ArchiveDir string
+	// HotWindow, when set, has the elected hourly sweep archive the SQLite log's events older
+	// than it while the server serves (archival.go); zero leaves archival to accountd archive.
+	HotWindow HotWindow
 	// Argon2 sets the password hashing cost (default credentials.DefaultArgon2Params()).
 	Argon2 *credentials.Argon2Params
 	// Tokens are the API clients. Empty: DataDir/tokens, generated on first start and
@@ -257,6 +260,8 @@ type Server struct {
 	// sweptHour is the hour of the server's clock (Unix seconds) the sweeper last swept.
 	sweptHour atomic.Int64
 	witness   *logWitness // the transparency log (nil when the store keeps no tree)
+	// archivable is the SQLite log as opened, which the sweep archives (nil: another store)
+	archivable *sqlite.Store
 
 	// Singleton work (singleton.go): the lease table, whether it is the shared log's, this
 	// node's elector and name, and the work it competes for.
@@ -336,6 +341,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		s.store = cfg.wrapStore(s.store)
 	}
 	raw := s.store
+	s.archivable, _ = eventstore.As[*sqlite.Store](raw)
 	if s.store, err = s.instrumentStore(s.store); err != nil {
 		return nil, err
 	}

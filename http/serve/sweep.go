@@ -10,6 +10,7 @@ import (
 	"accountd/domain"
 	"accountd/eventstore"
 	"accountd/eventstore/eventlog"
+	"accountd/eventstore/sqlite"
 	"accountd/projections/compliance"
 )
 
@@ -103,6 +104,12 @@ func (w sweeper) Run(ctx context.Context) error {
 					var destroyed int
 					if floor, destroyed, err = w.s.ApplyPersonalRetention(ctx); err == nil && destroyed > 0 {
 						w.s.log.Info("personal data retention: destroyed the keys of past months", "before", floor, "destroyed", destroyed)
+					}
+				}
+				if err == nil {
+					var rep sqlite.SealReport
+					if rep, err = w.s.archiveBeyondHotWindow(ctx); err == nil && rep.Events > 0 {
+						w.s.log.Info("archived the events beyond the hot window", "events", rep.Events, "segments", len(rep.Segments), "through", rep.Through)
 					}
 				}
 				if err == nil {
