@@ -129,17 +129,9 @@ func (s *scanner) object(i int) (int, error) {
 		if top && name == "account_id" && s.data[start] == '"' {
 			_ = json.Unmarshal(s.data[start:i], &s.accountID)
 		}
-		i = s.ws(i)
-		if i >= len(s.data) {
-			return 0, errSyntax
-		}
-		switch s.data[i] {
-		case ',':
-			i = s.ws(i + 1)
-		case '}':
-			return i + 1, nil
-		default:
-			return 0, errSyntax
+		var closed bool
+		if i, closed, err = s.after(i, '}'); err != nil || closed {
+			return i, err
 		}
 	}
 }
@@ -160,19 +152,26 @@ func (s *scanner) array(i int, member string) (int, error) {
 		if i, err = s.value(i, member); err != nil {
 			return 0, err
 		}
-		i = s.ws(i)
-		if i >= len(s.data) {
-			return 0, errSyntax
-		}
-		switch s.data[i] {
-		case ',':
-			i = s.ws(i + 1)
-		case ']':
-			return i + 1, nil
-		default:
-			return 0, errSyntax
+		var closed bool
+		if i, closed, err = s.after(i, ']'); err != nil || closed {
+			return i, err
 		}
 	}
+}
+
+// after scans what follows a member or an element: a comma (the next one starts at the
+// returned index) or the closer of its object or array (closed, past it).
+func (s *scanner) after(i int, closer byte) (int, bool, error) {
+	i = s.ws(i)
+	switch {
+	case i >= len(s.data):
+		return 0, false, errSyntax
+	case s.data[i] == ',':
+		return s.ws(i + 1), false, nil
+	case s.data[i] == closer:
+		return i + 1, true, nil
+	}
+	return 0, false, errSyntax
 }
 
 // literal scans a number, true, false or null (loosely: what encoding/json wrote, and a

@@ -20,13 +20,7 @@ import (
 // in the background).
 func (e *env) eventually(what string, f func() bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !f() {
-		if time.Now().After(deadline) {
-			e.t.Fatalf("%s did not happen within 10 s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(e.t, what, 10*time.Second, f)
 }
 
 func (e *env) timeline(query string) response {
