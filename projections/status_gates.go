@@ -18,7 +18,8 @@ import (
 // A property whose instants the packed form cannot hold exactly is read from
 // Status.properties instead (flagWide).
 type propertyGates struct {
-	recs  []packedGate
+	recs  []packedGate // off the heap when large (offheap.go): grow only with regrowArray
+	mem   *offHeap
 	ids   []byte // append only: the property IDs, which never change
 	index hashIndex
 	hash  func(string) uint64
@@ -81,6 +82,9 @@ func (g *propertyGates) put(id string, rec propertyRecord) {
 	}
 	gate.id, gate.idLen = uint32(len(g.ids)), uint32(len(id))
 	g.ids = append(g.ids, id...)
+	if len(g.recs) == cap(g.recs) {
+		g.recs, g.mem = regrowArray(g.recs, g.mem, max(256, 2*cap(g.recs)))
+	}
 	g.recs = append(g.recs, gate)
 	g.index.insert(g.hash, id, uint32(len(g.recs)-1), g.idOf)
 }

@@ -94,6 +94,7 @@ func BenchmarkStatusReadScale(b *testing.B) {
 		m.p50, m.p99, m.p999 = m.lat[len(m.lat)/2], m.lat[len(m.lat)*99/100], m.lat[len(m.lat)*999/1000]
 	}
 	small, big := models[0], models[1]
+	b.Logf("huge pages in this process: %s", hugePagesInUse())
 	b.ReportMetric(float64(small.p99.Nanoseconds()), "small-p99-ns")
 	b.ReportMetric(float64(big.p99.Nanoseconds()), "large-p99-ns")
 	b.ReportMetric(float64(big.p99)/float64(small.p99), "p99-ratio")
@@ -124,4 +125,19 @@ func fillStatus(n int, now time.Time) (*Status, []string, []string) {
 		emails[i], ids[i] = email, id
 	}
 	return s, emails, ids
+}
+
+// hugePagesInUse is the process's anonymous memory on transparent huge pages, as Linux
+// counts it, so a run says whether the tables got them (offheap.go).
+func hugePagesInUse() string {
+	b, err := os.ReadFile("/proc/self/smaps_rollup")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "AnonHugePages:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
 }

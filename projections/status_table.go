@@ -35,7 +35,8 @@ import (
 //
 // Not safe for concurrent use; Status guards it with its lock.
 type accountTable struct {
-	recs    []packedAccount
+	recs    []packedAccount // off the heap when large (offheap.go): grow only with regrowArray
+	recsMem *offHeap
 	arena   []byte // append only: strings handed out by get point into it (see str)
 	garbage int    // arena bytes no record refers to any more
 	byID    hashIndex
@@ -185,6 +186,9 @@ func (t *accountTable) put(id, emailKey string, rec accountRecord) {
 			p.tail, p.tailLen = t.appendTail(tail)
 		}
 		i = uint32(len(t.recs))
+		if len(t.recs) == cap(t.recs) {
+			t.recs, t.recsMem = regrowArray(t.recs, t.recsMem, max(1024, 2*cap(t.recs)))
+		}
 		t.recs = append(t.recs, p)
 		t.insert(&t.byID, id, i, keyID)
 	}
@@ -228,7 +232,8 @@ func (t *accountTable) compact() {
 // directory, its table, the group's control word and the slot, all in different lines.
 // It is at most half full, so a probe sequence is short.
 type hashIndex struct {
-	slots []uint64
+	slots []uint64 // off the heap when large (offheap.go)
+	mem   *offHeap
 	n     int
 }
 
@@ -289,8 +294,9 @@ func (x *hashIndex) insert(hash func(string) uint64, key string, i uint32, keyOf
 // grow doubles the index, hashing every key again from its record (the slots keep only
 // half of each hash).
 func (x *hashIndex) grow(hash func(string) uint64, keyOf func(uint32) string) {
-	old := x.slots
-	x.slots = make([]uint64, max(1024, 2*len(old)))
+	old, oldMem := x.slots, x.mem
+	x.slots, x.mem = makeArray[uint64](max(1024, 2*len(old)))
+	defer oldMem.free()
 	mask := uint64(len(x.slots) - 1)
 	for _, e := range old {
 		if e == 0 {
