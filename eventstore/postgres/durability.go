@@ -14,12 +14,12 @@ import (
 // synchronous_commit off: PostgreSQL writes its commit record to the WAL buffers and
 // releases the advisory lock without waiting for the flush, so the next batch, from this
 // node or another, decides and writes while the flush is under way. The syncer then runs,
-// on another connection, one small synchronous transaction that raises the schema's
-// durable head (the one row of the head table) to the batch's last position. PostgreSQL
-// flushes the WAL up to that transaction's commit record before making it visible, and the
-// batch's commit record comes earlier in the WAL, so once the head row says n, positions
-// 1..n are on disk whichever node wrote them. Only then are the batch's callers answered
-// and the followers notified.
+// on another connection, one small synchronous transaction that holds a transaction ID and
+// touches no row; PostgreSQL flushes the WAL up to its commit record before it returns, and
+// the batch's commit record comes earlier in the WAL. Only then does it raise the schema's durable head (the one row of the head
+// table) to the batch's last position (flush below), so once the head row says n,
+// positions 1..n are on disk whichever node wrote them. Only then are the batch's callers
+// answered and the followers notified.
 //
 // Readers never go past the durable head: a committed but unflushed batch would vanish in
 // a server crash (PostgreSQL keeps a prefix of the WAL), and its positions would later be
@@ -95,20 +95,28 @@ func (s *Store) runSyncer() {
 	}
 }
 
-// flush makes positions up to upTo durable: a synchronous commit that raises the head row
-// (a no-op when another node raised it further: its visible commit was flushed too), with
-// the notification to every node's followers when events were written.
+// flush makes positions up to upTo durable, in one round trip of two transactions. The
+// first only takes a transaction ID (txid_current), so that it has a commit record of its
+// own, and commits synchronously: PostgreSQL flushes the WAL up to its commit record, which comes
+// after the batch's. It touches no row, so the flushes of several nodes share one WAL
+// flush instead of queueing on the head row's lock for each other's (one fsync each, in
+// turn, when the head row was raised in the flushing transaction). The second raises the
+// head row (a no-op when another node raised it further) and notifies every node's
+// followers; it need not wait for its own flush: what it says is already durable, and
+// losing it in a crash only makes the head lag until the next flush.
 func (s *Store) flush(upTo uint64, notify bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), syncTimeout)
 	defer cancel()
 	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue("SELECT txid_current()")
+	b.Queue("COMMIT")
+	b.Queue("BEGIN")
+	b.Queue("SET LOCAL synchronous_commit TO off")
 	b.Queue(s.q.raiseDurable, int64(upTo))
 	if notify {
 		b.Queue("SELECT pg_notify($1, $2)", s.channel, fmt.Sprint(upTo))
 	}
-	// The batch runs as one implicit transaction, committed synchronously at its Sync.
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return err
-	}
-	return nil
+	b.Queue("COMMIT")
+	return s.pool.SendBatch(ctx, b).Close()
 }
