@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"regexp"
-	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
 	"slices"
@@ -42,8 +41,8 @@ import (
 // which moves less with what else runs on the machine. ACCOUNTD_BENCH_LOGIN_SECONDS sets
 // each phase's length (default 10), ACCOUNTD_BENCH_LOGIN_ROUNDS the number of login phases
 // (default 2); ACCOUNTD_BENCH_LOGIN_CPUPROFILE=FILE writes a CPU profile and
-// ACCOUNTD_BENCH_LOGIN_TRACE=FILE a runtime trace of the first measured login phase alone
-// (no set-up, no warm-up, no reference).
+// ACCOUNTD_BENCH_LOGIN_TRACE=FILE a runtime trace of each measured login phase alone (no
+// set-up, no warm-up, no reference), the first in FILE, the second in FILE.2 and so on.
 func BenchmarkLoginPath(b *testing.B) {
 	seconds := 10
 	if v, err := strconv.Atoi(os.Getenv("ACCOUNTD_BENCH_LOGIN_SECONDS")); err == nil && v > 0 {
@@ -89,21 +88,17 @@ func BenchmarkLoginPath(b *testing.B) {
 	}
 	var measured time.Duration // process CPU of the current measured login phase
 	var cpu0 time.Duration
-	var profiled bool
+	var round int
 	benchMeasuring = func(start bool) {
 		if start {
-			if !profiled {
-				startProfiles(b)
-			}
+			round++
+			startProfiles(b, round)
 			cpu0 = processCPU()
 			return
 		}
 		measured = processCPU() - cpu0
-		if !profiled {
-			profiled = true
-			pprof.StopCPUProfile()
-			trace.Stop()
-		}
+		pprof.StopCPUProfile()
+		trace.Stop()
 	}
 	defer func() { benchMeasuring = func(bool) {} }()
 	b.ResetTimer()
@@ -146,11 +141,17 @@ func BenchmarkLoginPath(b *testing.B) {
 	}
 }
 
-// startProfiles starts the CPU profile and the runtime trace of the first measured login
-// phase that the environment asks for.
-func startProfiles(b *testing.B) {
+// startProfiles starts the CPU profile and the runtime trace of a measured login phase
+// that the environment asks for: in FILE for the first, FILE.2 for the second, and so on.
+func startProfiles(b *testing.B, round int) {
+	name := func(path string) string {
+		if round > 1 {
+			return fmt.Sprintf("%s.%d", path, round)
+		}
+		return path
+	}
 	if path := os.Getenv("ACCOUNTD_BENCH_LOGIN_CPUPROFILE"); path != "" {
-		f, err := os.Create(path)
+		f, err := os.Create(name(path))
 		if err != nil {
 			b.Error(err)
 		} else if err := pprof.StartCPUProfile(f); err != nil {
@@ -158,7 +159,7 @@ func startProfiles(b *testing.B) {
 		}
 	}
 	if path := os.Getenv("ACCOUNTD_BENCH_LOGIN_TRACE"); path != "" {
-		f, err := os.Create(path)
+		f, err := os.Create(name(path))
 		if err != nil {
 			b.Error(err)
 		} else if err := trace.Start(f); err != nil {
@@ -216,7 +217,7 @@ func verificationsPerSecond(h *credentials.Hasher, phc string, d time.Duration) 
 	cpu0 := processCPU()
 	start := time.Now()
 	deadline := start.Add(d)
-	for range runtime.GOMAXPROCS(0) {
+	for range h.Concurrency() {
 		wg.Go(func() {
 			for time.Now().Before(deadline) {
 				if !h.Verify(phc, "Correct horse battery 42") {
