@@ -1,6 +1,7 @@
 package serve
 
 import (
+	"os"
 	"runtime"
 	"sync"
 )
@@ -15,6 +16,11 @@ import (
 // goroutines, with others runnable, for 8% of the time. The spare P runs them on that core
 // instead. The hashes still run one per core (credentials.Hasher's slots), so the extra P
 // adds no working set that evicts another from the caches.
+//
+// An operator who set GOMAXPROCS has chosen: it is left as it is.
 var spareProc = sync.OnceFunc(func() {
+	if os.Getenv("GOMAXPROCS") != "" {
+		return
+	}
 	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
 })
