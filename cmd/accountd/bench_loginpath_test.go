@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"regexp"
-	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -23,19 +25,24 @@ import (
 
 // BenchmarkLoginPath puts the login path beside its limit in one run: `accountd bench
 // --workload logins -c 16` against an in-process server with the OWASP argon2id parameters
-// and a durable log (what `accountd serve` runs), and, before and after it on the same
-// cores, argon2id verifications with the same parameters by one goroutine per core. Every
-// sign-in of the front-desk mix costs one verification (a typo and its correction are two
-// sign-ins; an unknown e-mail verifies against the dummy hash), so logins/s over
-// verifications/s is the share of the hash's limit the rest of the path leaves:
+// and a durable log (what `accountd serve` runs), and, around it on the same cores,
+// argon2id verifications with the same Hasher by one goroutine per core. Every sign-in of
+// the front-desk mix costs one verification (a typo and its correction are two sign-ins;
+// an unknown e-mail verifies against the dummy hash), so logins/s over verifications/s is
+// the share of the hash's limit the rest of the path leaves:
 //
 //	go test -run '^$' -bench LoginPath -benchtime 1x -v ./cmd/accountd/
 //
-// It reports the ratio twice: in wall-clock rates, and in process CPU time (user+system,
-// client included) per login against per verification, which moves less with what else
-// runs on a shared machine. ACCOUNTD_BENCH_LOGIN_SECONDS sets each phase's length (default
-// 10); ACCOUNTD_BENCH_LOGIN_CPUPROFILE=FILE writes a CPU profile of the measured login
-// phase alone (no set-up, no reference).
+// The phases alternate, reference and logins, R L R L R: a shared machine's speed drifts
+// by 15% and more within a minute, and a login phase compared with the references on both
+// its sides sees the same drift as they do. It reports the ratio twice, each from the sums
+// over all rounds (every round's ratios are logged too): in wall-clock rates, and in
+// process CPU time (user+system, client included) per login against per verification,
+// which moves less with what else runs on the machine. ACCOUNTD_BENCH_LOGIN_SECONDS sets
+// each phase's length (default 10), ACCOUNTD_BENCH_LOGIN_ROUNDS the number of login phases
+// (default 2); ACCOUNTD_BENCH_LOGIN_CPUPROFILE=FILE writes a CPU profile and
+// ACCOUNTD_BENCH_LOGIN_TRACE=FILE a runtime trace of each measured login phase alone (no
+// set-up, no warm-up, no reference), the first in FILE, the second in FILE.2 and so on.
 func BenchmarkLoginPath(b *testing.B) {
 	seconds := 10
 	if v, err := strconv.Atoi(os.Getenv("ACCOUNTD_BENCH_LOGIN_SECONDS")); err == nil && v > 0 {
@@ -75,66 +82,142 @@ func BenchmarkLoginPath(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var measured time.Duration // process CPU of the measured login phase
+	rounds := 2
+	if v, err := strconv.Atoi(os.Getenv("ACCOUNTD_BENCH_LOGIN_ROUNDS")); err == nil && v > 0 {
+		rounds = v
+	}
+	var measured time.Duration // process CPU of the current measured login phase
 	var cpu0 time.Duration
+	var round int
 	benchMeasuring = func(start bool) {
 		if start {
-			if path := os.Getenv("ACCOUNTD_BENCH_LOGIN_CPUPROFILE"); path != "" {
-				f, err := os.Create(path)
-				if err != nil {
-					b.Error(err)
-				} else if err := pprof.StartCPUProfile(f); err != nil {
-					b.Error(err)
-				}
-			}
+			round++
+			startProfiles(b, round)
 			cpu0 = processCPU()
 			return
 		}
 		measured = processCPU() - cpu0
 		pprof.StopCPUProfile()
+		trace.Stop()
 	}
 	defer func() { benchMeasuring = func(bool) {} }()
 	b.ResetTimer()
 	for range b.N {
-		before, beforeCPU := verificationsPerSecond(hasher, phc, phase)
-		var stdout, stderr bytes.Buffer
-		args := []string{"bench", "--url", url, "--data", dir, "--workload", "logins", "--accounts", "48",
-			"--connections", "16", "--duration", phase.String(), "--warmup", "2s"}
-		if code := run(args, nil, &stdout, &stderr); code != 0 {
-			b.Fatalf("exit %d:\n%s%s", code, stdout.String(), stderr.String())
+		// R L R ... L R: each login phase lies between two references, and the ratios are
+		// of the sums, each reference weighing half on either side, so a drift of the
+		// machine's speed through the run moves both sides alike.
+		refs := []refPhase{verificationsPerSecond(hasher, phc, phase)}
+		var logins []loginPhase
+		var out bytes.Buffer
+		for range rounds {
+			logins = append(logins, loginRun(b, url, dir, phase, &measured, &out))
+			refs = append(refs, verificationsPerSecond(hasher, phc, phase))
 		}
-		m := benchLoginRate.FindStringSubmatch(stdout.String())
-		if m == nil {
-			b.Fatalf("no login rate in:\n%s", stdout.String())
+		var loginN, loginSecs, refRate, refCPU float64
+		var loginCPU time.Duration
+		var perRound []float64
+		for i, l := range logins {
+			loginN += float64(l.n)
+			loginSecs += l.secs
+			loginCPU += l.cpu
+			r := (refs[i].rate + refs[i+1].rate) / 2
+			refRate += r / float64(len(logins))
+			c := (refs[i].cpu + refs[i+1].cpu) / 2
+			refCPU += float64(c) / float64(len(logins))
+			fmt.Fprintf(&out, "round %d: logins %.1f/s, CPU per login %v; verifications %.1f/s, %v / %.1f/s, %v: ratio %.3f, CPU ratio %.3f\n",
+				i+1, float64(l.n)/l.secs, l.cpu/time.Duration(max(l.n, 1)), refs[i].rate, refs[i].cpu, refs[i+1].rate, refs[i+1].cpu,
+				float64(l.n)/l.secs/r, float64(c)/float64(l.cpu/time.Duration(max(l.n, 1))))
+			perRound = append(perRound, float64(l.n)/l.secs/r)
 		}
-		answered, _ := strconv.Atoi(m[1])
-		secs, _ := strconv.ParseFloat(m[2], 64)
-		logins := float64(answered) / secs
-		after, afterCPU := verificationsPerSecond(hasher, phc, phase)
-		ref := (before + after) / 2
-		refCPU := (beforeCPU + afterCPU) / 2
-		loginCPU := measured / time.Duration(max(answered, 1))
-		b.Logf("logins %.1f/s; argon2id verifications %.1f/s before, %.1f/s after: ratio %.3f\n"+
-			"CPU per login %v, per verification %v before, %v after: ratio %.3f\n%s",
-			logins, before, after, logins/ref, loginCPU, beforeCPU, afterCPU, float64(refCPU)/float64(loginCPU), stdout.String())
-		b.ReportMetric(logins, "logins/s")
-		b.ReportMetric(ref, "verifications/s")
-		b.ReportMetric(logins/ref, "ratio")
-		b.ReportMetric(float64(refCPU)/float64(loginCPU), "cpu-ratio")
+		rate := loginN / loginSecs
+		perLogin := float64(loginCPU) / loginN
+		b.Logf("%slogins %.1f/s against argon2id verifications %.1f/s: ratio %.3f (median of rounds %.3f)\n"+
+			"CPU per login %v against per verification %v: ratio %.3f",
+			out.String(), rate, refRate, rate/refRate, median(perRound), time.Duration(perLogin), time.Duration(refCPU), refCPU/perLogin)
+		b.ReportMetric(rate, "logins/s")
+		b.ReportMetric(refRate, "verifications/s")
+		b.ReportMetric(rate/refRate, "ratio")
+		b.ReportMetric(refCPU/perLogin, "cpu-ratio")
 	}
+}
+
+// startProfiles starts the CPU profile and the runtime trace of a measured login phase
+// that the environment asks for: in FILE for the first, FILE.2 for the second, and so on.
+func startProfiles(b *testing.B, round int) {
+	name := func(path string) string {
+		if round > 1 {
+			return fmt.Sprintf("%s.%d", path, round)
+		}
+		return path
+	}
+	if path := os.Getenv("ACCOUNTD_BENCH_LOGIN_CPUPROFILE"); path != "" {
+		f, err := os.Create(name(path))
+		if err != nil {
+			b.Error(err)
+		} else if err := pprof.StartCPUProfile(f); err != nil {
+			b.Error(err)
+		}
+	}
+	if path := os.Getenv("ACCOUNTD_BENCH_LOGIN_TRACE"); path != "" {
+		f, err := os.Create(name(path))
+		if err != nil {
+			b.Error(err)
+		} else if err := trace.Start(f); err != nil {
+			b.Error(err)
+		}
+	}
+}
+
+type loginPhase struct {
+	n    int
+	secs float64
+	cpu  time.Duration
+}
+
+// loginRun runs one measured phase of `accountd bench --workload logins` (with its own
+// 48 accounts and warm-up) and appends its report to out.
+func loginRun(b *testing.B, url, dir string, phase time.Duration, measured *time.Duration, out *bytes.Buffer) loginPhase {
+	var stdout, stderr bytes.Buffer
+	args := []string{"bench", "--url", url, "--data", dir, "--workload", "logins", "--accounts", "48",
+		"--connections", "16", "--duration", phase.String(), "--warmup", "2s"}
+	if code := run(args, nil, &stdout, &stderr); code != 0 {
+		b.Fatalf("exit %d:\n%s%s", code, stdout.String(), stderr.String())
+	}
+	m := benchLoginRate.FindStringSubmatch(stdout.String())
+	if m == nil {
+		b.Fatalf("no login rate in:\n%s", stdout.String())
+	}
+	answered, _ := strconv.Atoi(m[1])
+	secs, _ := strconv.ParseFloat(m[2], 64)
+	out.Write(stdout.Bytes())
+	return loginPhase{n: answered, secs: secs, cpu: *measured}
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 var benchLoginRate = regexp.MustCompile(`(?m)^login\s+requests (\d+) in ([0-9.]+)s`)
 
+type refPhase struct {
+	rate float64
+	cpu  time.Duration // process CPU per verification
+}
+
 // verificationsPerSecond runs argon2id verifications of a right password on every core
 // for d, and returns their rate and the process CPU time each took.
-func verificationsPerSecond(h *credentials.Hasher, phc string, d time.Duration) (float64, time.Duration) {
+func verificationsPerSecond(h *credentials.Hasher, phc string, d time.Duration) refPhase {
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	cpu0 := processCPU()
 	start := time.Now()
 	deadline := start.Add(d)
-	for range runtime.GOMAXPROCS(0) {
+	for range h.Concurrency() {
 		wg.Go(func() {
 			for time.Now().Before(deadline) {
 				if !h.Verify(phc, "Correct horse battery 42") {
@@ -146,7 +229,7 @@ func verificationsPerSecond(h *credentials.Hasher, phc string, d time.Duration) 
 	}
 	wg.Wait()
 	cpu := processCPU() - cpu0
-	return float64(n.Load()) / time.Since(start).Seconds(), cpu / time.Duration(max(n.Load(), 1))
+	return refPhase{rate: float64(n.Load()) / time.Since(start).Seconds(), cpu: cpu / time.Duration(max(n.Load(), 1))}
 }
 
 // processCPU is the user and system time this process has used.

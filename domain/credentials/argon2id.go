@@ -15,7 +15,7 @@ import (
 	"runtime"
 	"strings"
 
-	"golang.org/x/crypto/argon2"
+	"accountd/domain/credentials/internal/argon2"
 )
 
 // Argon2Params are the argon2id cost settings. The defaults follow OWASP's password storage
@@ -36,28 +36,42 @@ func DefaultArgon2Params() Argon2Params {
 // ErrMalformedHash is returned for a stored hash that is not an argon2id PHC string.
 var ErrMalformedHash = errors.New("credentials: malformed argon2id hash")
 
-// Hasher hashes and verifies passwords with argon2id.
+// Hasher hashes and verifies passwords with argon2id. Make one with NewHasher.
 type Hasher struct {
 	Params Argon2Params
 	// dummy is verified against when no account exists, so an unknown e-mail costs the same
 	// time as a wrong password (OWASP; RULES R8.2).
 	dummy string
-	// slots bounds the argon2id computations under way to one per core (GOMAXPROCS at
-	// NewHasher). Sixteen sign-ins hashing at once on two cores take no less CPU in all
+	// slots bounds the argon2id computations under way to one per core (see cores).
+	// Sixteen sign-ins hashing at once on two cores take no less CPU in all
 	// than two at a time, but they hold sixteen 19 MiB working sets that evict one
 	// another from the caches and make the heap (and its page faults and GC) eight times
 	// larger: measured on the login path, each hash cost about 35% more CPU than the same
 	// hash run one per core. Waiting for a slot changes no parameter, and every request
 	// still pays a whole hash, so the timing stays equal for unknown e-mails.
-	slots chan struct{}
+	//
+	// Each slot carries the block array its hash works in, kept from one hash to the next:
+	// allocating 19 MiB a hash cost its zeroing, GC cycles and page faults (see
+	// internal/argon2).
+	slots chan *argon2.Buffer
 }
+
+// cores is GOMAXPROCS as the process started, before the server raised it: the runtime's
+// count of the cores it may use. The server runs one more P than that, so that a core is
+// not left idle while a goroutine blocks in fsync or in SQLite holding its P; the hashes
+// still run one per core.
+var cores = runtime.GOMAXPROCS(0)
 
 // NewHasher validates the parameters and prepares the dummy hash.
 func NewHasher(p Argon2Params) (*Hasher, error) {
 	if p.MemoryKiB < 8*uint32(p.Parallelism) || p.Iterations < 1 || p.Parallelism < 1 || p.SaltLength < 8 || p.KeyLength < 16 {
 		return nil, fmt.Errorf("credentials: argon2id parameters out of range: %+v", p)
 	}
-	h := &Hasher{Params: p, slots: make(chan struct{}, runtime.GOMAXPROCS(0))}
+	n := min(runtime.GOMAXPROCS(0), cores)
+	h := &Hasher{Params: p, slots: make(chan *argon2.Buffer, n)}
+	for range n {
+		h.slots <- new(argon2.Buffer)
+	}
 	d, err := h.Hash("accountd dummy password for equal timing")
 	if err != nil {
 		return nil, err
@@ -66,15 +80,16 @@ func NewHasher(p Argon2Params) (*Hasher, error) {
 	return h, nil
 }
 
+// Concurrency is how many hashes the Hasher runs at once: one per core.
+func (h *Hasher) Concurrency() int { return cap(h.slots) }
+
 // Hash returns the PHC string $argon2id$v=19$m=..,t=..,p=..$salt$key.
 func (h *Hasher) Hash(password string) (string, error) {
 	salt := make([]byte, h.Params.SaltLength)
 	if _, err := rand.Read(salt); err != nil {
 		return "", fmt.Errorf("credentials: salt: %w", err)
 	}
-	h.acquire()
-	key := argon2.IDKey([]byte(password), salt, h.Params.Iterations, h.Params.MemoryKiB, h.Params.Parallelism, h.Params.KeyLength)
-	h.release()
+	key := h.idKey([]byte(password), salt, h.Params.Iterations, h.Params.MemoryKiB, h.Params.Parallelism, h.Params.KeyLength)
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, h.Params.MemoryKiB, h.Params.Iterations, h.Params.Parallelism,
 		b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
@@ -94,16 +109,16 @@ func (h *Hasher) VerifyDummy(password string) bool {
 	return false
 }
 
-func (h *Hasher) acquire() {
-	if h.slots != nil {
-		h.slots <- struct{}{}
+// idKey runs argon2id in a slot's buffer once a slot is free. A hash that needs more memory
+// than the Hasher's own parameters (an old, costlier stored hash) gets an array of its own,
+// so the slots never keep more than the configured cost each.
+func (h *Hasher) idKey(password, salt []byte, t, m uint32, p uint8, keyLen uint32) []byte {
+	buf := <-h.slots
+	defer func() { h.slots <- buf }()
+	if m > h.Params.MemoryKiB {
+		return argon2.IDKey(nil, password, salt, t, m, p, keyLen)
 	}
-}
-
-func (h *Hasher) release() {
-	if h.slots != nil {
-		<-h.slots
-	}
+	return argon2.IDKey(buf, password, salt, t, m, p, keyLen)
 }
 
 func (h *Hasher) verify(phc, password string) (bool, error) {
@@ -128,8 +143,6 @@ func (h *Hasher) verify(phc, password string) (bool, error) {
 	if err != nil || len(want) == 0 {
 		return false, ErrMalformedHash
 	}
-	h.acquire()
-	got := argon2.IDKey([]byte(password), salt, t, m, p, uint32(len(want)))
-	h.release()
+	got := h.idKey([]byte(password), salt, t, m, p, uint32(len(want)))
 	return subtle.ConstantTimeCompare(got, want) == 1, nil
 }

@@ -307,6 +307,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 		return nil, err
 	}
 	s.warnLooseDataDir()
+	spareProc()
 	hasher, err := credentials.NewHasher(*cfg.Argon2)
 	if err != nil {
 		return nil, err
