@@ -2,7 +2,10 @@ package projections
 
 import (
 	"runtime"
+	"sync/atomic"
 	"unsafe"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // The status projection's packed records and hash indexes are read at random: with a
@@ -23,6 +26,17 @@ import (
 // offHeapMin is the smallest array worth a mapping of its own: one huge page.
 const offHeapMin = 2 << 20
 
+// offHeapBytes is what the mappings hold in all: Go's memory metrics do not count it.
+var offHeapBytes atomic.Int64
+
+// OffHeapCollector exposes offHeapBytes, so that an operator sizing a node sees the read
+// model's largest part, which go_memstats leaves out.
+func OffHeapCollector() prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "accountd_status_offheap_bytes",
+		Help: "Memory the status read model maps outside the Go heap (its large tables, on huge pages where the system allows); go_memstats does not count it."},
+		func() float64 { return float64(offHeapBytes.Load()) })
+}
+
 // offHeap is one mapping holding an array; the zero value is an array on the Go heap.
 type offHeap struct {
 	mapping []byte
@@ -40,8 +54,9 @@ func makeArray[T any](n int) ([]T, *offHeap) {
 	if mapping == nil {
 		return make([]T, n), nil
 	}
+	offHeapBytes.Add(int64(len(mapping)))
 	m := &offHeap{mapping: mapping}
-	m.cleanup = runtime.AddCleanup(m, unmap, mapping)
+	m.cleanup = runtime.AddCleanup(m, release, mapping)
 	return unsafe.Slice((*T)(unsafe.Pointer(unsafe.SliceData(aligned))), n), m
 }
 
@@ -60,6 +75,12 @@ func (m *offHeap) free() {
 		return
 	}
 	m.cleanup.Stop()
-	unmap(m.mapping)
+	release(m.mapping)
 	m.mapping = nil
+}
+
+// release unmaps a mapping and stops counting it.
+func release(mapping []byte) {
+	unmap(mapping)
+	offHeapBytes.Add(-int64(len(mapping)))
 }

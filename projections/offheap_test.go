@@ -62,3 +62,27 @@ func TestPropertyGatesOffTheHeap(t *testing.T) {
 		}
 	}
 }
+
+// The gauge follows the mappings: an operator reads the read model's memory there.
+func TestOffHeapBytesCountsTheMappings(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("large arrays are mapped off the heap on Linux only")
+	}
+	before := offHeapBytes.Load()
+	a, mem := makeArray[uint64](1 << 20) // 8 MiB
+	if mem == nil {
+		t.Fatal("an 8 MiB array was not mapped")
+	}
+	a[len(a)-1] = 1
+	if got := offHeapBytes.Load() - before; got < 8<<20 {
+		t.Fatalf("the gauge rose by %d bytes for an 8 MiB mapping", got)
+	}
+	grown, mem2 := regrowArray(a, mem, 2<<20)
+	if grown[len(a)-1] != 1 {
+		t.Fatal("the regrowth lost an element")
+	}
+	mem2.free()
+	if got := offHeapBytes.Load(); got != before {
+		t.Fatalf("after both mappings were freed the gauge reads %d bytes, want %d", got, before)
+	}
+}

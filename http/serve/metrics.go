@@ -40,7 +40,7 @@ func (s *Server) registerRunnerMetrics() error {
 	if s.metrics == nil {
 		return nil
 	}
-	for _, c := range snapshot.Collectors() {
+	for _, c := range append(snapshot.Collectors(), projections.OffHeapCollector()) {
 		if err := s.metrics.Register(c); err != nil {
 			return err
 		}
