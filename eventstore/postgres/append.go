@@ -119,6 +119,12 @@ func (s *Store) runWriter() {
 			goto wait
 		case first = <-s.requests:
 		}
+		// A turn begins with the lock, before its first batch is made up: what queues
+		// while another node's turn lasts goes in with that batch, instead of in a second
+		// one that waits for the lock again.
+		if s.turn == nil {
+			s.beginTurn()
+		}
 		// A fresh slice per batch: the syncer holds the previous one until it answers it.
 		batch := make([]*request, 1, s.maxBatch)
 		batch[0] = first

@@ -187,3 +187,44 @@ func TestStaleHeadsAcrossNodes(t *testing.T) {
 		}
 	}
 }
+
+// TestLostTailIsNotBuiltOn: PostgreSQL loses what it had not flushed when it crashes, and
+// the node that wrote it lives on with the stream heads of its lost commits cached. Here the
+// crash is simulated (the tail deleted, the head row pulled back) while node a still holds
+// x at revision 2 in its cache; then b writes until the log's head is back where a left it,
+// so only the chain hash at that position tells a that its commit is gone. a's next append
+// to x must build on revision 0, the one x has, and leave no gap in it.
+func TestLostTailIsNotBuiltOn(t *testing.T) {
+	url := testURL(t)
+	schema := freshSchema(t, url)
+	a, b := open(t, url, schema), open(t, url, schema)
+	ctx := t.Context()
+	for _, want := range []eventstore.ExpectedRevision{eventstore.NoStream, eventstore.Exact(0), eventstore.Exact(1)} {
+		if _, err := a.Append(ctx, "x", want, event(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	sch := pgx.Identifier{schema}.Sanitize()
+	if _, err := conn.Exec(ctx, "DELETE FROM "+sch+".events WHERE position > 1; UPDATE "+sch+".head SET position = 1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Append(ctx, "y", eventstore.NoStream, event(`{}`), event(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+	res, err := a.Append(ctx, "x", eventstore.Any, event(`{}`))
+	if err != nil || res.NextRevision != 1 || res.Positions[0] != 4 {
+		t.Fatalf("append to x after the lost tail: %+v, %v; want revision 1 at position 4", res, err)
+	}
+	recs, err := a.ReadStream(ctx, "x", 0, 0)
+	if err != nil || len(recs) != 2 {
+		t.Fatalf("x: %d events, %v; want 2", len(recs), err)
+	}
+	if head, err := a.VerifyChain(ctx); err != nil || head.Position != 4 {
+		t.Fatalf("verify chain: %+v, %v", head, err)
+	}
+}

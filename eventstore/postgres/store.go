@@ -13,10 +13,11 @@
 //
 // The price is one writer at a time, cluster-wide. Within a node that is amortised by
 // group commit: one goroutine takes every append already queued and decides them all in a
-// single transaction (one lock, one INSERT, two round trips, or one while this node is
-// the only one writing: commitFast), so 64 concurrent writers
-// cost a few transactions, not 64. The transaction commits without waiting for the WAL
-// flush, so across nodes the lock is held only for those two round trips; callers are
+// single transaction (one lock, one INSERT, in one round trip once the node holds the lock
+// and knows the log's head: turn.go, commitFast), so 64 concurrent writers cost a few
+// transactions, not 64. The transaction commits without waiting for the WAL flush, so
+// across nodes the lock is held for two round trips a batch (the lock and the head, then
+// the batch); callers are
 // answered, and readers see the batch, once a separate synchronous commit has made it
 // durable (durability.go).
 //
@@ -132,8 +133,10 @@ type Store struct {
 	heads    map[string]uint64
 	// The writer's turn (turn.go): the connection holding the session-level append lock
 	// between batches, and since when.
-	turn      *pgxpool.Conn
-	turnSince time.Time
+	turn        *pgxpool.Conn
+	turnSince   time.Time
+	contested   bool      // this turn lasts one batch: another node writes too
+	contendedAt time.Time // when a turn last found another node's commit before it
 }
 
 var (
@@ -289,6 +292,7 @@ type queries struct {
 	treeAt       string
 	frontier     string
 	head         string
+	hashAt       string
 	streamHeads  string
 	findIDs      string
 	insert       string
@@ -344,7 +348,8 @@ func newQueries(schema string) queries {
 		// every bit b set in n (transparency.FrontierIndexes).
 		frontier: "SELECT position, tree FROM " + t + " WHERE position IN (SELECT (h.n >> b) << b FROM " +
 			"(SELECT coalesce(max(position), 0) AS n FROM " + t + ") h, generate_series(0, 62) b WHERE (h.n >> b) & 1 = 1)",
-		head: "SELECT position, hash FROM " + t + " ORDER BY position DESC LIMIT 1",
+		head:   "SELECT position, hash FROM " + t + " ORDER BY position DESC LIMIT 1",
+		hashAt: "SELECT hash FROM " + t + " WHERE position = $1",
 		// One index probe per stream (the last entry of (stream, revision)), rather than a
 		// max() that would scan the whole stream.
 		streamHeads: "SELECT s.stream, (SELECT revision FROM " + t + " e WHERE e.stream = s.stream ORDER BY revision DESC LIMIT 1)" +

@@ -1,22 +1,32 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
+	"accountd/eventstore/transparency"
+
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// A turn: while a node has appends to make, its writer keeps the append lock as a
-// session-level advisory lock on one connection across consecutive batches, for up to
-// turnMax, and lets it go once it has had nothing to write for turnIdle. Without it, two
-// nodes writing at once took the lock in turns batch by batch: each batch found the other
-// node's commit before it and had to read the log's head, the tree's edge, the stream
-// heads and the stored IDs under the lock (two round trips), and each node's batches were
-// half as large. Within a turn nobody else can write, so every batch after the first is
-// decided from what the node knows and sent in one round trip (commitFast), while the
-// other node's appends queue up and go in one larger batch when its turn comes. The price
-// is the other node's latency: up to turnMax more while it waits.
+// A turn: a node's writer holds the append lock as a session-level advisory lock on one
+// connection across one or more batches. It takes the lock before it makes up a turn's
+// first batch (beginTurn), so that batch holds every append that queued while the node
+// waited, and reads the log's head and the tree's edge in the same round trip; every batch
+// of the turn, the first included, is then decided from what the node knows and sent in
+// one round trip (commitFast).
+//
+// How long a turn lasts depends on whether another node writes. Alone, a node keeps the
+// lock for up to turnMax and lets it go once it has had nothing to write for turnIdle. Once
+// a turn has found another node's commit before it, every turn lasts one batch, for
+// contendedFor: two nodes then alternate batch by batch, and each batch holds all the
+// appends its node's writers have in flight. Long turns did worse with two nodes (0.45-0.68
+// of one node): during a turn the other node's writers only waited, so the log was written
+// at the pace of one node's writers at a time, in batches a third of their number.
 //
 // The transaction-level lock every batch still takes is granted at once to the session
 // that holds the session-level one, so the order of commits, and with it the gapless
@@ -24,6 +34,9 @@ import (
 const (
 	turnMax  = 10 * time.Millisecond
 	turnIdle = 2 * time.Millisecond
+	// After a turn that found another node's commit before it, every turn lasts one
+	// batch for this long, whether or not that node wrote just before it.
+	contendedFor = 100 * time.Millisecond
 )
 
 // unlockAll releases the session-level lock however many times the session took it: a
@@ -42,9 +55,110 @@ func (s *Store) turnConn(ctx context.Context) (conn *pgxpool.Conn, locked bool, 
 	return conn, false, err
 }
 
+// beginTurn takes the session-level lock on a connection of its own before the first batch
+// of a turn is made up, so that what queued while another node's turn lasted goes in with
+// that batch. In the same round trip it reads the log's head and the tree's right edge:
+// if another node wrote since this one's last commit, the writer takes them as its own,
+// and the batch still goes in one round trip (commitFast: a stream head that the other
+// node moved only makes its INSERT hit a key, and the reading path takes over). Such a turn
+// is contested, and lasts one batch: the other node is waiting, and its writers' appends
+// go in one full batch when it gets the lock, instead of the log being written by one
+// node's writers at a time. On failure beginTurn leaves no turn: the batch then takes the
+// lock itself and reports what went wrong.
+func (s *Store) beginTurn() {
+	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
+	defer cancel()
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		s.fast = false
+		return
+	}
+	head, hash, edge, mine, err := lockAndReadHead(ctx, conn, s)
+	if err != nil {
+		s.fast = false
+		s.endTurn(conn, true)
+		return
+	}
+	s.turn, s.turnSince = conn, time.Now()
+	if head != s.last {
+		s.contendedAt = s.turnSince
+	}
+	s.contested = s.turnSince.Sub(s.contendedAt) < contendedFor
+	if !mine {
+		// This node's last commit is not in the log: PostgreSQL lost the tail it had not
+		// flushed (a crash), and the stream heads cached from it may be ahead of the truth.
+		// The reading path decides from the log alone.
+		clear(s.heads)
+		s.fast = false
+		return
+	}
+	if head == s.last {
+		s.fast = s.last > 0
+		return
+	}
+	frontier, err := transparency.LoadFrontier(int64(head), blobReader(edge))
+	if err != nil {
+		s.fast = false // the reading path reads the edge again and reports it
+		return
+	}
+	s.frontier, s.last, s.lastHash, s.fast = frontier, head, hash, head > 0
+}
+
+// lockAndReadHead takes the session-level append lock and, once it is granted, reads the
+// log's head (position and chain hash), the rows holding the tree's frontier, and whether
+// this node's last commit is still where it left it (mine).
+func lockAndReadHead(ctx context.Context, conn *pgxpool.Conn, s *Store) (head uint64, hash [32]byte, edge map[int64][]byte, mine bool, err error) {
+	b := &pgx.Batch{}
+	b.Queue("SELECT pg_advisory_lock($1)", s.lockKey)
+	b.Queue(s.q.head)
+	b.Queue(s.q.frontier)
+	b.Queue(s.q.hashAt, int64(s.last))
+	br := conn.SendBatch(ctx, b)
+	defer func() {
+		if cerr := br.Close(); err == nil {
+			err = cerr
+		}
+	}()
+	if _, err = br.Exec(); err != nil {
+		return 0, hash, nil, false, fmt.Errorf("append lock: %w", err)
+	}
+	var pos int64
+	var blob []byte
+	if err = br.QueryRow().Scan(&pos, &blob); err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return 0, hash, nil, false, fmt.Errorf("read log head: %w", err)
+	}
+	if pos > 0 && copy(hash[:], blob) != len(hash) {
+		return 0, hash, nil, false, fmt.Errorf("log head at position %d has a %d-byte hash", pos, len(blob))
+	}
+	edge = map[int64][]byte{}
+	rows, _ := br.Query()
+	for rows.Next() {
+		var p int64
+		var t []byte
+		if err = rows.Scan(&p, &t); err != nil {
+			rows.Close()
+			return 0, hash, nil, false, fmt.Errorf("read tree frontier: %w", err)
+		}
+		edge[p] = t
+	}
+	if err = rows.Err(); err != nil {
+		return 0, hash, nil, false, fmt.Errorf("read tree frontier: %w", err)
+	}
+	var last []byte
+	switch err = br.QueryRow().Scan(&last); {
+	case errors.Is(err, pgx.ErrNoRows):
+		mine, err = s.last == 0, nil
+	case err != nil:
+		return 0, hash, nil, false, fmt.Errorf("read the hash at position %d: %w", s.last, err)
+	default:
+		mine = bytes.Equal(last, s.lastHash[:])
+	}
+	return uint64(pos), hash, edge, mine, nil
+}
+
 // keepTurn says whether the batch about to be sent may keep the lock after its COMMIT.
 func (s *Store) keepTurn(locked bool) bool {
-	return !locked || time.Since(s.turnSince) < turnMax
+	return !locked || !s.contested && time.Since(s.turnSince) < turnMax
 }
 
 // endTurn gives the turn's connection back: unlocked, or closed, which makes the server
