@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -119,10 +120,11 @@ func (s *Store) runWriter() {
 			goto wait
 		case first = <-s.requests:
 		}
-		// A turn begins with the lock, before its first batch is made up: what queues
-		// while another node's turn lasts goes in with that batch, instead of in a second
-		// one that waits for the lock again.
-		if s.turn == nil {
+		// While another node writes too, a turn begins with the lock, before its first
+		// batch is made up: what queues while the other node's turn lasts goes in with that
+		// batch, instead of in a second one that waits for the lock again. A node writing
+		// alone does not pay that round trip: its batches take the lock as they commit.
+		if s.turn == nil && time.Since(s.contendedAt) < contendedFor {
 			s.beginTurn()
 		}
 		// A fresh slice per batch: the syncer holds the previous one until it answers it.
@@ -313,6 +315,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint6
 	// syncer's synchronous commit flushes it before any caller hears of it.
 	reads.Queue("SET LOCAL synchronous_commit TO off")
 	reads.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
+	reads.Queue(s.q.hashAt, int64(lastBefore))
 	reads.Queue(s.q.head)
 	reads.Queue(s.q.frontier)
 	reads.Queue(s.q.streamHeads, streamNames)
@@ -338,6 +341,20 @@ func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint6
 	if _, err := br.Exec(); err != nil {
 		_ = br.Close()
 		return 0, 0, fmt.Errorf("advisory lock: %w", err)
+	}
+	// The stream heads cached from this node's commits hold only while its last commit is
+	// in the log: a crash loses what PostgreSQL had not flushed.
+	var lastHash []byte
+	switch err := br.QueryRow().Scan(&lastHash); {
+	case errors.Is(err, pgx.ErrNoRows):
+		if lastBefore > 0 {
+			clear(s.heads)
+		}
+	case err != nil:
+		_ = br.Close()
+		return 0, 0, fmt.Errorf("read the hash at position %d: %w", lastBefore, err)
+	case !bytes.Equal(lastHash, s.lastHash[:]):
+		clear(s.heads)
 	}
 	var headPos int64
 	var headHash []byte
@@ -410,6 +427,9 @@ func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint6
 		return 0, 0, err
 	}
 
+	if uint64(headPos) != lastBefore {
+		s.contendedAt = time.Now() // another node wrote since this one's last commit
+	}
 	var prev [32]byte
 	if headPos > 0 && copy(prev[:], headHash) != len(prev) {
 		return 0, 0, fmt.Errorf("log head at position %d has a %d-byte hash", headPos, len(headHash))
@@ -589,7 +609,7 @@ func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*req
 	b.Queue("SET LOCAL synchronous_commit TO off")
 	b.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
 	b.Queue(s.q.insertIfHead, rowsOut.positions, rowsOut.streams, rowsOut.revisions, rowsOut.ids,
-		rowsOut.types, rowsOut.at, rowsOut.data, rowsOut.metadata, rowsOut.hashes, rowsOut.trees, int64(s.last))
+		rowsOut.types, rowsOut.at, rowsOut.data, rowsOut.metadata, rowsOut.hashes, rowsOut.trees, int64(s.last), s.lastHash[:])
 	b.Queue("COMMIT")
 	if unlock {
 		b.Queue(unlockAll)

@@ -220,8 +220,7 @@ func TestLostTailIsNotBuiltOn(t *testing.T) {
 	if err != nil || res.NextRevision != 1 || res.Positions[0] != 4 {
 		t.Fatalf("append to x after the lost tail: %+v, %v; want revision 1 at position 4", res, err)
 	}
-	recs, err := a.ReadStream(ctx, "x", 0, 0)
-	if err != nil || len(recs) != 2 {
+	if recs, err := a.ReadStream(ctx, "x", 0, 0); err != nil || len(recs) != 2 {
 		t.Fatalf("x: %d events, %v; want 2", len(recs), err)
 	}
 	if head, err := a.VerifyChain(ctx); err != nil || head.Position != 4 {

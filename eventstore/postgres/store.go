@@ -359,10 +359,13 @@ func newQueries(schema string) queries {
 			"$1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bigint[], $7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[])",
 		// Every read stops at the durable head; only the writer, under the lock, sees
 		// further (head, frontier, streamHeads, findIDs above).
-		// The fast path's INSERT: nothing unless the log's head is still $11.
+		// The fast path's INSERT: nothing unless the log's head is still $11 and the event
+		// there is still the one this node wrote (hash $12), not another written after a
+		// crash lost it.
 		insertIfHead: "INSERT INTO " + t + " (" + cols + ", tree) SELECT * FROM unnest(" +
 			"$1::bigint[], $2::text[], $3::bigint[], $4::uuid[], $5::text[], $6::bigint[], $7::bytea[], $8::bytea[], $9::bytea[], $10::bytea[])" +
-			" WHERE (SELECT coalesce(max(position), 0) FROM " + t + ") = $11",
+			" WHERE (SELECT coalesce(max(position), 0) FROM " + t + ") = $11" +
+			" AND (SELECT hash FROM " + t + " WHERE position = $11) = $12::bytea",
 		readAll: "SELECT " + cols + " FROM " + t + " WHERE position > $1 AND position <= (SELECT position FROM " + sch + ".head) ORDER BY position LIMIT $2",
 		readStream: "SELECT " + cols + " FROM " + t + " WHERE stream = $1 AND revision >= $2 AND position <= (SELECT position FROM " + sch + ".head)" +
 			" ORDER BY revision LIMIT $3",

@@ -14,19 +14,23 @@ import (
 )
 
 // A turn: a node's writer holds the append lock as a session-level advisory lock on one
-// connection across one or more batches. It takes the lock before it makes up a turn's
-// first batch (beginTurn), so that batch holds every append that queued while the node
-// waited, and reads the log's head and the tree's edge in the same round trip; every batch
-// of the turn, the first included, is then decided from what the node knows and sent in
-// one round trip (commitFast).
+// connection across one or more batches.
 //
-// How long a turn lasts depends on whether another node writes. Alone, a node keeps the
-// lock for up to turnMax and lets it go once it has had nothing to write for turnIdle. Once
-// a turn has found another node's commit before it, every turn lasts one batch, for
-// contendedFor: two nodes then alternate batch by batch, and each batch holds all the
-// appends its node's writers have in flight. Long turns did worse with two nodes (0.45-0.68
-// of one node): during a turn the other node's writers only waited, so the log was written
-// at the pace of one node's writers at a time, in batches a third of their number.
+// A node writing alone needs no turn: each batch takes the transaction-level lock as it
+// commits, in one round trip (commitFast), guarded on the log's head being its own last
+// commit. When the guard finds another node's commit, the batch is decided again under the
+// lock (the reading path), which keeps the lock as a turn, and the node counts as contended
+// for contendedFor. While contended, a turn begins with the lock, taken before its first
+// batch is made up (beginTurn): that batch holds every append that queued while the node
+// waited, and the log's head and the tree's edge, read in the same round trip, let it go in
+// one more round trip (commitFast) although another node wrote last. A contended turn lasts
+// one batch, so two nodes alternate batch by batch, each batch holding all the appends its
+// node's writers have in flight. Turns of up to 10 ms did worse (two nodes 0.45-0.68 of one):
+// during a turn the other node's writers only waited, so the log was written at the pace of
+// one node's writers at a time, in batches a third of their number.
+//
+// A turn that the reading path began and that nobody contends lasts up to turnMax, and ends
+// once the node has had nothing to write for turnIdle.
 //
 // The transaction-level lock every batch still takes is granted at once to the session
 // that holds the session-level one, so the order of commits, and with it the gapless
@@ -56,15 +60,12 @@ func (s *Store) turnConn(ctx context.Context) (conn *pgxpool.Conn, locked bool, 
 }
 
 // beginTurn takes the session-level lock on a connection of its own before the first batch
-// of a turn is made up, so that what queued while another node's turn lasted goes in with
-// that batch. In the same round trip it reads the log's head and the tree's right edge:
-// if another node wrote since this one's last commit, the writer takes them as its own,
-// and the batch still goes in one round trip (commitFast: a stream head that the other
-// node moved only makes its INSERT hit a key, and the reading path takes over). Such a turn
-// is contested, and lasts one batch: the other node is waiting, and its writers' appends
-// go in one full batch when it gets the lock, instead of the log being written by one
-// node's writers at a time. On failure beginTurn leaves no turn: the batch then takes the
-// lock itself and reports what went wrong.
+// of a contended turn is made up, and in the same round trip reads the log's head, the
+// tree's right edge, and the hash at this node's last position. If another node wrote since
+// this one's last commit, the writer takes the head and the edge as its own, so the batch
+// still goes in one round trip (commitFast: a stream head that the other node moved only
+// makes its INSERT hit a key, and the reading path takes over). On failure beginTurn leaves
+// no turn: the batch then takes the lock itself and reports what went wrong.
 func (s *Store) beginTurn() {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
