@@ -193,37 +193,63 @@ func TestStaleHeadsAcrossNodes(t *testing.T) {
 // crash is simulated (the tail deleted, the head row pulled back) while node a still holds
 // x at revision 2 in its cache; then b writes until the log's head is back where a left it,
 // so only the chain hash at that position tells a that its commit is gone. a's next append
-// to x must build on revision 0, the one x has, and leave no gap in it.
+// to x must build on revision 0, the one x has, and leave no gap in it: whether a was
+// writing alone (its one-round-trip path decides) or in turns with b (its turn begins by
+// reading the log's head under the lock).
 func TestLostTailIsNotBuiltOn(t *testing.T) {
-	url := testURL(t)
-	schema := freshSchema(t, url)
-	a, b := open(t, url, schema), open(t, url, schema)
-	ctx := t.Context()
-	for _, want := range []eventstore.ExpectedRevision{eventstore.NoStream, eventstore.Exact(0), eventstore.Exact(1)} {
-		if _, err := a.Append(ctx, "x", want, event(`{}`)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	conn, err := pgx.Connect(ctx, url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	sch := pgx.Identifier{schema}.Sanitize()
-	if _, err := conn.Exec(ctx, "DELETE FROM "+sch+".events WHERE position > 1; UPDATE "+sch+".head SET position = 1"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := b.Append(ctx, "y", eventstore.NoStream, event(`{}`), event(`{}`)); err != nil {
-		t.Fatal(err)
-	}
-	res, err := a.Append(ctx, "x", eventstore.Any, event(`{}`))
-	if err != nil || res.NextRevision != 1 || res.Positions[0] != 4 {
-		t.Fatalf("append to x after the lost tail: %+v, %v; want revision 1 at position 4", res, err)
-	}
-	if recs, err := a.ReadStream(ctx, "x", 0, 0); err != nil || len(recs) != 2 {
-		t.Fatalf("x: %d events, %v; want 2", len(recs), err)
-	}
-	if head, err := a.VerifyChain(ctx); err != nil || head.Position != 4 {
-		t.Fatalf("verify chain: %+v, %v", head, err)
+	for _, tt := range []struct {
+		name      string
+		contended bool // b writes between a's appends before the loss
+	}{
+		{"writing alone", false},
+		{"writing in turns with another node", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			url := testURL(t)
+			schema := freshSchema(t, url)
+			a, b := open(t, url, schema), open(t, url, schema)
+			ctx := t.Context()
+			appendTo := func(s *postgres.Store, stream string, want eventstore.ExpectedRevision, n int) eventstore.AppendResult {
+				t.Helper()
+				events := make([]eventstore.EventData, n)
+				for i := range events {
+					events[i] = event(`{}`)
+				}
+				res, err := s.Append(ctx, stream, want, events...)
+				if err != nil {
+					t.Fatalf("append to %s: %v", stream, err)
+				}
+				return res
+			}
+			kept := appendTo(a, "x", eventstore.NoStream, 1).Positions[0]
+			if tt.contended {
+				kept = appendTo(b, "y", eventstore.NoStream, 1).Positions[0]
+			}
+			appendTo(a, "x", eventstore.Exact(0), 1)
+			last := appendTo(a, "x", eventstore.Exact(1), 1).Positions[0]
+			conn, err := pgx.Connect(ctx, url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(context.Background())
+			sch := pgx.Identifier{schema}.Sanitize()
+			if _, err := conn.Exec(ctx, "DELETE FROM "+sch+".events WHERE position > $1", kept); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := conn.Exec(ctx, "UPDATE "+sch+".head SET position = $1", kept); err != nil {
+				t.Fatal(err)
+			}
+			appendTo(b, "z", eventstore.NoStream, int(last-kept))
+			res, err := a.Append(ctx, "x", eventstore.Any, event(`{}`))
+			if err != nil || res.NextRevision != 1 || res.Positions[0] != last+1 {
+				t.Fatalf("append to x after the lost tail: %+v, %v; want revision 1 at position %d", res, err, last+1)
+			}
+			if recs, err := a.ReadStream(ctx, "x", 0, 0); err != nil || len(recs) != 2 {
+				t.Fatalf("x: %d events, %v; want 2", len(recs), err)
+			}
+			if head, err := a.VerifyChain(ctx); err != nil || head.Position != last+1 {
+				t.Fatalf("verify chain: %+v, %v", head, err)
+			}
+		})
 	}
 }
