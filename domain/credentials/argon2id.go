@@ -54,7 +54,19 @@ type Hasher struct {
 	// allocating 19 MiB a hash cost its zeroing, GC cycles and page faults (see
 	// internal/argon2).
 	slots chan *argon2.Buffer
+	// meter, when set, measures each argon2id computation (SetMeter).
+	meter HashMeter
 }
+
+// A HashMeter measures one argon2id computation: it is called as the computation begins,
+// on the goroutine that runs it, and the function it returns is called as it ends. The
+// server counts the hashes' own CPU time this way: the part of a sign-in's cost that is the
+// hash, told apart from everything else the path does.
+type HashMeter func() (done func())
+
+// SetMeter makes m measure every argon2id computation from now on. Call it before the
+// Hasher is shared.
+func (h *Hasher) SetMeter(m HashMeter) { h.meter = m }
 
 // cores is GOMAXPROCS as the process started, before the server raised it: the runtime's
 // count of the cores it may use. The server runs one more P than that, so that a core is
@@ -115,6 +127,9 @@ func (h *Hasher) VerifyDummy(password string) bool {
 func (h *Hasher) idKey(password, salt []byte, t, m uint32, p uint8, keyLen uint32) []byte {
 	buf := <-h.slots
 	defer func() { h.slots <- buf }()
+	if h.meter != nil {
+		defer h.meter()()
+	}
 	if m > h.Params.MemoryKiB {
 		return argon2.IDKey(nil, password, salt, t, m, p, keyLen)
 	}

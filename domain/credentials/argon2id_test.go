@@ -82,3 +82,28 @@ func TestHasherConcurrent(t *testing.T) {
 		t.Fatalf("%d of %d slots back after the verifications", len(h.slots), n)
 	}
 }
+
+// TestHasherMeter: the meter brackets every argon2id computation, hashing, verifying and the
+// dummy verification alike, on the goroutine that runs it, and nothing else.
+func TestHasherMeter(t *testing.T) {
+	h, err := NewHasher(Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var started, done int
+	h.SetMeter(func() func() {
+		started++
+		return func() { done++ }
+	})
+	phc, err := h.Hash("Correct horse battery 42")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Verify(phc, "Correct horse battery 42")
+	h.Verify(phc, "wrong")
+	h.VerifyDummy("anything")
+	h.Verify("not a hash", "x") // refused before any computation
+	if started != 4 || done != 4 {
+		t.Fatalf("meter started %d and done %d times, want 4 and 4", started, done)
+	}
+}

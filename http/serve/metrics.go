@@ -40,7 +40,7 @@ func (s *Server) registerRunnerMetrics() error {
 	if s.metrics == nil {
 		return nil
 	}
-	for _, c := range append(snapshot.Collectors(), projections.OffHeapCollector()) {
+	for _, c := range append(append(snapshot.Collectors(), projections.OffHeapCollector()), s.hashCPU.collectors()...) {
 		if err := s.metrics.Register(c); err != nil {
 			return err
 		}

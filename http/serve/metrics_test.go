@@ -2,6 +2,8 @@ package serve_test
 
 import (
 	"net/http"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -37,6 +39,8 @@ func TestMetricsAfterLoginAndStatus(t *testing.T) {
 		`accountd_projection_position{projection="detectors",runner="security"}`,
 		`accountd_projection_lag_events{projection="detectors",runner="security"} 0`,
 		`go_goroutines `,
+		`accountd_password_hashes_total `,
+		`accountd_password_hash_cpu_seconds_total `,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -55,4 +59,38 @@ func scrape(t *testing.T, e *env) string {
 		t.Fatalf("GET /metrics: %d %s", res.StatusCode, b)
 	}
 	return string(b)
+}
+
+// TestPasswordHashCPU: the server counts its argon2id computations (registration and
+// sign-in here) and, on Linux, the CPU time they took on their own threads: with the test
+// parameters a little, but more than none.
+func TestPasswordHashCPU(t *testing.T) {
+	e := newEnv(t, nil)
+	before := scrape(t, e)
+	e.activeAccount("hashcpu@lac.example")
+	e.login("hashcpu@lac.example", goodPassword)
+	after := scrape(t, e)
+	if n := metricValue(t, after, "accountd_password_hashes_total") - metricValue(t, before, "accountd_password_hashes_total"); n < 2 {
+		t.Errorf("%v argon2id computations counted for a registration and a sign-in, want at least 2", n)
+	}
+	cpu := metricValue(t, after, "accountd_password_hash_cpu_seconds_total") - metricValue(t, before, "accountd_password_hash_cpu_seconds_total")
+	if runtime.GOOS == "linux" && cpu <= 0 {
+		t.Errorf("hash CPU %v s, want more than 0", cpu)
+	}
+}
+
+// metricValue is the value of an unlabelled series in a /metrics body.
+func metricValue(t *testing.T, body, name string) float64 {
+	t.Helper()
+	for line := range strings.Lines(body) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("%s: %v", line, err)
+			}
+			return f
+		}
+	}
+	t.Fatalf("/metrics lacks %s", name)
+	return 0
 }

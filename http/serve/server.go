@@ -224,6 +224,8 @@ func (c Config) withDefaults() Config {
 type Server struct {
 	cfg Config
 	log *slog.Logger
+	// hashCPU counts the sign-in path's argon2id computations and their CPU (hashcpu.go).
+	hashCPU hashCPU
 	// store is the log as everything that decodes events reads and writes it: personal
 	// values sealed on append and opened on read (personal.go). logStore is the same log
 	// as stored, tokens and all: what the hash chain, the transparency tree and evidence
@@ -312,6 +314,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	hasher.SetMeter(s.hashCPU.meter)
 	mfaKey, err := s.key(cfg.MFAKey, mfaKeyFile)
 	if err != nil {
 		return nil, err
