@@ -428,7 +428,9 @@ func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint6
 	}
 
 	if uint64(headPos) != lastBefore {
-		s.contendedAt = time.Now() // another node wrote since this one's last commit
+		// Another node wrote since this one's last commit: from now on turns last one
+		// batch, this one included, so the other node does not wait for this one to idle.
+		s.contendedAt, s.contested, keep = time.Now(), true, false
 	}
 	var prev [32]byte
 	if headPos > 0 && copy(prev[:], headHash) != len(prev) {
