@@ -40,7 +40,7 @@ func (s *Server) registerRunnerMetrics() error {
 	if s.metrics == nil {
 		return nil
 	}
-	for _, c := range append(append(snapshot.Collectors(), projections.OffHeapCollector()), s.hashCPU.collectors()...) {
+	for _, c := range append(append(snapshot.Collectors(), projections.OffHeapCollector()), hashCollectors(&s.hashCPU)...) {
 		if err := s.metrics.Register(c); err != nil {
 			return err
 		}

@@ -31,6 +31,7 @@ import (
 	"accountd/eventstore/snapshot"
 	"accountd/eventstore/sqlite"
 	"accountd/http/api"
+	"accountd/internal/threadcpu"
 	"accountd/projections"
 	"accountd/projections/compliance"
 	"accountd/projections/detectors"
@@ -225,7 +226,7 @@ type Server struct {
 	cfg Config
 	log *slog.Logger
 	// hashCPU counts the sign-in path's argon2id computations and their CPU (hashcpu.go).
-	hashCPU hashCPU
+	hashCPU threadcpu.Counter
 	// store is the log as everything that decodes events reads and writes it: personal
 	// values sealed on append and opened on read (personal.go). logStore is the same log
 	// as stored, tokens and all: what the hash chain, the transparency tree and evidence
@@ -314,7 +315,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	hasher.SetMeter(s.hashCPU.meter)
+	hasher.SetMeter(s.hashCPU.Start)
 	mfaKey, err := s.key(cfg.MFAKey, mfaKeyFile)
 	if err != nil {
 		return nil, err

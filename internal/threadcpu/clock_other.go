@@ -1,10 +1,10 @@
 //go:build !linux
 
-package serve
+package threadcpu
 
 import "time"
 
-// A thread's CPU clock is read on Linux only: elsewhere the hashes are counted, not timed.
+// A thread's CPU clock is read on Linux only: elsewhere work is counted, not timed.
 func threadCPUStart() (time.Duration, bool) { return 0, false }
 
 func threadCPUSince(time.Duration) time.Duration { return 0 }
