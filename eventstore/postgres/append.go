@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -342,18 +341,10 @@ func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint6
 		_ = br.Close()
 		return 0, 0, fmt.Errorf("advisory lock: %w", err)
 	}
-	// The stream heads cached from this node's commits hold only while its last commit is
-	// in the log: a crash loses what PostgreSQL had not flushed.
-	var lastHash []byte
-	switch err := br.QueryRow().Scan(&lastHash); {
-	case errors.Is(err, pgx.ErrNoRows):
-		if lastBefore > 0 {
-			clear(s.heads)
-		}
-	case err != nil:
+	if kept, err := s.lastCommitKept(br.QueryRow()); err != nil {
 		_ = br.Close()
-		return 0, 0, fmt.Errorf("read the hash at position %d: %w", lastBefore, err)
-	case !bytes.Equal(lastHash, s.lastHash[:]):
+		return 0, 0, err
+	} else if !kept {
 		clear(s.heads)
 	}
 	var headPos int64

@@ -145,16 +145,25 @@ func lockAndReadHead(ctx context.Context, conn *pgxpool.Conn, s *Store) (head ui
 	if err = rows.Err(); err != nil {
 		return 0, hash, nil, false, fmt.Errorf("read tree frontier: %w", err)
 	}
-	var last []byte
-	switch err = br.QueryRow().Scan(&last); {
-	case errors.Is(err, pgx.ErrNoRows):
-		mine, err = s.last == 0, nil
-	case err != nil:
-		return 0, hash, nil, false, fmt.Errorf("read the hash at position %d: %w", s.last, err)
-	default:
-		mine = bytes.Equal(last, s.lastHash[:])
+	if mine, err = s.lastCommitKept(br.QueryRow()); err != nil {
+		return 0, hash, nil, false, err
 	}
 	return uint64(pos), hash, edge, mine, nil
+}
+
+// lastCommitKept reads the result of q.hashAt for this node's last position: whether the
+// event there is still the one this node committed. The stream heads it caches from its
+// commits hold only while it is: a crash loses what PostgreSQL had not flushed.
+func (s *Store) lastCommitKept(row pgx.Row) (bool, error) {
+	var hash []byte
+	switch err := row.Scan(&hash); {
+	case errors.Is(err, pgx.ErrNoRows):
+		return s.last == 0, nil
+	case err != nil:
+		return false, fmt.Errorf("read the hash at position %d: %w", s.last, err)
+	default:
+		return bytes.Equal(hash, s.lastHash[:]), nil
+	}
 }
 
 // keepTurn says whether the batch about to be sent may keep the lock after its COMMIT.
