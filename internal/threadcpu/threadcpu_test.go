@@ -8,32 +8,45 @@ import (
 )
 
 // TestCounterTimesWorkOnItsThread: work that burns CPU is timed at about what it burned,
-// and time spent waiting (off the CPU) is not counted. Concurrent pieces add up.
+// concurrent pieces add up, and a piece that waits off the CPU (here, until the spinners
+// have finished) adds next to nothing although it lasts longer than all of them.
 func TestCounterTimesWorkOnItsThread(t *testing.T) {
 	var c Counter
+	var spun time.Duration // the spinners' wall time, at least their CPU
+	var mu sync.Mutex
 	spin := func(d time.Duration) {
 		done := c.Start()
 		defer done()
-		for start := time.Now(); time.Since(start) < d; {
+		start := time.Now()
+		for time.Since(start) < d {
 		}
+		mu.Lock()
+		spun += time.Since(start)
+		mu.Unlock()
 	}
+	finished := make(chan struct{})
+	waited := make(chan struct{})
+	go func() {
+		done := c.Start()
+		<-finished
+		done()
+		close(waited)
+	}()
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Go(func() { spin(20 * time.Millisecond) })
 	}
 	wg.Wait()
-	idle := c.Start()
-	time.Sleep(50 * time.Millisecond)
-	idle()
+	close(finished)
+	<-waited
 	if c.Count() != 3 {
 		t.Fatalf("%d pieces counted, want 3", c.Count())
 	}
 	if runtime.GOOS != "linux" {
 		return
 	}
-	// The spins are at most 40 ms of CPU; the sleep adds next to none. A shared machine
-	// may keep a spinning thread off the CPU, so the floor is low.
-	if got := c.CPU(); got <= 0 || got > 45*time.Millisecond {
-		t.Fatalf("thread CPU %v for two 20 ms spins and a 50 ms sleep, want in (0, 45ms]", got)
+	// Counting the waiter's wall time would put the total above the spinners' wall time.
+	if got := c.CPU(); got <= 0 || got > spun+2*time.Millisecond {
+		t.Fatalf("thread CPU %v for spins of %v in all and a wait, want in (0, %v]", got, spun, spun+2*time.Millisecond)
 	}
 }
