@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sort"
 	"sync"
 
 	"accountd/eventstore"
@@ -143,23 +144,6 @@ func (r *Runner) checkpoint(ctx context.Context, name string) (uint64, error) {
 	return pos, nil
 }
 
-// Run follows the log for every projection until ctx ends. A projection whose batch fails
-// is retried from its checkpoint on the log's restart schedule (eventlog.Supervise); it
-// never skips an event.
-func (r *Runner) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	for _, name := range r.order {
-		st := r.states[name]
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = r.consumer(st).Run(ctx) // ends with ctx, returned below
-		}()
-	}
-	wg.Wait()
-	return ctx.Err()
-}
-
 // consumer follows the log for one projection from its checkpoint.
 func (r *Runner) consumer(st *projectionState) *eventlog.Consumer {
 	return &eventlog.Consumer{
@@ -189,10 +173,15 @@ func (r *Runner) catchUpTo(ctx context.Context, head uint64) error {
 }
 
 func (r *Runner) applyBatch(ctx context.Context, st *projectionState, recs []eventstore.RecordedEvent) error {
-	st.apply.Lock()
-	defer st.apply.Unlock()
-	name := st.name
-	from := r.Position(name)
+	decoded, err := decodeAfter(recs, r.Position(st.name))
+	if err != nil {
+		return fmt.Errorf("projections: %s %w", st.name, err)
+	}
+	return r.applyDecoded(ctx, st, decoded)
+}
+
+// decodeAfter decodes the events after position from.
+func decodeAfter(recs []eventstore.RecordedEvent, from uint64) ([]eventlog.Decoded, error) {
 	decoded := make([]eventlog.Decoded, 0, len(recs))
 	for _, rec := range recs {
 		if rec.Position <= from {
@@ -200,10 +189,21 @@ func (r *Runner) applyBatch(ctx context.Context, st *projectionState, recs []eve
 		}
 		d, err := eventlog.Decode(rec)
 		if err != nil {
-			return fmt.Errorf("projections: %s at position %d: %w", name, rec.Position, err)
+			return nil, fmt.Errorf("at position %d: %w", rec.Position, err)
 		}
 		decoded = append(decoded, d)
 	}
+	return decoded, nil
+}
+
+// applyDecoded applies the events the projection has not applied yet, and its checkpoint,
+// in one transaction.
+func (r *Runner) applyDecoded(ctx context.Context, st *projectionState, decoded []eventlog.Decoded) error {
+	st.apply.Lock()
+	defer st.apply.Unlock()
+	name := st.name
+	from := r.Position(name)
+	decoded = decoded[sort.Search(len(decoded), func(i int) bool { return decoded[i].Recorded.Position > from }):]
 	if len(decoded) == 0 {
 		return nil
 	}

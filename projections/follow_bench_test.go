@@ -1,0 +1,48 @@
+package projections_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"accountd/commands"
+	"accountd/projections"
+)
+
+// BenchmarkFollowCommits: the runner's cost a commit when each commit (one refused sign-in)
+// is followed as it lands, as on the login path: status and a second projection that writes
+// nothing but its checkpoint.
+func BenchmarkFollowCommits(b *testing.B) {
+	f := newFixture(&testing.T{})
+	f.history(&testing.T{})
+	db, err := projections.OpenDB(filepath.Join(b.TempDir(), "read.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	idle := &flaky{}
+	idle.released.Store(true)
+	r, err := projections.NewRunner(f.ctx, f.store, db, nil, projections.NewStatus(), idle)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(f.ctx)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-done
+	}()
+	b.ResetTimer()
+	for b.Loop() {
+		res, err := f.svc.Login(f.ctx, commands.Meta{}, commands.LoginAttempt{Email: "staff1@lac.example", Password: "wrong"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, name := range []string{projections.StatusName, "flaky"} {
+			if err := r.WaitFor(ctx, name, res.LastPosition()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
