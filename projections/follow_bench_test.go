@@ -1,7 +1,6 @@
 package projections_test
 
 import (
-	"context"
 	"path/filepath"
 	"testing"
 
@@ -26,13 +25,7 @@ func BenchmarkFollowCommits(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(f.ctx)
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	ctx := running(b, f.ctx, r)
 	b.ResetTimer()
 	for b.Loop() {
 		res, err := f.svc.Login(f.ctx, commands.Meta{}, commands.LoginAttempt{Email: "staff1@lac.example", Password: "wrong"})

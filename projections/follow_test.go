@@ -50,13 +50,7 @@ func TestAFailingProjectionDoesNotHoldTheOthersBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(f.ctx)
-	done := make(chan error, 1)
-	go func() { done <- r.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	running(t, f.ctx, r)
 	head, err := f.store.HeadPosition(f.ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -82,4 +76,16 @@ func TestAFailingProjectionDoesNotHoldTheOthersBack(t *testing.T) {
 	if events, _ := f.store.ReadAll(f.ctx, 0, int(head)+1); n != len(events) {
 		t.Fatalf("applied %d events of %d", n, len(events))
 	}
+}
+
+// running runs r until the test ends, and returns the context it runs in.
+func running(tb testing.TB, parent context.Context, r *projections.Runner) context.Context {
+	ctx, cancel := context.WithCancel(parent)
+	done := make(chan error, 1)
+	go func() { done <- r.Run(ctx) }()
+	tb.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return ctx
 }
