@@ -1,7 +1,6 @@
 package projections_test
 
 import (
-	"path/filepath"
 	"testing"
 
 	"accountd/commands"
@@ -12,13 +11,9 @@ import (
 // is followed as it lands, as on the login path: status and a second projection that writes
 // nothing but its checkpoint.
 func BenchmarkFollowCommits(b *testing.B) {
-	f := newFixture(&testing.T{})
-	f.history(&testing.T{})
-	db, err := projections.OpenDB(filepath.Join(b.TempDir(), "read.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
+	f := newFixture(b)
+	f.history(b)
+	db := openReadDB(b)
 	idle := &flaky{}
 	idle.released.Store(true)
 	r, err := projections.NewRunner(f.ctx, f.store, db, nil, projections.NewStatus(), idle)

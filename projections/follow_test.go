@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,11 +39,7 @@ func (f *flaky) Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Decoded
 func TestAFailingProjectionDoesNotHoldTheOthersBack(t *testing.T) {
 	f := newFixture(t)
 	f.history(t)
-	db, err := projections.OpenDB(filepath.Join(t.TempDir(), "read.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openReadDB(t)
 	bad := &flaky{}
 	r, err := projections.NewRunner(f.ctx, f.store, db, nil, bad, projections.NewStatus())
 	if err != nil {

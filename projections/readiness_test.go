@@ -2,7 +2,6 @@ package projections_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"accountd/commands"
@@ -48,11 +47,7 @@ func TestCaughtUpLatchesThenToleratesLag(t *testing.T) {
 func testCaughtUpLatchesThenToleratesLag(t *testing.T, view func(eventstore.Store) eventstore.Store) {
 	f := newFixture(t)
 	f.history(t)
-	db, err := projections.OpenDB(filepath.Join(t.TempDir(), "read.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := openReadDB(t)
 	r, err := projections.NewRunner(f.ctx, view(f.store), db, nil, projections.NewStatus())
 	if err != nil {
 		t.Fatal(err)

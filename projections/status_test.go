@@ -26,7 +26,7 @@ type fixture struct {
 	now   time.Time
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	t.Helper()
 	f := &fixture{ctx: context.Background(), store: memory.New(), now: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}
 	h, err := credentials.NewHasher(credentials.Argon2Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLength: 16, KeyLength: 32})
@@ -47,7 +47,7 @@ func newFixture(t *testing.T) *fixture {
 }
 
 // history writes a small but varied log: a property, accounts, a lockout, a billing suspension.
-func (f *fixture) history(t *testing.T) []string {
+func (f *fixture) history(t testing.TB) []string {
 	t.Helper()
 	m := commands.Meta{}
 	if _, err := f.svc.Property(f.ctx, m, "lac", domain.CreateProperty{PropertyID: "lac", Name: "Hôtel du Lac", PrimaryContactEmail: "direction@lac.example"}); err != nil {
@@ -252,4 +252,16 @@ func TestWaitForReadsYourWrites(t *testing.T) {
 	if err := r.WaitFor(short, projections.StatusName, res.LastPosition()+1000); err == nil {
 		t.Fatal("waiting for a position never written should time out")
 	}
+}
+
+// openReadDB opens an empty read-model database that is closed when the test ends, after
+// whatever the test started later (a running runner) has stopped.
+func openReadDB(tb testing.TB) *sql.DB {
+	tb.Helper()
+	db, err := projections.OpenDB(filepath.Join(tb.TempDir(), "read.db"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
 }
