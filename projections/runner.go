@@ -208,6 +208,12 @@ func (r *Runner) applyDecoded(ctx context.Context, st *projectionState, decoded 
 		return nil
 	}
 	last := decoded[len(decoded)-1].Recorded.Position
+	// The batch's statements run under a context that cannot be cancelled (the follower
+	// checks ctx between batches, and a batch is short): go-sqlite3 runs every statement
+	// whose context can be cancelled on a goroutine of its own and waits for it, so each
+	// statement cost two goroutine switches, and with the cores busy hashing, a thread
+	// woken on one of them (BENCHMARKS.md, issue 16: 16 goroutines a sign-in).
+	ctx = context.WithoutCancel(ctx)
 	tx, err := r.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("projections: %s: begin: %w", name, err)

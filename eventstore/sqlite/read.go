@@ -171,7 +171,13 @@ func (s *Store) query(ctx context.Context, stmt *sql.Stmt, limit, expect int, ar
 	if s.closed() {
 		return nil, eventstore.ErrClosed
 	}
-	rows, err := stmt.QueryContext(ctx, args...)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// ctx is checked between rows rather than handed to database/sql, which watches a
+	// context that can be cancelled with a goroutine of its own for every query: one more
+	// goroutine for every follower on every commit (BENCHMARKS.md, issue 16).
+	rows, err := stmt.QueryContext(context.WithoutCancel(ctx), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -182,6 +188,11 @@ func (s *Store) query(ctx context.Context, stmt *sql.Stmt, limit, expect int, ar
 	events := make([]eventstore.RecordedEvent, 0, min(limit, expect))
 	var row eventRow
 	for len(events) < limit && rows.Next() {
+		if len(events)%256 == 255 {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+		}
 		e, err := row.scan(rows)
 		if err != nil {
 			return nil, err

@@ -105,6 +105,11 @@ func (s *Store) readLiveTreeHashes(ctx context.Context, indexes []int64) ([]tlog
 	if hi >= durable {
 		return nil, fmt.Errorf("sqlite: read tree hashes: index needs position %d, the log holds %d", hi+1, durable)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// A bounded read, not interrupted once begun: see query.
+	ctx = context.WithoutCancel(ctx)
 	blobs := make(map[int64][]byte)
 	if hi-lo < int64(2*len(indexes)+16) {
 		rows, err := s.reads.tree.QueryContext(ctx, lo+1, hi+1)

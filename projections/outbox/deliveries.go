@@ -95,6 +95,8 @@ func (d *deliveries) apply(ctx context.Context, recs []eventstore.RecordedEvent)
 	if len(recs) == 0 || recs[len(recs)-1].Position <= d.pos.Load() {
 		return nil
 	}
+	// A short transaction, not interrupted once begun: see Runner.applyDecoded.
+	ctx = context.WithoutCancel(ctx)
 	tx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("outbox: deliveries: begin: %w", err)

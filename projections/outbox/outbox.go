@@ -329,7 +329,9 @@ type pending struct {
 
 func (p *pending) begin(ctx context.Context) (*sql.Tx, error) {
 	if p.tx == nil {
-		tx, err := p.o.cfg.DB.BeginTx(ctx, nil)
+		// Short local transactions, not interrupted once begun: see
+		// projections.Runner.applyDecoded. Sending mail still heeds ctx.
+		tx, err := p.o.cfg.DB.BeginTx(context.WithoutCancel(ctx), nil)
 		if err != nil {
 			return nil, fmt.Errorf("outbox: begin: %w", err)
 		}
@@ -350,7 +352,7 @@ func (p *pending) commit(ctx context.Context) error {
 	p.tx = nil
 	defer tx.Rollback()
 	if p.pos > p.o.Position() {
-		if err := saveCheckpoint(ctx, tx, p.pos); err != nil {
+		if err := saveCheckpoint(context.WithoutCancel(ctx), tx, p.pos); err != nil {
 			return err
 		}
 	}
@@ -426,7 +428,7 @@ func (o *Outbox) process(ctx context.Context, recs []eventstore.RecordedEvent) e
 				return fmt.Errorf("outbox: position %d: %w", rec.Position, err)
 			}
 		}
-		if err := applyState(ctx, tx, d); err != nil {
+		if err := applyState(context.WithoutCancel(ctx), tx, d); err != nil {
 			return fmt.Errorf("outbox: position %d: %w", rec.Position, err)
 		}
 		if !mailTypes[rec.Type] {
