@@ -184,7 +184,10 @@ type syncJob struct {
 	live   int        // how many of them the transaction decided (for the report)
 	events int        // events the transaction committed
 	upTo   uint64     // the log's head after the transaction: what must be durable first
-	err    error      // the batch failed as a whole: its live requests get err, no flush
+	// flushed: the batch's own round trip flushed the WAL through upTo and raised the
+	// durable head (a contended batch, commitFast), so the syncer only answers it.
+	flushed bool
+	err     error // the batch failed as a whole: its live requests get err, no flush
 }
 
 // commitBatch decides and writes every request of the batch in one transaction. The
@@ -211,6 +214,7 @@ func (s *Store) commitBatch(batch []*request) syncJob {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
+	s.flushedTo = 0 // set again only by this batch's own flush
 	n, head, err := s.commit(ctx, live)
 	if err != nil {
 		for _, r := range live {
@@ -220,6 +224,7 @@ func (s *Store) commitBatch(batch []*request) syncJob {
 		return job
 	}
 	job.events, job.upTo = n, head
+	job.flushed = n > 0 && s.flushedTo == head
 	return job
 }
 
@@ -606,6 +611,21 @@ func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*req
 	b.Queue("COMMIT")
 	if unlock {
 		b.Queue(unlockAll)
+		// A contended batch ends its turn here, and the other node takes the lock at once.
+		// The flush the syncer would make next (durability.go) goes in the same round trip,
+		// after the lock is released: this node's writers are answered a round trip sooner,
+		// and this node's writer would only wait for the lock meanwhile. The durable head
+		// is raised, and the nodes told, only if the batch went in (its last chain hash is
+		// at its last position); otherwise the reading path decides it again and the
+		// syncer flushes it as usual.
+		b.Queue("BEGIN")
+		b.Queue("SELECT txid_current()")
+		b.Queue("COMMIT")
+		b.Queue("BEGIN")
+		b.Queue("SET LOCAL synchronous_commit TO off")
+		b.Queue(s.q.raiseIfMine, int64(position), prev[:])
+		b.Queue(s.q.notifyIfMine, int64(position), prev[:], s.channel)
+		b.Queue("COMMIT")
 	}
 	br := conn.SendBatch(ctx, b)
 	for range 3 {
@@ -623,14 +643,22 @@ func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*req
 		_ = br.Close()
 		return 0, 0, false, released, err
 	}
+	flushed := false
 	if unlock {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
 			return 0, 0, false, false, err
 		}
 		released = true
+		flushed = true
+		for range 8 {
+			if _, err := br.Exec(); err != nil {
+				flushed = false // committed, not known to be durable: the syncer flushes it
+				break
+			}
+		}
 	}
-	if err := br.Close(); err != nil {
+	if err := br.Close(); err != nil && !released {
 		return 0, 0, false, released, err
 	}
 	if tag.RowsAffected() != int64(len(rowsOut.positions)) {
@@ -643,6 +671,9 @@ func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*req
 	}
 	s.frontier = frontier
 	s.remember(position, prev, true)
+	if flushed {
+		s.flushedTo = position
+	}
 	return len(rowsOut.positions), position, true, released, nil
 }
 

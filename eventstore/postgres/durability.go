@@ -30,6 +30,12 @@ import (
 //
 // Several batches that finish during one flush share the next: the syncer takes every
 // job already queued and raises the head once, to the highest of them.
+//
+// A contended batch (turn.go), which lets the lock go with its COMMIT, sends the same two
+// transactions itself in its round trip, after the unlock, with the head raised only if
+// its last event is at its last position: its writers are answered a round trip sooner,
+// and its writer would only have waited for the other node's turn meanwhile. Its job
+// reaches the syncer flushed, and covers every job before it.
 
 // syncTimeout bounds one flush transaction.
 const syncTimeout = 30 * time.Second
@@ -57,7 +63,13 @@ func (s *Store) runSyncer() {
 		wrote := false
 		for _, j := range jobs {
 			if j.err == nil && j.live > 0 {
-				upTo = max(upTo, j.upTo)
+				if j.flushed {
+					// Durable, and so is every position before it: positions are given in
+					// commit order, and the WAL is flushed as a prefix.
+					s.durable = max(s.durable, j.upTo)
+				} else {
+					upTo = max(upTo, j.upTo)
+				}
 				wrote = wrote || j.events > 0
 			}
 		}

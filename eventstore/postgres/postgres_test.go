@@ -166,6 +166,35 @@ func TestTwoNodesOneStream(t *testing.T) {
 	}
 }
 
+// TestAnsweredAppendIsReadableOnEveryNode: once Append returns, the events are below the
+// durable head every node reads up to, whichever way the batch was made durable (by the
+// syncer, or, while the nodes contend, in the batch's own round trip).
+func TestAnsweredAppendIsReadableOnEveryNode(t *testing.T) {
+	url := testURL(t)
+	schema := freshSchema(t, url)
+	nodes := []*postgres.Store{open(t, url, schema), open(t, url, schema)}
+	var wg sync.WaitGroup
+	for w := range 16 {
+		writer, reader := nodes[w%2], nodes[(w+1)%2]
+		wg.Go(func() {
+			stream := fmt.Sprintf("s-%d", w)
+			for i := range 30 {
+				res, err := writer.Append(t.Context(), stream, eventstore.Any, event(`{}`))
+				if err != nil {
+					t.Errorf("writer %d: %v", w, err)
+					return
+				}
+				got, err := reader.ReadStream(t.Context(), stream, res.NextRevision, 1)
+				if err != nil || len(got) != 1 || got[0].Position != res.Positions[0] {
+					t.Errorf("writer %d, append %d at position %d: the other node reads %v, %v", w, i, res.Positions[0], got, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // TestChangesAcrossNodes checks that a follower on one node is woken by the other node's
 // append through LISTEN/NOTIFY, well before Follow's one-second poll.
 func TestChangesAcrossNodes(t *testing.T) {

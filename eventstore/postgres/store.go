@@ -137,6 +137,9 @@ type Store struct {
 	turnSince   time.Time
 	contested   bool      // this turn lasts one batch: another node writes too
 	contendedAt time.Time // when a turn last found another node's commit before it
+	// flushedTo is the last position a contended batch made durable itself (commitFast),
+	// so its syncer job needs no flush of its own.
+	flushedTo uint64
 }
 
 var (
@@ -302,6 +305,10 @@ type queries struct {
 	streamExists string
 	headPosition string
 	raiseDurable string
+	// raiseIfMine and notifyIfMine raise the durable head to $1 and tell every node, only
+	// if the event at $1 is the one this node wrote there (its chain hash $2).
+	raiseIfMine  string
+	notifyIfMine string
 }
 
 func newQueries(schema string) queries {
@@ -372,5 +379,8 @@ func newQueries(schema string) queries {
 		streamExists: "SELECT EXISTS (SELECT 1 FROM " + t + " WHERE stream = $1 AND position <= (SELECT position FROM " + sch + ".head))",
 		headPosition: "SELECT position FROM " + sch + ".head",
 		raiseDurable: "UPDATE " + sch + ".head SET position = $1 WHERE position < $1",
+		raiseIfMine: "UPDATE " + sch + ".head SET position = $1 WHERE position < $1" +
+			" AND (SELECT hash FROM " + t + " WHERE position = $1) = $2::bytea",
+		notifyIfMine: "SELECT pg_notify($3, $1::bigint::text) WHERE (SELECT hash FROM " + t + " WHERE position = $1::bigint) = $2::bytea",
 	}
 }
