@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 	"unsafe"
 
+	"accountd/internal/hugepages"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -24,7 +26,7 @@ import (
 // use when its owner is dropped, by a cleanup once the owner is unreachable.
 
 // offHeapMin is the smallest array worth a mapping of its own: one huge page.
-const offHeapMin = 2 << 20
+const offHeapMin = hugepages.Size
 
 // offHeapBytes is what the mappings hold in all: Go's memory metrics do not count it.
 var offHeapBytes atomic.Int64
@@ -50,7 +52,7 @@ func makeArray[T any](n int) ([]T, *offHeap) {
 	if size < offHeapMin {
 		return make([]T, n), nil
 	}
-	mapping, aligned := mapHuge(size)
+	mapping, aligned := hugepages.Map(size)
 	if mapping == nil {
 		return make([]T, n), nil
 	}
@@ -81,6 +83,6 @@ func (m *offHeap) free() {
 
 // release unmaps a mapping and stops counting it.
 func release(mapping []byte) {
-	unmap(mapping)
+	hugepages.Unmap(mapping)
 	offHeapBytes.Add(-int64(len(mapping)))
 }
