@@ -5,17 +5,20 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	xargon2 "golang.org/x/crypto/argon2"
 )
 
 // TestIDKeyMatchesXCrypto compares IDKey with golang.org/x/crypto/argon2.IDKey on random
-// passwords and salts over memory sizes, passes and lanes, with a fresh buffer and with one
+// passwords and salts over memory sizes, passes and lanes, with a fresh buffer, with one
 // reused across all cases (first filled with noise): a first pass that XORed into the old
-// contents, instead of overwriting as Argon2 v1.3 does, would differ here.
+// contents, instead of overwriting as Argon2 v1.3 does, would differ here, and with one that
+// grows with the cases, from the heap to a mapping of its own once it passes a huge page.
 func TestIDKeyMatchesXCrypto(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
+	grown := new(Buffer)
 	reused := &Buffer{blocks: make([]block, 8192)}
 	for i := range reused.blocks {
 		for j := range reused.blocks[i] {
@@ -40,6 +43,9 @@ func TestIDKeyMatchesXCrypto(t *testing.T) {
 					}
 					if got := IDKey(reused, password, salt, time, memory, threads, keyLen); !bytes.Equal(got, want) {
 						t.Fatalf("reused buffer: %x, x/crypto %x", got, want)
+					}
+					if got := IDKey(grown, password, salt, time, memory, threads, keyLen); !bytes.Equal(got, want) {
+						t.Fatalf("grown buffer (%d blocks, mapped %v): %x, x/crypto %x", len(grown.blocks), grown.mapping != nil, got, want)
 					}
 				})
 			}
@@ -80,5 +86,20 @@ func TestBufferGrows(t *testing.T) {
 	}
 	if len(buf.blocks) != 64 {
 		t.Fatalf("buffer holds %d blocks after a smaller computation, want 64", len(buf.blocks))
+	}
+
+	// Past a huge page the array leaves the heap for a mapping of its own (Linux only: the
+	// other systems keep it on the heap), and a larger one replaces it.
+	for _, memory := range []uint32{4096, 8192} {
+		want = xargon2.IDKey([]byte("pw"), []byte("saltsalt"), 1, memory, 1, 32)
+		if got := IDKey(buf, []byte("pw"), []byte("saltsalt"), 1, memory, 1, 32); !bytes.Equal(got, want) {
+			t.Fatalf("%d blocks: %x, want %x", memory, got, want)
+		}
+		if len(buf.blocks) != int(memory) {
+			t.Fatalf("buffer holds %d blocks, want %d", len(buf.blocks), memory)
+		}
+		if mapped := buf.mapping != nil; mapped != (runtime.GOOS == "linux") {
+			t.Fatalf("%d blocks: mapped %v on %s", memory, mapped, runtime.GOOS)
+		}
 	}
 }
