@@ -23,6 +23,10 @@ import (
 // is created 0600 (it holds e-mail and IP addresses), which SQLite's -wal and -shm copy.
 // secure_delete=ON: a row an erasure deletes or rewrites is overwritten in the file, not
 // left on a free page or in a cell's unused space (ForgetWAL empties the WAL after it).
+// Each connection keeps its prepared statements (_stmt_cache_size): the projections run the
+// same few statements for every event, and without the cache a sign-in paid about 25
+// compilations of them (BENCHMARKS.md, issue 16). A cached statement is reset and
+// recompiled by SQLite after a schema change, so it answers as a fresh one would.
 func OpenDB(path string) (*sql.DB, error) {
 	_ = sqlite.CreatePrivate(path) // an error here is reported better by the open below
 	q := url.Values{}
@@ -31,6 +35,7 @@ func OpenDB(path string) (*sql.DB, error) {
 	q.Set("_busy_timeout", "5000")
 	q.Set("_txlock", "immediate")
 	q.Set("_secure_delete", "on")
+	q.Set("_stmt_cache_size", "128")
 	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("projections: open %s: %w", path, err)

@@ -149,19 +149,16 @@ func (s *Status) Apply(ctx context.Context, tx *sql.Tx, events []eventlog.Decode
 	}
 	s.mu.RUnlock()
 
-	// Prepared once per batch: a rebuild applies batches touching thousands of accounts.
-	upsertAccount, err := tx.PrepareContext(ctx, `INSERT INTO status_accounts(account_id, email, position, state) VALUES(?, ?, ?, ?)
-		ON CONFLICT(account_id) DO UPDATE SET email = excluded.email, position = excluded.position, state = excluded.state`)
-	if err != nil {
-		return nil, err
-	}
-	defer upsertAccount.Close()
+	// The connection keeps the statement compiled (OpenDB's statement cache), across
+	// batches too: a rebuild applies batches touching thousands of accounts.
 	for id, rec := range accounts {
 		blob, err := json.Marshal(rec)
 		if err != nil {
 			return nil, err
 		}
-		if _, err := upsertAccount.ExecContext(ctx, id, rec.Account.Email, rec.Position, blob); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO status_accounts(account_id, email, position, state) VALUES(?, ?, ?, ?)
+			ON CONFLICT(account_id) DO UPDATE SET email = excluded.email, position = excluded.position, state = excluded.state`,
+			id, rec.Account.Email, rec.Position, blob); err != nil {
 			return nil, err
 		}
 	}

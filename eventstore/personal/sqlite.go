@@ -51,7 +51,7 @@ func OpenSQLite(path string) (*SQLite, error) {
 	}
 	// One connection: the checkpoint after a destroy must not wait behind a reader of
 	// this pool holding an old snapshot, and key look-ups are cached above (Cache).
-	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_secure_delete=on&_txlock=immediate")
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=5000&_secure_delete=on&_txlock=immediate&_stmt_cache_size=32")
 	if err != nil {
 		return nil, fmt.Errorf("personal: open %s: %w", path, err)
 	}

@@ -35,7 +35,7 @@ func OpenSQLite(path string) (*SQLite, error) {
 	if err := sqlite.CreatePrivate(path); err != nil {
 		return nil, fmt.Errorf("snapshot: create %s: %w", path, err)
 	}
-	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_secure_delete=on")
+	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000&_secure_delete=on&_stmt_cache_size=32")
 	if err != nil {
 		return nil, fmt.Errorf("snapshot: open %s: %w", path, err)
 	}

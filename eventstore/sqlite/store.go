@@ -220,9 +220,10 @@ func (s *Store) writerDSN(cfg config) string {
 }
 
 // The readers are read-only at the SQLite level (mode=ro, query_only), so a bug in a read
-// path cannot become a second writer behind the single writer's back.
+// path cannot become a second writer behind the single writer's back. Each keeps its
+// prepared statements: the followers run the same reads for every commit.
 func (s *Store) readerDSN(cfg config) string {
-	return fmt.Sprintf("%s?mode=ro&_query_only=1&_busy_timeout=%d", s.uri(), cfg.busyTimeout.Milliseconds())
+	return fmt.Sprintf("%s?mode=ro&_query_only=1&_busy_timeout=%d&_stmt_cache_size=64", s.uri(), cfg.busyTimeout.Milliseconds())
 }
 
 // Changes implements eventstore.Store. Subscribers are woken once new events are durable.

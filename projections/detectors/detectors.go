@@ -320,26 +320,17 @@ func publish[W any](into, from map[string]*W, empty func(*W) bool) {
 }
 
 func (b *batch) persist(tx *sql.Tx) error {
-	del, err := tx.PrepareContext(b.ctx, `DELETE FROM detector_state WHERE kind = ? AND id = ?`)
-	if err != nil {
-		return err
-	}
-	defer del.Close()
-	up, err := tx.PrepareContext(b.ctx, `INSERT INTO detector_state(kind, id, state) VALUES(?, ?, ?) ON CONFLICT(kind, id) DO UPDATE SET state = excluded.state`)
-	if err != nil {
-		return err
-	}
-	defer up.Close()
+	// Both statements stay compiled on the connection (projections.OpenDB's cache).
 	save := func(kind, id string, w any, empty bool) error {
 		if empty {
-			_, err := del.ExecContext(b.ctx, kind, id)
+			_, err := tx.ExecContext(b.ctx, `DELETE FROM detector_state WHERE kind = ? AND id = ?`, kind, id)
 			return err
 		}
 		blob, err := json.Marshal(w)
 		if err != nil {
 			return err
 		}
-		_, err = up.ExecContext(b.ctx, kind, id, blob)
+		_, err = tx.ExecContext(b.ctx, `INSERT INTO detector_state(kind, id, state) VALUES(?, ?, ?) ON CONFLICT(kind, id) DO UPDATE SET state = excluded.state`, kind, id, blob)
 		return err
 	}
 	for id, w := range b.accounts {
