@@ -33,17 +33,31 @@ const (
 	// between two (at 16,000 events/s, about restartEvery's worth), and a page that every
 	// commit rewrites (the B-tree's upper levels) is copied once per interval.
 	checkpointInterval = 100 * time.Millisecond
+	// checkpointEvents and checkpointWait make the passes follow the volume rather than
+	// the clock: a pass waits until this many events have been committed since the last
+	// one, or checkpointWait has gone by since the first of them. Under a heavy load it
+	// changes nothing (512 events come in well under checkpointInterval); under the login
+	// load (about 50 events a second) it cuts ten passes a second, twenty fsyncs and the
+	// copying of the same upper B-tree pages, to one (BENCHMARKS.md, issue 16). With Full
+	// the WAL is already durable, so a second's frames in it cost only their disk space.
+	checkpointEvents = restartEvery / 4
+	checkpointWait   = time.Second
 )
 
 type checkpointer struct {
-	conn *rawConn
-	stmt *rawStmt
-	kick chan struct{} // capacity 1: "there is something new to copy"
-	done chan struct{}
-	err  atomic.Pointer[error] // the last failure, for Close to report
+	conn    *rawConn
+	stmt    *rawStmt
+	wait    time.Duration // the longest a committed event waits for its pass
+	pending atomic.Int64  // events committed since the last pass began
+	kick    chan struct{} // capacity 1: "there is something new to copy"
+	done    chan struct{}
+	err     atomic.Pointer[error] // the last failure, for Close to report
 }
 
-func newCheckpointer(dsn string) (*checkpointer, error) {
+// newCheckpointer opens the checkpointer's connection. wait is checkpointWait, or, where
+// the checkpoints are what makes commits durable (Normal), checkpointInterval, so that
+// Normal loses no more on power loss than it did.
+func newCheckpointer(dsn string, wait time.Duration) (*checkpointer, error) {
 	conn, err := openRaw(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("open checkpoint connection: %w", err)
@@ -53,10 +67,11 @@ func newCheckpointer(dsn string) (*checkpointer, error) {
 		_ = conn.close()
 		return nil, err
 	}
-	return &checkpointer{conn: conn, stmt: stmt, kick: make(chan struct{}, 1), done: make(chan struct{})}, nil
+	return &checkpointer{conn: conn, stmt: stmt, wait: wait, kick: make(chan struct{}, 1), done: make(chan struct{})}, nil
 }
 
-// run checkpoints after commits, at most once per checkpointInterval, until stop closes.
+// run checkpoints after commits, at most once per checkpointInterval, once
+// checkpointEvents have gathered or the first of them has waited c.wait, until stop closes.
 func (c *checkpointer) run(stop <-chan struct{}) {
 	defer close(c.done)
 	result := make([]driver.Value, 3)
@@ -66,6 +81,10 @@ func (c *checkpointer) run(stop <-chan struct{}) {
 			return
 		case <-c.kick:
 		}
+		if !c.gather(stop) {
+			return
+		}
+		c.pending.Store(0) // commits made during the pass kick the next one
 		if _, err := checkpoint(c.stmt, result); err != nil {
 			c.err.Store(&err)
 		} else {
@@ -79,8 +98,37 @@ func (c *checkpointer) run(stop <-chan struct{}) {
 	}
 }
 
-// notify tells the checkpointer there are new frames, without ever blocking the caller.
-func (c *checkpointer) notify() {
+// gather waits until checkpointEvents are pending or c.wait has passed; false when stop
+// closed first.
+func (c *checkpointer) gather(stop <-chan struct{}) bool {
+	if c.pending.Load() >= checkpointEvents {
+		return true
+	}
+	timer := time.NewTimer(c.wait)
+	defer timer.Stop()
+	for c.pending.Load() < checkpointEvents {
+		select {
+		case <-stop:
+			return false
+		case <-c.kick:
+		case <-timer.C:
+			return true
+		}
+	}
+	return true
+}
+
+// notify tells the checkpointer that a commit added events, without ever blocking the
+// caller. Only the first commit after a pass and those past checkpointEvents wake it: at
+// the login load that is one wake-up a pass, not one a commit.
+func (c *checkpointer) notify(events int) {
+	if events == 0 {
+		return
+	}
+	n := c.pending.Add(int64(events))
+	if n != int64(events) && n < checkpointEvents {
+		return
+	}
 	select {
 	case c.kick <- struct{}{}:
 	default:

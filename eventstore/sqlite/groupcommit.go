@@ -88,7 +88,7 @@ func (s *Store) runWriter() {
 			failAll(batch, err)
 		} else {
 			gc, ok := s.w.commitBatch(batch)
-			s.ckpt.notify()
+			s.ckpt.notify(gc.Events)
 			// Before the hand-off: once the syncer answers, a caller that reads the
 			// metrics must find its batch counted.
 			if report := s.groupCommits.Load(); ok && report != nil {

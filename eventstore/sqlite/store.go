@@ -180,7 +180,11 @@ func (s *Store) open(cfg config) (err error) {
 	}
 	s.durable.Store(w.lastPosition)
 
-	if s.ckpt, err = newCheckpointer(s.writerDSN(cfg)); err != nil {
+	wait := checkpointWait
+	if cfg.synchronous == Normal {
+		wait = checkpointInterval
+	}
+	if s.ckpt, err = newCheckpointer(s.writerDSN(cfg), wait); err != nil {
 		return err
 	}
 	closers = append(closers, s.ckpt.close)
