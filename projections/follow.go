@@ -11,9 +11,9 @@ import (
 )
 
 // Run follows the log for every projection until ctx ends. One reader serves them all: each
-// commit is read and decoded once and applied to each projection in its own transaction with
-// its checkpoint, where a reader per projection woke, read and decoded every commit once per
-// projection. A projection whose batch fails leaves the group and follows the log on its own
+// commit is read and decoded once and applied to every projection in one transaction, each
+// with its checkpoint, where a reader per projection woke, read and decoded every commit once
+// per projection and committed it once per projection. A projection whose batch fails leaves the group and follows the log on its own
 // from its checkpoint, on the log's restart schedule (eventlog.Supervise), so it never skips
 // an event and the others do not wait for it.
 func (r *Runner) Run(ctx context.Context) error {
@@ -66,6 +66,14 @@ func (g *followGroup) handle(ctx context.Context, recs []eventstore.RecordedEven
 	decoded, err := decodeAfter(recs, g.checkpoint())
 	if err != nil {
 		return fmt.Errorf("projections: %w", err)
+	}
+	if len(g.active) > 1 {
+		err := g.r.applyTogether(ctx, g.active, decoded)
+		if err == nil || ctx.Err() != nil {
+			return err
+		}
+		// Rolled back as a whole: one by one, each in its own transaction, finds the
+		// projection that fails, and the others go on without it.
 	}
 	for _, st := range slices.Clone(g.active) {
 		err := g.r.applyDecoded(ctx, st, decoded)

@@ -199,46 +199,84 @@ func decodeAfter(recs []eventstore.RecordedEvent, from uint64) ([]eventlog.Decod
 // applyDecoded applies the events the projection has not applied yet, and its checkpoint,
 // in one transaction.
 func (r *Runner) applyDecoded(ctx context.Context, st *projectionState, decoded []eventlog.Decoded) error {
-	st.apply.Lock()
-	defer st.apply.Unlock()
-	name := st.name
-	from := r.Position(name)
-	decoded = decoded[sort.Search(len(decoded), func(i int) bool { return decoded[i].Recorded.Position > from }):]
-	if len(decoded) == 0 {
-		return nil
+	return r.applyTogether(ctx, []*projectionState{st}, decoded)
+}
+
+// applyTogether applies a batch to several projections of the runner's database in one
+// transaction, each with its checkpoint: one commit a batch rather than one a projection
+// (the WAL frames of the checkpoints page, the write lock's fcntl calls and the BEGIN and
+// COMMIT, on every sign-in; BENCHMARKS.md, issue 16). It fails as a whole: then the caller
+// applies them one by one, to tell which failed. Each projection's apply lock is held
+// throughout, taken in the runner's order like a rebuild's pause.
+func (r *Runner) applyTogether(ctx context.Context, states []*projectionState, decoded []eventlog.Decoded) error {
+	for _, st := range states {
+		st.apply.Lock()
 	}
-	last := decoded[len(decoded)-1].Recorded.Position
+	defer func() {
+		for _, st := range states {
+			st.apply.Unlock()
+		}
+	}()
+	type applied struct {
+		st      *projectionState
+		last    uint64
+		publish func()
+	}
+	var done []applied
+	var tx *sql.Tx
+	defer func() {
+		if tx != nil {
+			_ = tx.Rollback()
+		}
+	}()
 	// The batch's statements run under a context that cannot be cancelled (the follower
 	// checks ctx between batches, and a batch is short): go-sqlite3 runs every statement
 	// whose context can be cancelled on a goroutine of its own and waits for it, so each
 	// statement cost two goroutine switches, and with the cores busy hashing, a thread
 	// woken on one of them (BENCHMARKS.md, issue 16: 16 goroutines a sign-in).
 	ctx = context.WithoutCancel(ctx)
-	tx, err := r.db.BeginTx(ctx, nil)
+	for _, st := range states {
+		from := r.Position(st.name)
+		batch := decoded[sort.Search(len(decoded), func(i int) bool { return decoded[i].Recorded.Position > from }):]
+		if len(batch) == 0 {
+			continue
+		}
+		if tx == nil {
+			var err error
+			if tx, err = r.db.BeginTx(ctx, nil); err != nil {
+				return fmt.Errorf("projections: %s: begin: %w", st.name, err)
+			}
+		}
+		last := batch[len(batch)-1].Recorded.Position
+		publish, err := st.p.Apply(ctx, tx, batch)
+		if err != nil {
+			return fmt.Errorf("projections: %s: apply: %w", st.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints(name, position) VALUES(?, ?)
+			ON CONFLICT(name) DO UPDATE SET position = excluded.position`, st.name, last); err != nil {
+			return fmt.Errorf("projections: %s: checkpoint: %w", st.name, err)
+		}
+		done = append(done, applied{st, last, publish})
+	}
+	if tx == nil {
+		return nil
+	}
+	err := tx.Commit()
+	tx = nil
 	if err != nil {
-		return fmt.Errorf("projections: %s: begin: %w", name, err)
+		return fmt.Errorf("projections: %s: commit: %w", done[0].st.name, err)
 	}
-	defer tx.Rollback()
-	publish, err := st.p.Apply(ctx, tx, decoded)
-	if err != nil {
-		return fmt.Errorf("projections: %s: apply: %w", name, err)
+	for _, a := range done {
+		if a.publish != nil {
+			a.publish()
+		}
+		r.advance(a.st, a.last)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO checkpoints(name, position) VALUES(?, ?)
-		ON CONFLICT(name) DO UPDATE SET position = excluded.position`, name, last); err != nil {
-		return fmt.Errorf("projections: %s: checkpoint: %w", name, err)
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("projections: %s: commit: %w", name, err)
-	}
-	if publish != nil {
-		publish()
-	}
-	r.advance(st, last)
 	if HoldsErasure(decoded) {
 		// The rows the erasure rewrote are overwritten in the file (secure_delete); their old
 		// pages are still whole in the WAL until it is checkpointed and truncated.
 		if err := ForgetWAL(ctx, r.db); err != nil {
-			slog.Warn("read model: the WAL keeps pages from before an erasure until the next checkpoint", "projection", name, "error", err)
+			slog.Warn("read model: the WAL keeps pages from before an erasure until the next checkpoint", "projection", done[0].st.name, "error", err)
 		}
 	}
 	return nil
