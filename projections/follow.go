@@ -13,9 +13,10 @@ import (
 // Run follows the log for every projection until ctx ends. One reader serves them all: each
 // commit is read and decoded once and applied to every projection in one transaction, each
 // with its checkpoint, where a reader per projection woke, read and decoded every commit once
-// per projection and committed it once per projection. A projection whose batch fails leaves the group and follows the log on its own
-// from its checkpoint, on the log's restart schedule (eventlog.Supervise), so it never skips
-// an event and the others do not wait for it.
+// per projection and committed it once per projection. A projection whose batch fails
+// leaves the group and follows the log on its own from its checkpoint, on the log's restart
+// schedule (eventlog.Supervise), so it never skips an event and the others do not wait for
+// it.
 func (r *Runner) Run(ctx context.Context) error {
 	g := &followGroup{r: r}
 	for _, name := range r.order {
