@@ -96,6 +96,17 @@ func TestParseServe(t *testing.T) {
 		{name: "policy flag without value", args: []string{"--policy", "disclosure"}, err: "want field=value"},
 		{name: "several bad settings at once", args: []string{"--policy", "lockout_threshold=0", "--policy", "password_min_length=4"}, err: "lockout_threshold: 0 is out of range: must be between 1 and 10; password_min_length"},
 		{name: "bad sync", args: []string{"--sync", "sometimes"}, err: `--sync "sometimes"`},
+		{name: "cpu scheduling by default batch", check: func(t *testing.T, c configView) {
+			if c.CPUScheduling != serve.CPUBatch {
+				t.Errorf("cpu scheduling %q, want %q", c.CPUScheduling, serve.CPUBatch)
+			}
+		}},
+		{name: "cpu scheduling left normal", env: []string{"ACCOUNTD_CPU_SCHEDULING=normal"}, check: func(t *testing.T, c configView) {
+			if c.CPUScheduling != serve.CPUNormal {
+				t.Errorf("cpu scheduling %q, want %q", c.CPUScheduling, serve.CPUNormal)
+			}
+		}},
+		{name: "bad cpu scheduling", args: []string{"--cpu-scheduling", "realtime"}, err: `--cpu-scheduling "realtime": want batch or normal`},
 		{name: "bad env flag value", env: []string{"ACCOUNTD_SMTP_STARTTLS=perhaps"}, err: "ACCOUNTD_SMTP_STARTTLS"},
 		{name: "bad tokens", env: []string{"ACCOUNTD_TOKENS=short:admin"}, err: "ACCOUNTD_TOKENS: token entry 1"},
 		{name: "bad key", env: []string{"ACCOUNTD_MFA_KEY=abc"}, err: "ACCOUNTD_MFA_KEY: want 64 hex digits"},

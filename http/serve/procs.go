@@ -1,9 +1,13 @@
 package serve
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"sync"
+
+	"accountd/internal/cpusched"
 )
 
 // spareProc runs the process with one P more than the cores the runtime found. A goroutine
@@ -24,3 +28,36 @@ var spareProc = sync.OnceFunc(func() {
 	}
 	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
 })
+
+// CPU scheduling policies of Config.CPUScheduling.
+const (
+	CPUBatch  = "batch"
+	CPUNormal = "normal"
+)
+
+// scheduleCPU puts the process under SCHED_BATCH unless the configuration says normal. The
+// spare P above is a thread more than cores, so something always waits for a core; under
+// the default policy each wake-up of that something preempted a hash, and the hashes paid
+// for it (see internal/cpusched and BENCHMARKS.md, issue 16). A system without the policy,
+// or a process its operator started under another one, is left as it is.
+func (s *Server) scheduleCPU() error {
+	switch s.cfg.CPUScheduling {
+	case CPUNormal:
+		return nil
+	case CPUBatch:
+	default:
+		return fmt.Errorf("cpu scheduling %q: want %s or %s", s.cfg.CPUScheduling, CPUBatch, CPUNormal)
+	}
+	moved, err := cpusched.Batch()
+	switch {
+	case errors.Is(err, cpusched.ErrUnsupported):
+		s.log.Debug("cpu scheduling: SCHED_BATCH is not available here; left as started")
+	case err != nil:
+		s.log.Warn("cpu scheduling: could not move to SCHED_BATCH; left as started", "err", err)
+	case moved:
+		s.log.Debug("cpu scheduling: SCHED_BATCH")
+	default:
+		s.log.Info("cpu scheduling: the process runs under a policy its operator chose; left as it is")
+	}
+	return nil
+}

@@ -65,6 +65,10 @@ type Config struct {
 	HotWindow HotWindow
 	// Argon2 sets the password hashing cost (default credentials.DefaultArgon2Params()).
 	Argon2 *credentials.Argon2Params
+	// CPUScheduling is CPUBatch (the default: the process's threads under Linux's
+	// SCHED_BATCH, so the hashes are not preempted by every short wake-up, procs.go) or
+	// CPUNormal (left as the process started).
+	CPUScheduling string
 	// Tokens are the API clients. Empty: DataDir/tokens, generated on first start and
 	// re-read every TokensReload (default DefaultTokensReload) while the server runs.
 	Tokens       []api.Token
@@ -194,6 +198,9 @@ func (c Config) withDefaults() Config {
 	if c.Mail.From == "" {
 		c.Mail.From = "accountd <no-reply@localhost>"
 	}
+	if c.CPUScheduling == "" {
+		c.CPUScheduling = CPUBatch
+	}
 	if c.IsCommonPassword == nil {
 		c.IsCommonPassword = credentials.IsCommonPassword
 	}
@@ -311,6 +318,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.warnLooseDataDir()
 	spareProc()
+	if err := s.scheduleCPU(); err != nil {
+		return nil, err
+	}
 	hasher, err := credentials.NewHasher(*cfg.Argon2)
 	if err != nil {
 		return nil, err
