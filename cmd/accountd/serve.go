@@ -103,7 +103,7 @@ func newServerFlags(name, usageText string, stderr io.Writer) (*flag.FlagSet, *s
 	fs.StringVar(&f.policyFile, "policy-file", "", "policy JSON `file` (settings as in domain.Policy)")
 	fs.Var(&f.policies, "policy", "policy `setting=value` override, repeatable")
 	fs.StringVar(&f.sync, "sync", "full", "event log durability: full (fsync every commit) or normal")
-	fs.StringVar(&f.cpuScheduling, "cpu-scheduling", serve.CPUBatch, "CPU scheduling of the server's threads: batch (Linux's SCHED_BATCH: a thread waking for a short task does not preempt a password hash) or normal (as the process started)")
+	fs.StringVar(&f.cpuScheduling, "cpu-scheduling", serve.CPUBatch, "CPU scheduling of the server's threads: batch (Linux's SCHED_BATCH with 10 ms slices: a thread waking for a short task does not preempt a password hash) or normal (as the process started)")
 	fs.StringVar(&f.store, "store", "sqlite", "event log: sqlite (in --data), postgres or kurrentdb (shared by several nodes, at --store-url)")
 	fs.StringVar(&f.storeURL, "store-url", "", "event log `URL` for --store postgres (postgres://...; ?search_path=NAME picks the schema) or kurrentdb (esdb://...)")
 	fs.StringVar(&f.archive, "archive", "", "`DIR` of the sqlite log's archive segments, which accountd archive seals (default DATA/archive; may be other storage)")

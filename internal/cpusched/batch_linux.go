@@ -3,34 +3,49 @@ package cpusched
 import (
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 
 	"golang.org/x/sys/unix"
 )
 
-// Batch moves every thread of the process to SCHED_BATCH, keeping each one's nice value.
-// Threads the Go runtime starts later inherit the policy from the thread that starts them,
-// so once every thread runs under it, every later one does too; a thread started from one
-// not yet moved is caught by the next pass over /proc/self/task. A process started under
-// another policy than SCHED_NORMAL (chrt(1), a service manager's CPUSchedulingPolicy=) is
-// left as it is, and Batch reports moved false: its operator has chosen.
+// Batch moves every thread of the process to SCHED_BATCH with a Slice-long time slice,
+// keeping each one's nice value. Threads the Go runtime starts later inherit both from the
+// thread that starts them, so once every thread runs under them, every later one does too;
+// a thread started from one not yet moved is caught by the next pass over /proc/self/task.
+// A kernel that does not take a slice for SCHED_BATCH (before Linux 6.12) keeps its own.
+// A process started under another policy than SCHED_NORMAL (chrt(1), a service manager's
+// CPUSchedulingPolicy=) is left as it is, and Batch reports moved false: its operator has
+// chosen.
 func Batch() (moved bool, err error) {
+	// The calling thread is moved first and read back: whether the kernel took the slice
+	// decides what the passes below ask of the other threads.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
 	self, err := unix.SchedGetAttr(0, 0)
 	if err != nil {
 		return false, fmt.Errorf("cpusched: sched_getattr: %w", err)
 	}
-	switch self.Policy {
-	case unix.SCHED_NORMAL:
-	case unix.SCHED_BATCH:
-		// The calling thread already is; the others may not be (an earlier Batch moved
-		// them all, or an operator moved only this one): go on, it changes nothing twice.
-	default:
+	if self.Policy != unix.SCHED_NORMAL && self.Policy != unix.SCHED_BATCH {
 		return false, nil
+	}
+	want := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_BATCH, Nice: self.Nice, Runtime: uint64(Slice)}
+	if err := unix.SchedSetAttr(0, &want, 0); err == unix.EINVAL {
+		want.Runtime = 0
+		err = unix.SchedSetAttr(0, &want, 0)
+		if err != nil {
+			return false, fmt.Errorf("cpusched: sched_setattr: %w", err)
+		}
+	} else if err != nil {
+		return false, fmt.Errorf("cpusched: sched_setattr: %w", err)
+	}
+	if got, err := unix.SchedGetAttr(0, 0); err != nil || got.Runtime != uint64(Slice) {
+		want.Runtime = 0
 	}
 	// Threads appear while the runtime runs; a handful of passes catch them all, since a
 	// thread is only started from another and every pass moves every thread it finds.
 	for range 16 {
-		changed, err := batchPass()
+		changed, err := batchPass(want.Runtime)
 		if err != nil {
 			return false, err
 		}
@@ -41,9 +56,10 @@ func Batch() (moved bool, err error) {
 	return false, fmt.Errorf("cpusched: threads kept starting under SCHED_NORMAL")
 }
 
-// batchPass moves to SCHED_BATCH each thread listed in /proc/self/task that runs under
-// SCHED_NORMAL, and says how many it moved.
-func batchPass() (changed int, err error) {
+// batchPass moves to SCHED_BATCH, with the slice if it is not 0, each thread listed in
+// /proc/self/task that runs under SCHED_NORMAL or under SCHED_BATCH without the slice, and
+// says how many it moved.
+func batchPass(slice uint64) (changed int, err error) {
 	entries, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		return 0, fmt.Errorf("cpusched: %w", err)
@@ -60,10 +76,13 @@ func batchPass() (changed int, err error) {
 		if err != nil {
 			return changed, fmt.Errorf("cpusched: sched_getattr %d: %w", tid, err)
 		}
-		if attr.Policy != unix.SCHED_NORMAL {
+		switch {
+		case attr.Policy == unix.SCHED_BATCH && (slice == 0 || attr.Runtime == slice):
+			continue
+		case attr.Policy != unix.SCHED_NORMAL && attr.Policy != unix.SCHED_BATCH:
 			continue
 		}
-		batch := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_BATCH, Nice: attr.Nice}
+		batch := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_BATCH, Nice: attr.Nice, Runtime: slice}
 		if err := unix.SchedSetAttr(tid, &batch, 0); err == unix.ESRCH {
 			continue
 		} else if err != nil {

@@ -2,11 +2,13 @@ package cpusched
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"runtime"
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -74,9 +76,20 @@ func TestBatchMovesEveryThreadAndKeepsNiceValues(t *testing.T) {
 	if err != nil || !moved {
 		t.Fatalf("Batch() = %v, %v; want true, nil", moved, err)
 	}
+	// The slice is the same on every thread: Slice where the kernel takes one (6.12 on),
+	// its own default where it does not.
+	slice := policyOf(t, unix.Gettid()).Runtime
+	t.Logf("slice %v (Slice %v)", time.Duration(slice), Slice)
+	if uname := kernelRelease(t); !olderThan(uname, 6, 12) && slice != uint64(Slice) {
+		t.Errorf("kernel %s: slice %v after Batch, want %v", uname, time.Duration(slice), Slice)
+	}
 	for _, tid := range everyThread(t) {
-		if attr, err := unix.SchedGetAttr(tid, 0); err == nil && attr.Policy != unix.SCHED_BATCH {
-			t.Errorf("thread %d: policy %d after Batch, want SCHED_BATCH (%d)", tid, attr.Policy, unix.SCHED_BATCH)
+		attr, err := unix.SchedGetAttr(tid, 0)
+		if err != nil {
+			continue // the thread ended
+		}
+		if attr.Policy != unix.SCHED_BATCH || attr.Runtime != slice {
+			t.Errorf("thread %d: policy %d, slice %v after Batch, want SCHED_BATCH (%d), %v", tid, attr.Policy, time.Duration(attr.Runtime), unix.SCHED_BATCH, time.Duration(slice))
 		}
 	}
 	if attr := policyOf(t, niced[0]); attr.Nice != 7 {
@@ -87,8 +100,8 @@ func TestBatchMovesEveryThreadAndKeepsNiceValues(t *testing.T) {
 	later, releaseLater := lockedThreads(t, 4, nil)
 	defer releaseLater()
 	for _, tid := range later {
-		if attr := policyOf(t, tid); attr.Policy != unix.SCHED_BATCH {
-			t.Errorf("thread %d started after Batch: policy %d, want SCHED_BATCH", tid, attr.Policy)
+		if attr := policyOf(t, tid); attr.Policy != unix.SCHED_BATCH || attr.Runtime != slice {
+			t.Errorf("thread %d started after Batch: policy %d, slice %v; want SCHED_BATCH, %v", tid, attr.Policy, time.Duration(attr.Runtime), time.Duration(slice))
 		}
 	}
 }
@@ -121,4 +134,22 @@ func TestBatchLeavesAPolicyAnOperatorChose(t *testing.T) {
 	if err := <-result; err != nil {
 		t.Fatal(err)
 	}
+}
+
+func kernelRelease(t *testing.T) string {
+	t.Helper()
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		t.Fatal(err)
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+// olderThan reports whether a release such as "6.18.44-fc" is before major.minor.
+func olderThan(release string, major, minor int) bool {
+	var maj, mnr int
+	if _, err := fmt.Sscanf(release, "%d.%d", &maj, &mnr); err != nil {
+		return true
+	}
+	return maj < major || maj == major && mnr < minor
 }
