@@ -2,7 +2,6 @@ package serve
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"runtime"
 	"sync"
@@ -35,18 +34,15 @@ const (
 	CPUNormal = "normal"
 )
 
-// scheduleCPU puts the process under SCHED_BATCH unless the configuration says normal. The
-// spare P above is a thread more than cores, so something always waits for a core; under
-// the default policy each wake-up of that something preempted a hash, and the hashes paid
-// for it (see internal/cpusched and BENCHMARKS.md, issue 16). A system without the policy,
-// or a process its operator started under another one, is left as it is.
-func (s *Server) scheduleCPU() error {
-	switch s.cfg.CPUScheduling {
-	case CPUNormal:
-		return nil
-	case CPUBatch:
-	default:
-		return fmt.Errorf("cpu scheduling %q: want %s or %s", s.cfg.CPUScheduling, CPUBatch, CPUNormal)
+// scheduleCPU puts the process under SCHED_BATCH, with a 10 ms slice, unless the
+// configuration says normal. The spare P above is a thread more than cores, so something
+// always waits for a core; under the default policy each wake-up of that something
+// preempted a hash, and the hashes paid for it (see internal/cpusched and BENCHMARKS.md,
+// issue 16). A system without the policy, or a process its operator started under another
+// one, is left as it is.
+func (s *Server) scheduleCPU() {
+	if s.cfg.CPUScheduling == CPUNormal {
+		return
 	}
 	moved, err := cpusched.Batch()
 	switch {
@@ -59,5 +55,4 @@ func (s *Server) scheduleCPU() error {
 	default:
 		s.log.Info("cpu scheduling: the process runs under a policy its operator chose; left as it is")
 	}
-	return nil
 }

@@ -304,6 +304,9 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	if err := cfg.Policy.Validate(); err != nil {
 		return nil, err
 	}
+	if cfg.CPUScheduling != CPUBatch && cfg.CPUScheduling != CPUNormal {
+		return nil, fmt.Errorf("cpu scheduling %q: want %s or %s", cfg.CPUScheduling, CPUBatch, CPUNormal)
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger}
 	defer func() {
 		if err != nil {
@@ -318,9 +321,7 @@ func New(ctx context.Context, cfg Config) (_ *Server, err error) {
 	}
 	s.warnLooseDataDir()
 	spareProc()
-	if err := s.scheduleCPU(); err != nil {
-		return nil, err
-	}
+	s.scheduleCPU()
 	hasher, err := credentials.NewHasher(*cfg.Argon2)
 	if err != nil {
 		return nil, err
