@@ -30,13 +30,12 @@ func Batch() (moved bool, err error) {
 		return false, nil
 	}
 	want := unix.SchedAttr{Size: unix.SizeofSchedAttr, Policy: unix.SCHED_BATCH, Nice: self.Nice, Runtime: uint64(Slice)}
-	if err := unix.SchedSetAttr(0, &want, 0); err == unix.EINVAL {
+	err = unix.SchedSetAttr(0, &want, 0)
+	if err == unix.EINVAL { // a kernel that refuses a slice for a fair policy
 		want.Runtime = 0
 		err = unix.SchedSetAttr(0, &want, 0)
-		if err != nil {
-			return false, fmt.Errorf("cpusched: sched_setattr: %w", err)
-		}
-	} else if err != nil {
+	}
+	if err != nil {
 		return false, fmt.Errorf("cpusched: sched_setattr: %w", err)
 	}
 	if got, err := unix.SchedGetAttr(0, 0); err != nil || got.Runtime != uint64(Slice) {
