@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -269,7 +268,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint6
 	}()
 
 	if s.fast {
-		n, head, ok, released, err := s.commitFast(ctx, conn, batch, locked && !keep)
+		n, head, ok, released, err := s.commitFast(ctx, conn, batch, locked, locked && !keep)
 		if released {
 			locked = false // the batch's last statement let the lock go
 		}
@@ -319,9 +318,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint6
 	// syncer's synchronous commit flushes it before any caller hears of it.
 	reads.Queue("SET LOCAL synchronous_commit TO off")
 	reads.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
-	reads.Queue(s.q.hashAt, int64(lastBefore))
-	reads.Queue(s.q.head)
-	reads.Queue(s.q.frontier)
+	reads.Queue(s.q.tip, int64(lastBefore))
 	reads.Queue(s.q.streamHeads, streamNames)
 	reads.Queue(s.q.findIDs, allIDs)
 	inTx = true
@@ -346,36 +343,18 @@ func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint6
 		_ = br.Close()
 		return 0, 0, fmt.Errorf("advisory lock: %w", err)
 	}
-	if kept, err := s.lastCommitKept(br.QueryRow()); err != nil {
+	// The log's head and the tree's right edge: what the writer needs when another node
+	// committed last.
+	rows, _ := br.Query()
+	end, err := s.readTip(rows)
+	if err != nil {
 		_ = br.Close()
 		return 0, 0, err
-	} else if !kept {
+	}
+	if !end.mine {
 		clear(s.heads)
 	}
-	var headPos int64
-	var headHash []byte
-	if err := br.QueryRow().Scan(&headPos, &headHash); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		_ = br.Close()
-		return 0, 0, fmt.Errorf("read log head: %w", err)
-	}
-	// The tree's right edge, read in the same round trip: what the writer needs when
-	// another node committed last.
-	edge := map[int64][]byte{}
-	rows, _ := br.Query()
-	for rows.Next() {
-		var pos int64
-		var blob []byte
-		if err := rows.Scan(&pos, &blob); err != nil {
-			rows.Close()
-			_ = br.Close()
-			return 0, 0, fmt.Errorf("read tree frontier: %w", err)
-		}
-		edge[pos] = blob
-	}
-	if err := rows.Err(); err != nil {
-		_ = br.Close()
-		return 0, 0, fmt.Errorf("read tree frontier: %w", err)
-	}
+	headPos, edge := int64(end.head), end.edge
 	type streamHead struct {
 		current uint64
 		exists  bool
@@ -428,10 +407,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint6
 		// batch, this one included, so the other node does not wait for this one to idle.
 		s.contendedAt, s.contested, keep = time.Now(), true, false
 	}
-	var prev [32]byte
-	if headPos > 0 && copy(prev[:], headHash) != len(prev) {
-		return 0, 0, fmt.Errorf("log head at position %d has a %d-byte hash", headPos, len(headHash))
-	}
+	prev := end.hash
 	// The tree's frontier is the writer's own when this node made the last commit; after
 	// another node's, it is read under the lock.
 	frontier := s.frontier.Snapshot()
@@ -551,9 +527,12 @@ const maxCachedHeads = 1 << 16
 // it needs something the cache does not know (a refusal, a stream never seen), or the
 // guard or a key refused it (err then says which, and the transaction is aborted).
 //
-// unlock ends the writer's turn: the session-level lock is released by the last statement,
-// which runs only if every one before it did.
-func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*request, unlock bool) (n int, head uint64, ok, released bool, err error) {
+// locked: conn holds the session-level lock of a turn, taken before the log's head was read
+// (beginTurn, or the reading path that began the turn): nobody can have written since, so
+// the batch takes neither the transaction-level lock nor the guard. unlock ends the turn:
+// the session-level lock is released by the last statement, which runs only if every one
+// before it did.
+func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*request, locked, unlock bool) (n int, head uint64, ok, released bool, err error) {
 	heads := make(map[string]uint64, len(batch))
 	known := func(stream string) (uint64, bool) {
 		if h, ok := heads[stream]; ok {
@@ -605,9 +584,14 @@ func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*req
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue("SET LOCAL synchronous_commit TO off")
-	b.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
-	b.Queue(s.q.insertIfHead, rowsOut.positions, rowsOut.streams, rowsOut.revisions, rowsOut.ids,
-		rowsOut.types, rowsOut.at, rowsOut.data, rowsOut.metadata, rowsOut.hashes, rowsOut.trees, int64(s.last), s.lastHash[:])
+	if locked {
+		b.Queue(s.q.insert, rowsOut.positions, rowsOut.streams, rowsOut.revisions, rowsOut.ids,
+			rowsOut.types, rowsOut.at, rowsOut.data, rowsOut.metadata, rowsOut.hashes, rowsOut.trees)
+	} else {
+		b.Queue("SELECT pg_advisory_xact_lock($1)", s.lockKey)
+		b.Queue(s.q.insertIfHead, rowsOut.positions, rowsOut.streams, rowsOut.revisions, rowsOut.ids,
+			rowsOut.types, rowsOut.at, rowsOut.data, rowsOut.metadata, rowsOut.hashes, rowsOut.trees, int64(s.last), s.lastHash[:])
+	}
 	b.Queue("COMMIT")
 	if unlock {
 		b.Queue(unlockAll)
@@ -623,12 +607,15 @@ func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*req
 		b.Queue("COMMIT")
 		b.Queue("BEGIN")
 		b.Queue("SET LOCAL synchronous_commit TO off")
-		b.Queue(s.q.raiseIfMine, int64(position), prev[:])
-		b.Queue(s.q.notifyIfMine, int64(position), prev[:], s.channel)
+		b.Queue(s.q.raiseIfMine, int64(position), prev[:], s.channel)
 		b.Queue("COMMIT")
 	}
 	br := conn.SendBatch(ctx, b)
-	for range 3 {
+	before := 2 // BEGIN, SET
+	if !locked {
+		before = 3 // and the lock
+	}
+	for range before {
 		if _, err := br.Exec(); err != nil {
 			_ = br.Close()
 			return 0, 0, false, released, err
@@ -651,7 +638,7 @@ func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*req
 		}
 		released = true
 		flushed = true
-		for range 8 {
+		for range 7 {
 			if _, err := br.Exec(); err != nil {
 				flushed = false // committed, not known to be durable: the syncer flushes it
 				break

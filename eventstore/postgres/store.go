@@ -293,9 +293,7 @@ type queries struct {
 	setVersion   string
 	bumpVersion  string
 	treeAt       string
-	frontier     string
-	head         string
-	hashAt       string
+	tip          string
 	streamHeads  string
 	findIDs      string
 	insert       string
@@ -305,10 +303,9 @@ type queries struct {
 	streamExists string
 	headPosition string
 	raiseDurable string
-	// raiseIfMine and notifyIfMine raise the durable head to $1 and tell every node, only
-	// if the event at $1 is the one this node wrote there (its chain hash $2).
-	raiseIfMine  string
-	notifyIfMine string
+	// raiseIfMine raises the durable head to $1 and tells every node, only if the event at
+	// $1 is the one this node wrote there (its chain hash $2).
+	raiseIfMine string
 }
 
 func newQueries(schema string) queries {
@@ -351,12 +348,16 @@ func newQueries(schema string) queries {
 		setVersion:  "INSERT INTO " + sch + ".meta (key, value) VALUES ('schema_version', $1)",
 		bumpVersion: "UPDATE " + sch + ".meta SET value = $1 WHERE key = 'schema_version'",
 		treeAt:      "SELECT position, tree FROM " + t + " WHERE position = ANY($1::bigint[])",
-		// The rows holding the frontier of a tree of size n: position (n >> b) << b for
-		// every bit b set in n (transparency.FrontierIndexes).
-		frontier: "SELECT position, tree FROM " + t + " WHERE position IN (SELECT (h.n >> b) << b FROM " +
-			"(SELECT coalesce(max(position), 0) AS n FROM " + t + ") h, generate_series(0, 62) b WHERE (h.n >> b) & 1 = 1)",
-		head:   "SELECT position, hash FROM " + t + " ORDER BY position DESC LIMIT 1",
-		hashAt: "SELECT hash FROM " + t + " WHERE position = $1",
+		// What the writer reads under the lock, in one statement (tip.go): the rows holding
+		// the frontier of the log's tree, whose size n is the log's head, at position
+		// (n >> b) << b for every bit b set in n (transparency.FrontierIndexes; the lowest
+		// set bit gives n itself, the head), and the row at $1, this node's last position.
+		// One index probe a position, whatever the planner thinks of the table's size: with
+		// a join it chose a sequential scan of a young table (OFFSET 0 keeps the lateral
+		// subquery from being flattened into one).
+		tip: "SELECT p.pos, e.hash, e.tree FROM (SELECT (h.n >> b) << b FROM (SELECT coalesce(max(position), 0) AS n FROM " + t +
+			") h, generate_series(0, 62) b WHERE (h.n >> b) & 1 = 1 UNION ALL SELECT $1::bigint) p(pos)," +
+			" LATERAL (SELECT hash, tree FROM " + t + " WHERE position = p.pos OFFSET 0) e",
 		// One index probe per stream (the last entry of (stream, revision)), rather than a
 		// max() that would scan the whole stream.
 		streamHeads: "SELECT s.stream, (SELECT revision FROM " + t + " e WHERE e.stream = s.stream ORDER BY revision DESC LIMIT 1)" +
@@ -379,8 +380,8 @@ func newQueries(schema string) queries {
 		streamExists: "SELECT EXISTS (SELECT 1 FROM " + t + " WHERE stream = $1 AND position <= (SELECT position FROM " + sch + ".head))",
 		headPosition: "SELECT position FROM " + sch + ".head",
 		raiseDurable: "UPDATE " + sch + ".head SET position = $1 WHERE position < $1",
-		raiseIfMine: "UPDATE " + sch + ".head SET position = $1 WHERE position < $1" +
-			" AND (SELECT hash FROM " + t + " WHERE position = $1) = $2::bytea",
-		notifyIfMine: "SELECT pg_notify($3, $1::bigint::text) WHERE (SELECT hash FROM " + t + " WHERE position = $1::bigint) = $2::bytea",
+		raiseIfMine: "WITH mine AS (SELECT (SELECT hash FROM " + t + " WHERE position = $1) = $2::bytea AS yes)," +
+			" raised AS (UPDATE " + sch + ".head SET position = $1 WHERE position < $1 AND (SELECT yes FROM mine))" +
+			" SELECT pg_notify($3, $1::bigint::text) FROM mine WHERE yes",
 	}
 }

@@ -1,9 +1,7 @@
 package postgres
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -74,18 +72,18 @@ func (s *Store) beginTurn() {
 		s.fast = false
 		return
 	}
-	head, hash, edge, mine, err := lockAndReadHead(ctx, conn, s)
+	t, err := lockAndReadHead(ctx, conn, s)
 	if err != nil {
 		s.fast = false
 		s.endTurn(conn, true)
 		return
 	}
 	s.turn, s.turnSince = conn, time.Now()
-	if head != s.last {
+	if t.head != s.last {
 		s.contendedAt = s.turnSince
 	}
 	s.contested = s.turnSince.Sub(s.contendedAt) < contendedFor
-	if !mine {
+	if !t.mine {
 		// This node's last commit is not in the log: PostgreSQL lost the tail it had not
 		// flushed (a crash), and the stream heads cached from it may be ahead of the truth.
 		// The reading path decides from the log alone.
@@ -93,27 +91,24 @@ func (s *Store) beginTurn() {
 		s.fast = false
 		return
 	}
-	if head == s.last {
+	if t.head == s.last {
 		s.fast = s.last > 0
 		return
 	}
-	frontier, err := transparency.LoadFrontier(int64(head), blobReader(edge))
+	frontier, err := transparency.LoadFrontier(int64(t.head), blobReader(t.edge))
 	if err != nil {
 		s.fast = false // the reading path reads the edge again and reports it
 		return
 	}
-	s.frontier, s.last, s.lastHash, s.fast = frontier, head, hash, head > 0
+	s.frontier, s.last, s.lastHash, s.fast = frontier, t.head, t.hash, t.head > 0
 }
 
 // lockAndReadHead takes the session-level append lock and, once it is granted, reads the
-// log's head (position and chain hash), the rows holding the tree's frontier, and whether
-// this node's last commit is still where it left it (mine).
-func lockAndReadHead(ctx context.Context, conn *pgxpool.Conn, s *Store) (head uint64, hash [32]byte, edge map[int64][]byte, mine bool, err error) {
+// log's tip.
+func lockAndReadHead(ctx context.Context, conn *pgxpool.Conn, s *Store) (t tip, err error) {
 	b := &pgx.Batch{}
 	b.Queue("SELECT pg_advisory_lock($1)", s.lockKey)
-	b.Queue(s.q.head)
-	b.Queue(s.q.frontier)
-	b.Queue(s.q.hashAt, int64(s.last))
+	b.Queue(s.q.tip, int64(s.last))
 	br := conn.SendBatch(ctx, b)
 	defer func() {
 		if cerr := br.Close(); err == nil {
@@ -121,49 +116,10 @@ func lockAndReadHead(ctx context.Context, conn *pgxpool.Conn, s *Store) (head ui
 		}
 	}()
 	if _, err = br.Exec(); err != nil {
-		return 0, hash, nil, false, fmt.Errorf("append lock: %w", err)
+		return tip{}, fmt.Errorf("append lock: %w", err)
 	}
-	var pos int64
-	var blob []byte
-	if err = br.QueryRow().Scan(&pos, &blob); err != nil && !errors.Is(err, pgx.ErrNoRows) {
-		return 0, hash, nil, false, fmt.Errorf("read log head: %w", err)
-	}
-	if pos > 0 && copy(hash[:], blob) != len(hash) {
-		return 0, hash, nil, false, fmt.Errorf("log head at position %d has a %d-byte hash", pos, len(blob))
-	}
-	edge = map[int64][]byte{}
 	rows, _ := br.Query()
-	for rows.Next() {
-		var p int64
-		var t []byte
-		if err = rows.Scan(&p, &t); err != nil {
-			rows.Close()
-			return 0, hash, nil, false, fmt.Errorf("read tree frontier: %w", err)
-		}
-		edge[p] = t
-	}
-	if err = rows.Err(); err != nil {
-		return 0, hash, nil, false, fmt.Errorf("read tree frontier: %w", err)
-	}
-	if mine, err = s.lastCommitKept(br.QueryRow()); err != nil {
-		return 0, hash, nil, false, err
-	}
-	return uint64(pos), hash, edge, mine, nil
-}
-
-// lastCommitKept reads the result of q.hashAt for this node's last position: whether the
-// event there is still the one this node committed. The stream heads it caches from its
-// commits hold only while it is: a crash loses what PostgreSQL had not flushed.
-func (s *Store) lastCommitKept(row pgx.Row) (bool, error) {
-	var hash []byte
-	switch err := row.Scan(&hash); {
-	case errors.Is(err, pgx.ErrNoRows):
-		return s.last == 0, nil
-	case err != nil:
-		return false, fmt.Errorf("read the hash at position %d: %w", s.last, err)
-	default:
-		return bytes.Equal(hash, s.lastHash[:]), nil
-	}
+	return s.readTip(rows)
 }
 
 // keepTurn says whether the batch about to be sent may keep the lock after its COMMIT.
