@@ -11,6 +11,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -167,7 +168,7 @@ type pending struct {
 	positions []int64
 	streams   []string
 	revisions []int64
-	ids       []uuid.UUID
+	ids       eventIDs
 	types     []string
 	at        []int64
 	data      [][]byte
@@ -292,7 +293,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint6
 	s.fast = false // until this batch commits alone
 
 	var streamNames []string
-	var allIDs []uuid.UUID
+	var allIDs eventIDs
 	seenStream := map[string]bool{}
 	for _, r := range batch {
 		if !seenStream[r.stream] {
@@ -300,7 +301,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint6
 			streamNames = append(streamNames, r.stream)
 		}
 		for _, e := range r.events {
-			allIDs = append(allIDs, e.ID)
+			allIDs = append(allIDs, wireID(e.ID))
 		}
 	}
 
@@ -383,7 +384,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint6
 	stored := map[uuid.UUID]storedID{}
 	rows, _ = br.Query()
 	for rows.Next() {
-		var id uuid.UUID
+		var id pgtype.UUID
 		var st storedID
 		var rev, pos int64
 		if err := rows.Scan(&id, &st.stream, &rev, &pos); err != nil {
@@ -392,7 +393,7 @@ func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint6
 			return 0, 0, fmt.Errorf("look up event IDs: %w", err)
 		}
 		st.revision, st.position = uint64(rev), uint64(pos)
-		stored[id] = st
+		stored[id.Bytes] = st
 	}
 	if err := rows.Err(); err != nil {
 		_ = br.Close()
@@ -668,7 +669,7 @@ func (p *pending) add(rec eventstore.RecordedEvent, hash [32]byte) {
 	p.positions = append(p.positions, int64(rec.Position))
 	p.streams = append(p.streams, rec.Stream)
 	p.revisions = append(p.revisions, int64(rec.Revision))
-	p.ids = append(p.ids, rec.ID)
+	p.ids = append(p.ids, wireID(rec.ID))
 	p.types = append(p.types, rec.Type)
 	p.at = append(p.at, rec.RecordedAt.UnixNano())
 	p.data = append(p.data, rec.Data)

@@ -9,6 +9,7 @@ import (
 	"accountd/eventstore"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // ReadStream implements eventstore.Store. A limit below one means no limit.
@@ -83,10 +84,11 @@ func scanEvent(rows pgx.Rows) (eventstore.RecordedEvent, error) {
 	var e eventstore.RecordedEvent
 	var pos, rev, at int64
 	var hash []byte
-	if err := rows.Scan(&pos, &e.Stream, &rev, &e.ID, &e.Type, &at, &e.Data, &e.Metadata, &hash); err != nil {
+	var id pgtype.UUID
+	if err := rows.Scan(&pos, &e.Stream, &rev, &id, &e.Type, &at, &e.Data, &e.Metadata, &hash); err != nil {
 		return e, err
 	}
-	e.Position, e.Revision = uint64(pos), uint64(rev)
+	e.ID, e.Position, e.Revision = id.Bytes, uint64(pos), uint64(rev)
 	e.RecordedAt = time.Unix(0, at).UTC()
 	if copy(e.Hash[:], hash) != len(e.Hash) {
 		return e, fmt.Errorf("position %d: stored hash has %d bytes", pos, len(hash))

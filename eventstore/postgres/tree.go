@@ -6,8 +6,8 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"golang.org/x/mod/sumdb/tlog"
 
 	"accountd/eventstore"
@@ -107,12 +107,12 @@ func (s *Store) migrateTree(ctx context.Context, tx pgx.Tx) error {
 		for rows.Next() {
 			var e eventstore.RecordedEvent
 			var pos, rev, at int64
-			var id uuid.UUID
+			var id pgtype.UUID
 			if err := rows.Scan(&pos, &e.Stream, &rev, &id, &e.Type, &at, &e.Data, &e.Metadata); err != nil {
 				rows.Close()
 				return err
 			}
-			e.Position, e.Revision, e.ID, e.RecordedAt = uint64(pos), uint64(rev), id, time.Unix(0, at).UTC()
+			e.Position, e.Revision, e.ID, e.RecordedAt = uint64(pos), uint64(rev), id.Bytes, time.Unix(0, at).UTC()
 			page = append(page, e)
 		}
 		if err := rows.Err(); err != nil {
