@@ -4,7 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -62,38 +65,94 @@ func BenchmarkAppendNodes(b *testing.B) {
 	for _, nodes := range []int{1, 2} {
 		b.Run(fmt.Sprintf("postgres/%dnodes/64writers", nodes), func(b *testing.B) {
 			url := testURL(b)
-			schema := freshSchema(b, url)
-			stores := make([]*postgres.Store, nodes)
-			var commits, appends atomic.Int64
-			for i := range stores {
-				stores[i] = open(b, url, schema)
-				stores[i].ReportGroupCommits(func(gc eventstore.GroupCommit) {
-					commits.Add(1)
-					appends.Add(int64(gc.Appends))
-				})
-			}
-			benchmarkAppendNodes(b, stores, 64)
+			stores, commits, appends := openNodes(b, url, nodes)
+			b.ReportAllocs()
+			b.ResetTimer()
+			elapsed := appendAcross(b, stores, 64, b.N, "acct")
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
 			b.ReportMetric(float64(appends.Load())/float64(max(commits.Load(), 1)), "appends/commit")
 		})
 	}
 }
 
-// benchmarkAppendNodes is eventstoretest.BenchmarkAppend with the writers dealt round the
-// stores: writer w appends to its own stream through stores[w % len(stores)].
-func benchmarkAppendNodes(b *testing.B, stores []*postgres.Store, writers int) {
+// BenchmarkAppendNodesPaired is BenchmarkAppendNodes's ratio, two nodes against one, with
+// 64 writers, measured in pairs of phases that alternate within one run (one node then two,
+// then two then one, each phase on a fresh schema after a warm-up of a tenth of its
+// appends), so that the machine's load drifting between one half and the other does not
+// decide it. It reports the median ratio of the pairs, the lowest and highest, and each
+// side's median events/s:
+//
+//	ACCOUNTD_TEST_POSTGRES_URL=... go test -run '^$' -bench AppendNodesPaired ./eventstore/postgres/
+//
+// ACCOUNTD_BENCH_NODE_PAIRS (7) and ACCOUNTD_BENCH_NODE_APPENDS (20000, a phase) size it.
+func BenchmarkAppendNodesPaired(b *testing.B) {
+	url := testURL(b)
+	pairs := envCount(b, "ACCOUNTD_BENCH_NODE_PAIRS", 7)
+	appendsPerPhase := envCount(b, "ACCOUNTD_BENCH_NODE_APPENDS", 20000)
+	var ratios, one, two []float64
+	for b.Loop() {
+		for p := range pairs {
+			order := []int{1, 2}
+			if p%2 == 1 {
+				order = []int{2, 1}
+			}
+			var rate [3]float64
+			for _, nodes := range order {
+				rate[nodes] = appendPhase(b, url, nodes, appendsPerPhase)
+			}
+			ratios, one, two = append(ratios, rate[2]/rate[1]), append(one, rate[1]), append(two, rate[2])
+		}
+	}
+	b.ReportMetric(median(ratios), "ratio")
+	b.ReportMetric(slices.Min(ratios), "ratio-min")
+	b.ReportMetric(slices.Max(ratios), "ratio-max")
+	b.ReportMetric(median(one), "1node-events/s")
+	b.ReportMetric(median(two), "2nodes-events/s")
+}
+
+// appendPhase opens nodes stores on a fresh schema, warms them up, and returns the events/s
+// of n appends by 64 writers across them.
+func appendPhase(b *testing.B, url string, nodes, n int) float64 {
+	stores, _, _ := openNodes(b, url, nodes)
+	defer func() {
+		for _, s := range stores {
+			_ = s.Close()
+		}
+	}()
+	appendAcross(b, stores, 64, n/10, "warm")
+	return float64(n) / appendAcross(b, stores, 64, n, "acct").Seconds()
+}
+
+// openNodes opens nodes stores on one fresh schema, each counting its group commits.
+func openNodes(b *testing.B, url string, nodes int) (stores []*postgres.Store, commits, appends *atomic.Int64) {
+	schema := freshSchema(b, url)
+	commits, appends = new(atomic.Int64), new(atomic.Int64)
+	stores = make([]*postgres.Store, nodes)
+	for i := range stores {
+		stores[i] = open(b, url, schema)
+		stores[i].ReportGroupCommits(func(gc eventstore.GroupCommit) {
+			commits.Add(1)
+			appends.Add(int64(gc.Appends))
+		})
+	}
+	return stores, commits, appends
+}
+
+// appendAcross is eventstoretest.BenchmarkAppend with the writers dealt round the stores:
+// writer w appends n events in all to its own stream through stores[w % len(stores)].
+func appendAcross(b *testing.B, stores []*postgres.Store, writers, n int, prefix string) time.Duration {
 	data := []byte(`{"amount":{"units":12345,"currency":"EUR"},"reference":"bench"}`)
 	metadata := []byte(`{"correlation":"9f1c2a7e-2d4b-4c1e-9a55-0b1f6f1f0d11"}`)
 	var claimed atomic.Int64
 	var wg sync.WaitGroup
-	b.ReportAllocs()
-	b.ResetTimer()
 	start := time.Now()
 	for w := range writers {
 		s := stores[w%len(stores)]
 		wg.Go(func() {
-			stream := fmt.Sprintf("acct-%d", w)
+			stream := fmt.Sprintf("%s-%d", prefix, w)
 			expected := eventstore.NoStream
-			for claimed.Add(1) <= int64(b.N) {
+			for claimed.Add(1) <= int64(n) {
 				res, err := s.Append(b.Context(), stream, expected,
 					eventstore.EventData{ID: uuid.New(), Type: "Deposited", Data: data, Metadata: metadata})
 				if err != nil {
@@ -105,9 +164,27 @@ func benchmarkAppendNodes(b *testing.B, stores []*postgres.Store, writers int) {
 		})
 	}
 	wg.Wait()
-	elapsed := time.Since(start)
-	b.StopTimer()
-	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+	return time.Since(start)
+}
+
+func envCount(b *testing.B, name string, fallback int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return fallback
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 {
+		b.Fatalf("%s=%q: want a positive count", name, v)
+	}
+	return n
+}
+
+func median(xs []float64) float64 {
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 // BenchmarkLogin is whole login decisions (read the account's stream, verify the password
