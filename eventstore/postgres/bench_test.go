@@ -68,8 +68,11 @@ func BenchmarkAppendNodes(b *testing.B) {
 			stores, commits, appends := openNodes(b, url, nodes)
 			b.ReportAllocs()
 			b.ResetTimer()
-			elapsed := appendAcross(b, stores, 64, b.N, "acct")
+			elapsed, err := appendAcross(b.Context(), stores, 64, b.N, "acct")
 			b.StopTimer()
+			if err != nil {
+				b.Fatal(err)
+			}
 			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
 			b.ReportMetric(float64(appends.Load())/float64(max(commits.Load(), 1)), "appends/commit")
 		})
@@ -86,29 +89,42 @@ func BenchmarkAppendNodes(b *testing.B) {
 //	ACCOUNTD_TEST_POSTGRES_URL=... go test -run '^$' -bench AppendNodesPaired ./eventstore/postgres/
 //
 // ACCOUNTD_BENCH_NODE_PAIRS (7) and ACCOUNTD_BENCH_NODE_APPENDS (20000, a phase) size it.
+//
+// In "processes", the second node is another process, as two accountd nodes are (this
+// test binary run again, nodeprocess_test.go), with 32 of the writers: in "one-process"
+// both nodes share one Go runtime, so the writer that holds the append lock waits for
+// the scheduler behind the other node's writers, which no deployment has.
 func BenchmarkAppendNodesPaired(b *testing.B) {
-	url := testURL(b)
-	pairs := envCount(b, "ACCOUNTD_BENCH_NODE_PAIRS", 7)
-	appendsPerPhase := envCount(b, "ACCOUNTD_BENCH_NODE_APPENDS", 20000)
-	var ratios, one, two []float64
-	for b.Loop() {
-		for p := range pairs {
-			order := []int{1, 2}
-			if p%2 == 1 {
-				order = []int{2, 1}
+	for _, mode := range []string{"processes", "one-process"} {
+		b.Run(mode, func(b *testing.B) {
+			url := testURL(b)
+			pairs := envCount(b, "ACCOUNTD_BENCH_NODE_PAIRS", 7)
+			appendsPerPhase := envCount(b, "ACCOUNTD_BENCH_NODE_APPENDS", 20000)
+			var ratios, one, two []float64
+			for b.Loop() {
+				for p := range pairs {
+					order := []int{1, 2}
+					if p%2 == 1 {
+						order = []int{2, 1}
+					}
+					var rate [3]float64
+					for _, nodes := range order {
+						if nodes == 2 && mode == "processes" {
+							rate[2] = appendPhaseTwoProcesses(b, url, appendsPerPhase)
+						} else {
+							rate[nodes] = appendPhase(b, url, nodes, appendsPerPhase)
+						}
+					}
+					ratios, one, two = append(ratios, rate[2]/rate[1]), append(one, rate[1]), append(two, rate[2])
+				}
 			}
-			var rate [3]float64
-			for _, nodes := range order {
-				rate[nodes] = appendPhase(b, url, nodes, appendsPerPhase)
-			}
-			ratios, one, two = append(ratios, rate[2]/rate[1]), append(one, rate[1]), append(two, rate[2])
-		}
+			b.ReportMetric(median(ratios), "ratio")
+			b.ReportMetric(slices.Min(ratios), "ratio-min")
+			b.ReportMetric(slices.Max(ratios), "ratio-max")
+			b.ReportMetric(median(one), "1node-events/s")
+			b.ReportMetric(median(two), "2nodes-events/s")
+		})
 	}
-	b.ReportMetric(median(ratios), "ratio")
-	b.ReportMetric(slices.Min(ratios), "ratio-min")
-	b.ReportMetric(slices.Max(ratios), "ratio-max")
-	b.ReportMetric(median(one), "1node-events/s")
-	b.ReportMetric(median(two), "2nodes-events/s")
 }
 
 // appendPhase opens nodes stores on a fresh schema, warms them up, and returns the events/s
@@ -120,8 +136,14 @@ func appendPhase(b *testing.B, url string, nodes, n int) float64 {
 			_ = s.Close()
 		}
 	}()
-	appendAcross(b, stores, 64, n/10, "warm")
-	return float64(n) / appendAcross(b, stores, 64, n, "acct").Seconds()
+	if _, err := appendAcross(b.Context(), stores, 64, n/10, "warm"); err != nil {
+		b.Fatal(err)
+	}
+	elapsed, err := appendAcross(b.Context(), stores, 64, n, "acct")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return float64(n) / elapsed.Seconds()
 }
 
 // openNodes opens nodes stores on one fresh schema, each counting its group commits.
@@ -141,11 +163,12 @@ func openNodes(b *testing.B, url string, nodes int) (stores []*postgres.Store, c
 
 // appendAcross is eventstoretest.BenchmarkAppend with the writers dealt round the stores:
 // writer w appends n events in all to its own stream through stores[w % len(stores)].
-func appendAcross(b *testing.B, stores []*postgres.Store, writers, n int, prefix string) time.Duration {
+func appendAcross(ctx context.Context, stores []*postgres.Store, writers, n int, prefix string) (time.Duration, error) {
 	data := []byte(`{"amount":{"units":12345,"currency":"EUR"},"reference":"bench"}`)
 	metadata := []byte(`{"correlation":"9f1c2a7e-2d4b-4c1e-9a55-0b1f6f1f0d11"}`)
 	var claimed atomic.Int64
 	var wg sync.WaitGroup
+	errs := make(chan error, writers)
 	start := time.Now()
 	for w := range writers {
 		s := stores[w%len(stores)]
@@ -153,10 +176,10 @@ func appendAcross(b *testing.B, stores []*postgres.Store, writers, n int, prefix
 			stream := fmt.Sprintf("%s-%d", prefix, w)
 			expected := eventstore.NoStream
 			for claimed.Add(1) <= int64(n) {
-				res, err := s.Append(b.Context(), stream, expected,
+				res, err := s.Append(ctx, stream, expected,
 					eventstore.EventData{ID: uuid.New(), Type: "Deposited", Data: data, Metadata: metadata})
 				if err != nil {
-					b.Error(err)
+					errs <- err
 					return
 				}
 				expected = eventstore.Exact(res.NextRevision)
@@ -164,7 +187,9 @@ func appendAcross(b *testing.B, stores []*postgres.Store, writers, n int, prefix
 		})
 	}
 	wg.Wait()
-	return time.Since(start)
+	elapsed := time.Since(start)
+	close(errs)
+	return elapsed, <-errs
 }
 
 func envCount(b *testing.B, name string, fallback int) int {
