@@ -410,9 +410,11 @@ func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint6
 	}
 	prev := end.hash
 	// The tree's frontier is the writer's own when this node made the last commit; after
-	// another node's, it is read under the lock.
+	// another node's, it is read under the lock. So it is when this node's last commit is
+	// gone (a crash lost it): the log may have grown back to the same size since, with
+	// other events, and another tree.
 	frontier := s.frontier.Snapshot()
-	if frontier.Size() != headPos {
+	if frontier.Size() != headPos || !end.mine {
 		if frontier, err = transparency.LoadFrontier(headPos, blobReader(edge)); err != nil {
 			return 0, 0, err
 		}

@@ -7,6 +7,7 @@ import (
 
 	"accountd/eventstore"
 	"accountd/eventstore/postgres"
+	"accountd/eventstore/transparency"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -249,6 +250,15 @@ func TestLostTailIsNotBuiltOn(t *testing.T) {
 			}
 			if head, err := a.VerifyChain(ctx); err != nil || head.Position != last+1 {
 				t.Fatalf("verify chain: %+v, %v", head, err)
+			}
+			// The tree too: a's frontier was the lost log's, of the same size as the log b
+			// rebuilt.
+			au, err := transparency.NewAuditor(a)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := au.Advance(ctx, -1); err != nil || au.Size() != int64(last+1) {
+				t.Fatalf("audit the tree after the lost tail: %v (size %d)", err, au.Size())
 			}
 		})
 	}
