@@ -241,16 +241,17 @@ func (s *Store) ReportGroupCommits(report func(eventstore.GroupCommit)) {
 // commit runs one batch's transaction on a connection of its own and returns the events
 // it wrote and the log's head after it (the head it read when it wrote nothing).
 func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint64, err error) {
-	conn, locked, err := s.turnConn(ctx)
+	conn, locked, turnInTx, err := s.turnConn(ctx)
 	if err != nil {
 		return 0, 0, fmt.Errorf("acquire connection: %w", err)
 	}
-	keep := s.keepTurn(locked)
+	// A transaction-level lock goes with the batch's COMMIT: that turn lasts one batch.
+	keep := s.keepTurn(locked) && !turnInTx
 	// A connection left inside a transaction (an error between BEGIN and COMMIT) is
 	// rolled back here; pgxpool destroys one that is still not idle on release. The turn
 	// goes on after a batch that committed or refused, with the lock still held; after a
 	// failure it ends.
-	inTx := false
+	inTx := turnInTx
 	defer func() {
 		if inTx {
 			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -269,9 +270,9 @@ func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint6
 	}()
 
 	if s.fast {
-		n, head, ok, released, err := s.commitFast(ctx, conn, batch, locked, locked && !keep)
+		n, head, ok, released, err := s.commitFast(ctx, conn, batch, locked, turnInTx, locked && !keep)
 		if released {
-			locked = false // the batch's last statement let the lock go
+			locked, inTx = false, false // the batch's COMMIT or last statement let the lock go
 		}
 		if ok {
 			return n, head, nil
@@ -283,11 +284,14 @@ func (s *Store) commit(ctx context.Context, batch []*request) (n int, head uint6
 			// Perhaps during COMMIT: the reading path would only fail on this connection.
 			return 0, 0, fmt.Errorf("commit in one round trip (the outcome is unknown: retry with the same event IDs): %w", err)
 		}
-		if err != nil && conn.Conn().PgConn().TxStatus() != 'I' {
+		if conn.Conn().PgConn().TxStatus() != 'I' {
+			// A refused INSERT, or a turn's transaction whose batch the cache could not
+			// decide: the reading path begins its own, and takes the lock again in it.
 			rctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			_, _ = conn.Exec(rctx, "ROLLBACK")
 			cancel()
 		}
+		inTx = false
 	}
 	lastBefore := s.last
 	s.fast = false // until this batch commits alone
@@ -530,12 +534,13 @@ const maxCachedHeads = 1 << 16
 // it needs something the cache does not know (a refusal, a stream never seen), or the
 // guard or a key refused it (err then says which, and the transaction is aborted).
 //
-// locked: conn holds the session-level lock of a turn, taken before the log's head was read
-// (beginTurn, or the reading path that began the turn): nobody can have written since, so
-// the batch takes neither the transaction-level lock nor the guard. unlock ends the turn:
-// the session-level lock is released by the last statement, which runs only if every one
-// before it did.
-func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*request, locked, unlock bool) (n int, head uint64, ok, released bool, err error) {
+// locked: conn holds the lock of a turn, taken before the log's head was read (beginTurn,
+// or the reading path that began the turn): nobody can have written since, so the batch
+// takes neither the transaction-level lock nor the guard. inTx: that lock is the
+// transaction-level one of the asynchronous transaction beginTurn opened, which the batch
+// goes on and commits, ending the turn. unlock ends a session-level turn: the lock is
+// released by the last statement, which runs only if every one before it did.
+func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*request, locked, inTx, unlock bool) (n int, head uint64, ok, released bool, err error) {
 	heads := make(map[string]uint64, len(batch))
 	known := func(stream string) (uint64, bool) {
 		if h, ok := heads[stream]; ok {
@@ -585,8 +590,10 @@ func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*req
 		results[i] = res
 	}
 	b := &pgx.Batch{}
-	b.Queue("BEGIN")
-	b.Queue("SET LOCAL synchronous_commit TO off")
+	if !inTx {
+		b.Queue("BEGIN")
+		b.Queue("SET LOCAL synchronous_commit TO off")
+	}
 	if locked {
 		b.Queue(s.q.insert, rowsOut.positions, rowsOut.streams, rowsOut.revisions, rowsOut.ids,
 			rowsOut.types, rowsOut.at, rowsOut.data, rowsOut.metadata, rowsOut.hashes, rowsOut.trees)
@@ -596,8 +603,11 @@ func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*req
 			rowsOut.types, rowsOut.at, rowsOut.data, rowsOut.metadata, rowsOut.hashes, rowsOut.trees, int64(s.last), s.lastHash[:])
 	}
 	b.Queue("COMMIT")
+	unlock = unlock || inTx
 	if unlock {
-		b.Queue(unlockAll)
+		if !inTx {
+			b.Queue(unlockAll)
+		}
 		// A contended batch ends its turn here, and the other node takes the lock at once.
 		// The flush the syncer would make next (durability.go) goes in the same round trip,
 		// after the lock is released: this node's writers are answered a round trip sooner,
@@ -615,7 +625,10 @@ func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*req
 	}
 	br := conn.SendBatch(ctx, b)
 	before := 2 // BEGIN, SET
-	if !locked {
+	switch {
+	case inTx:
+		before = 0 // beginTurn sent them, and the lock
+	case !locked:
 		before = 3 // and the lock
 	}
 	for range before {
@@ -633,11 +646,14 @@ func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*req
 		_ = br.Close()
 		return 0, 0, false, released, err
 	}
+	released = inTx // the COMMIT let the transaction-level lock go
 	flushed := false
 	if unlock {
-		if _, err := br.Exec(); err != nil {
-			_ = br.Close()
-			return 0, 0, false, false, err
+		if !inTx {
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close()
+				return 0, 0, false, false, err
+			}
 		}
 		released = true
 		flushed = true

@@ -131,9 +131,11 @@ type Store struct {
 	lastHash [32]byte
 	fast     bool
 	heads    map[string]uint64
-	// The writer's turn (turn.go): the connection holding the session-level append lock
-	// between batches, and since when.
+	// The writer's turn (turn.go): the connection holding the append lock between batches,
+	// and since when. turnInTx: the lock is the transaction-level one of a transaction
+	// that beginTurn opened, which the turn's one batch commits.
 	turn        *pgxpool.Conn
+	turnInTx    bool
 	turnSince   time.Time
 	contested   bool      // this turn lasts one batch: another node writes too
 	contendedAt time.Time // when a turn last found another node's commit before it
