@@ -6,9 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	neturl "net/url"
 	"os"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -163,71 +161,6 @@ func TestTwoNodesOneStream(t *testing.T) {
 	for i, node := range nodes {
 		head, err := node.VerifyChain(t.Context())
 		if err != nil || head.Position != total || head.Events != total {
-			t.Fatalf("node %d verifies %+v, %v; want a gapless chain of %d", i, head, err, total)
-		}
-	}
-}
-
-// TestContendedTurnsLeaveNoLockBehind: a contended turn holds the append lock in a
-// transaction that its batch commits. Once two nodes that wrote at the same time have
-// nothing to write, none of their connections may be left inside a transaction or holding
-// an advisory lock: a third node would wait for it until its batch timed out.
-func TestContendedTurnsLeaveNoLockBehind(t *testing.T) {
-	base := testURL(t)
-	schema := freshSchema(t, base)
-	u, err := neturl.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("application_name", schema) // the nodes' sessions, told apart from other runs'
-	u.RawQuery = q.Encode()
-	url := u.String()
-	nodes := []*postgres.Store{open(t, url, schema), open(t, url, schema)}
-	var wg sync.WaitGroup
-	for w := range 16 {
-		node := nodes[w%2]
-		wg.Go(func() {
-			for range 40 {
-				if _, err := node.Append(t.Context(), fmt.Sprintf("s-%d", w), eventstore.Any, event(`{}`)); err != nil {
-					t.Errorf("writer %d: %v", w, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-
-	conn, err := pgx.Connect(t.Context(), base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(context.Background())
-	// A turn without a batch to write ends after turnIdle: wait for that, not a duration.
-	var inTx, locks int
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := conn.QueryRow(t.Context(), `SELECT
-			count(*) FILTER (WHERE a.state <> 'idle'),
-			(SELECT count(*) FROM pg_locks l JOIN pg_stat_activity b ON b.pid = l.pid
-				WHERE l.locktype = 'advisory' AND b.application_name = $1)
-			FROM pg_stat_activity a WHERE a.application_name = $1`, schema).Scan(&inTx, &locks)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if inTx == 0 && locks == 0 || time.Now().After(deadline) {
-			break
-		}
-		runtime.Gosched()
-	}
-	if inTx != 0 || locks != 0 {
-		t.Fatalf("idle nodes: %d sessions not idle, %d advisory locks held; want none", inTx, locks)
-	}
-	// And the log they wrote is whole.
-	const total = 16 * 40
-	for i, node := range nodes {
-		head, err := node.VerifyChain(t.Context())
-		if err != nil || head.Position != total {
 			t.Fatalf("node %d verifies %+v, %v; want a gapless chain of %d", i, head, err, total)
 		}
 	}
