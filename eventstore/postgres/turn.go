@@ -37,10 +37,10 @@ import (
 // A turn that the reading path began and that nobody contends lasts up to turnMax, and ends
 // once the node has had nothing to write for turnIdle.
 //
-// Every batch commits holding the one append lock, in one of its two forms (a session
-// holding the session-level lock is granted the transaction-level one at once, and no
-// other session either), so the order of commits, and with it the gapless positions
-// followers read, is decided under one lock.
+// Every batch commits holding the one append lock in one of its two forms: the
+// transaction-level lock is granted at once to the session holding the session-level one,
+// and to no other. So the order of commits, and with it the gapless positions followers
+// read, is decided under one lock.
 const (
 	turnMax  = 10 * time.Millisecond
 	turnIdle = 2 * time.Millisecond
@@ -67,12 +67,13 @@ func (s *Store) turnConn(ctx context.Context) (conn *pgxpool.Conn, locked, inTx 
 }
 
 // beginTurn opens a transaction on a connection of its own and takes the transaction-level
-// lock in it before the batch of a contended turn is made up, and in the same round trip reads the log's head, the
-// tree's right edge, and the hash at this node's last position. If another node wrote since
-// this one's last commit, the writer takes the head and the edge as its own, so the batch
-// still goes in one round trip (commitFast: a stream head that the other node moved only
-// makes its INSERT hit a key, and the reading path takes over). On failure beginTurn leaves
-// no turn: the batch then takes the lock itself and reports what went wrong.
+// lock in it before the batch of a contended turn is made up, and in the same round trip
+// reads the log's head, the tree's right edge, and the hash at this node's last position.
+// If another node wrote since this one's last commit, the writer takes the head and the
+// edge as its own, so the batch still goes in one round trip (commitFast: a stream head
+// that the other node moved only makes its INSERT hit a key, and the reading path takes
+// over). On failure beginTurn leaves no turn: the batch then takes the lock itself and
+// reports what went wrong.
 func (s *Store) beginTurn() {
 	ctx, cancel := context.WithTimeout(context.Background(), batchTimeout)
 	defer cancel()
