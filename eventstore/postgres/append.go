@@ -538,8 +538,9 @@ const maxCachedHeads = 1 << 16
 // or the reading path that began the turn): nobody can have written since, so the batch
 // takes neither the transaction-level lock nor the guard. inTx: that lock is the
 // transaction-level one of the asynchronous transaction beginTurn opened, which the batch
-// goes on and commits, ending the turn. unlock ends a session-level turn: the lock is
-// released by the last statement, which runs only if every one before it did.
+// goes on and commits, ending the turn. unlock ends the turn (always, with inTx): a
+// session-level lock is released by the last statement, which runs only if every one
+// before it did; a transaction-level one by the COMMIT.
 func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*request, locked, inTx, unlock bool) (n int, head uint64, ok, released bool, err error) {
 	heads := make(map[string]uint64, len(batch))
 	known := func(stream string) (uint64, bool) {
@@ -603,7 +604,6 @@ func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*req
 			rowsOut.types, rowsOut.at, rowsOut.data, rowsOut.metadata, rowsOut.hashes, rowsOut.trees, int64(s.last), s.lastHash[:])
 	}
 	b.Queue("COMMIT")
-	unlock = unlock || inTx
 	if unlock {
 		if !inTx {
 			b.Queue(unlockAll)
@@ -646,7 +646,6 @@ func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*req
 		_ = br.Close()
 		return 0, 0, false, released, err
 	}
-	released = inTx // the COMMIT let the transaction-level lock go
 	flushed := false
 	if unlock {
 		if !inTx {

@@ -26,19 +26,7 @@ func TestContendedTurnsLeaveNoLockBehind(t *testing.T) {
 	url := withApplicationName(t, base, schema)
 	nodes := []*postgres.Store{open(t, url, schema), open(t, url, schema)}
 	const writers, appends = 16, 40
-	var wg sync.WaitGroup
-	for w := range writers {
-		node := nodes[w%2]
-		wg.Go(func() {
-			for range appends {
-				if _, err := node.Append(t.Context(), fmt.Sprintf("s-%d", w), eventstore.Any, event(`{}`)); err != nil {
-					t.Errorf("writer %d: %v", w, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	contend(t, nodes, "s", writers, appends)
 	waitForNoLockBehind(t, connect(t, base), schema)
 	for i, node := range nodes {
 		head, err := node.VerifyChain(t.Context())
@@ -61,7 +49,7 @@ func TestCancelledTurnReleasesTheLock(t *testing.T) {
 	// seen afterwards: a batch decided before the lock wait is written although its caller
 	// gave up. Try until one was not.
 	for attempt := range 20 {
-		contend(t, nodes, fmt.Sprintf("warm-%d", attempt))
+		contend(t, nodes, fmt.Sprintf("warm-%d", attempt), 8, 5)
 		if _, err := holder.Exec(t.Context(), "SELECT pg_advisory_lock($1)", postgres.AppendLockKey(schema)); err != nil {
 			t.Fatal(err)
 		}
@@ -95,14 +83,15 @@ func TestCancelledTurnReleasesTheLock(t *testing.T) {
 	t.Fatal("no attempt left a contended turn with nothing to commit")
 }
 
-// contend has both nodes append at once, so that each finds the other's commits.
-func contend(t *testing.T, nodes []*postgres.Store, prefix string) {
+// contend has writers append appends events each at once, dealt round the nodes, so that
+// each node finds the others' commits.
+func contend(t *testing.T, nodes []*postgres.Store, prefix string, writers, appends int) {
 	t.Helper()
 	var wg sync.WaitGroup
-	for w := range 8 {
-		node := nodes[w%2]
+	for w := range writers {
+		node := nodes[w%len(nodes)]
 		wg.Go(func() {
-			for range 5 {
+			for range appends {
 				if _, err := node.Append(t.Context(), fmt.Sprintf("%s-%d", prefix, w), eventstore.Any, event(`{}`)); err != nil {
 					t.Errorf("writer %d: %v", w, err)
 					return
