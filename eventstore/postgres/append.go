@@ -620,7 +620,7 @@ func (s *Store) commitFast(ctx context.Context, conn *pgxpool.Conn, batch []*req
 		b.Queue("COMMIT")
 		b.Queue("BEGIN")
 		b.Queue("SET LOCAL synchronous_commit TO off")
-		b.Queue(s.q.raiseIfMine, int64(position), prev[:], s.channel)
+		b.Queue(s.q.raiseIfMine, int64(position), prev[:], s.channel, s.tell.due(time.Now()))
 		b.Queue("COMMIT")
 	}
 	br := conn.SendBatch(ctx, b)

@@ -45,7 +45,38 @@ const syncTimeout = 30 * time.Second
 func (s *Store) runSyncer() {
 	defer close(s.writerDone)
 	jobs := make([]syncJob, 0, 16)
-	for job := range s.syncs {
+	// The trailing notification of a raise that went untold (tell.go).
+	trailing := time.NewTimer(time.Hour)
+	trailing.Stop()
+	armed := false
+	tellUntold := func() {
+		tell, wait := s.tell.trailing(time.Now())
+		if tell {
+			s.tellTrailing()
+		}
+		if wait > 0 && !armed {
+			trailing.Reset(wait)
+			armed = true
+		}
+	}
+	for {
+		var job syncJob
+		select {
+		case j, ok := <-s.syncs:
+			if !ok {
+				// Closing: an untold raise is told now rather than left to the poll.
+				trailing.Stop()
+				if s.tell.untoldNow() {
+					s.tellTrailing()
+				}
+				return
+			}
+			job = j
+		case <-trailing.C:
+			armed = false
+			tellUntold()
+			continue
+		}
 		jobs = append(jobs[:0], job)
 	drain:
 		for {
@@ -75,7 +106,7 @@ func (s *Store) runSyncer() {
 		}
 		var err error
 		if upTo > s.durable {
-			if err = s.flush(upTo, wrote); err == nil {
+			if err = s.flush(upTo, wrote && s.tell.due(time.Now())); err == nil {
 				s.durable = upTo
 			}
 		}
@@ -104,6 +135,7 @@ func (s *Store) runSyncer() {
 			s.changes.Notify()
 		}
 		clear(jobs)
+		tellUntold()
 	}
 }
 
@@ -113,9 +145,9 @@ func (s *Store) runSyncer() {
 // after the batch's. It touches no row, so the flushes of several nodes share one WAL
 // flush instead of queueing on the head row's lock for each other's (one fsync each, in
 // turn, when the head row was raised in the flushing transaction). The second raises the
-// head row (a no-op when another node raised it further) and notifies every node's
-// followers; it need not wait for its own flush: what it says is already durable, and
-// losing it in a crash only makes the head lag until the next flush.
+// head row (a no-op when another node raised it further) and, with notify (tell.go),
+// notifies every node's followers; it need not wait for its own flush: what it says is
+// already durable, and losing it in a crash only makes the head lag until the next flush.
 func (s *Store) flush(upTo uint64, notify bool) error {
 	ctx, cancel := context.WithTimeout(context.Background(), syncTimeout)
 	defer cancel()

@@ -221,6 +221,60 @@ func TestChangesAcrossNodes(t *testing.T) {
 	}
 }
 
+// TestUntoldRaiseIsToldLater: a node tells the others of its durable head at most once per
+// interval (tell.go). An append inside the interval must still wake a follower on another
+// node, though nothing is written after it: by the trailing notification once the interval
+// is over, or when the node closes first.
+func TestUntoldRaiseIsToldLater(t *testing.T) {
+	url := testURL(t)
+	for _, tc := range []struct {
+		name  string
+		every time.Duration // a's interval after b is known to listen
+		then  func(t *testing.T, a *postgres.Store)
+	}{
+		{"after the interval", 2 * time.Second, func(*testing.T, *postgres.Store) {}},
+		{"on close", time.Hour, func(t *testing.T, a *postgres.Store) {
+			if err := a.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			schema := freshSchema(t, url)
+			a, b := open(t, url, schema), open(t, url, schema)
+			changes, stop := b.Changes()
+			defer stop()
+			deadline := time.Now().Add(30 * time.Second)
+			for woken := false; !woken; {
+				drain(changes)
+				if _, err := a.Append(t.Context(), "probe", eventstore.Any, event(`{}`)); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case <-changes:
+					woken = true
+				case <-time.After(500 * time.Millisecond):
+				}
+				if !woken && time.Now().After(deadline) {
+					t.Fatal("node b was never woken by node a's appends")
+				}
+			}
+			// b listens, and a has just told a raise: the next one is left untold.
+			postgres.SetTellEvery(a, tc.every)
+			drain(changes)
+			if _, err := a.Append(t.Context(), "probe", eventstore.Any, event(`{}`)); err != nil {
+				t.Fatal(err)
+			}
+			tc.then(t, a)
+			select {
+			case <-changes:
+			case <-time.After(20 * time.Second):
+				t.Fatal("node b was not told of node a's last append")
+			}
+		})
+	}
+}
+
 func TestSchemaTooNew(t *testing.T) {
 	url := testURL(t)
 	schema := freshSchema(t, url)

@@ -26,8 +26,9 @@
 //
 // # Live following
 //
-// Each append transaction calls pg_notify; PostgreSQL delivers it at commit, to every
-// node. A dedicated listener connection per Store turns notifications into Changes()
+// Raising the durable head calls pg_notify, at most once per tellEvery a node (tell.go);
+// PostgreSQL delivers it at commit, to every node. A dedicated listener connection per
+// Store turns notifications into Changes()
 // wake-ups, reconnecting with backoff when the connection drops (and waking followers on
 // reconnect, since notifications sent meanwhile are lost). Appends through this Store also
 // wake local followers directly, and eventstore.Follow polls every second, so a lost
@@ -119,6 +120,7 @@ type Store struct {
 	groupCommits atomic.Pointer[func(eventstore.GroupCommit)]
 
 	changes eventstore.Notifier
+	tell    teller // which raises of the durable head are told to the nodes
 
 	// The transparency tree's right edge as of this node's last commit, and the leaf
 	// hasher: both the writer goroutine's alone.
@@ -184,6 +186,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*Store, error) {
 		requests:   make(chan *request, cfg.maxBatch),
 		syncs:      make(chan syncJob, 8),
 		heads:      map[string]uint64{},
+		tell:       teller{every: tellEvery},
 		closing:    make(chan struct{}),
 		writerDone: make(chan struct{}),
 		listenDone: make(chan struct{}),
@@ -305,8 +308,8 @@ type queries struct {
 	streamExists string
 	headPosition string
 	raiseDurable string
-	// raiseIfMine raises the durable head to $1 and tells every node, only if the event at
-	// $1 is the one this node wrote there (its chain hash $2).
+	// raiseIfMine raises the durable head to $1, and with $4 tells every node (tell.go),
+	// only if the event at $1 is the one this node wrote there (its chain hash $2).
 	raiseIfMine string
 }
 
@@ -384,6 +387,6 @@ func newQueries(schema string) queries {
 		raiseDurable: "UPDATE " + sch + ".head SET position = $1 WHERE position < $1",
 		raiseIfMine: "WITH mine AS (SELECT (SELECT hash FROM " + t + " WHERE position = $1) = $2::bytea AS yes)," +
 			" raised AS (UPDATE " + sch + ".head SET position = $1 WHERE position < $1 AND (SELECT yes FROM mine))" +
-			" SELECT pg_notify($3, $1::bigint::text) FROM mine WHERE yes",
+			" SELECT pg_notify($3, $1::bigint::text) FROM mine WHERE yes AND $4::boolean",
 	}
 }
