@@ -34,6 +34,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"sort"
@@ -44,6 +45,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	fastjson "github.com/goccy/go-json"
+
 	"accountd/domain"
 )
 
@@ -53,11 +56,12 @@ import (
 const Format = 1
 
 // DefaultEvery is how many events a stream gains between two snapshots by default. A cold
-// load folds at most this many events after its snapshot: at 1,000 that tail alone cost
-// 5 to 8 times a fresh account's whole command on SQLite (BENCHMARKS.md), at 100 it costs
-// a third of one. A hammered account's snapshot is about 1.5 kB, so a stream of a million
-// events keeps about 15 MB of them.
-const DefaultEvery = 100
+// load folds at most this many events after its snapshot, about 5 µs each on SQLite: at
+// 1,000 that tail alone cost 5 to 8 times a fresh account's whole command, and at 100 it
+// still took a cold command on a million-event stream to 2.3 times a fresh account's on a
+// quiet machine, where a command's fsync no longer hides it (BENCHMARKS.md). A hammered
+// account's snapshot is about 1.5 kB, so a stream of a million events keeps about 30 MB.
+const DefaultEvery = 50
 
 // Record is a stored snapshot: opaque, sealed Data and what it is looked up by.
 type Record struct {
@@ -196,9 +200,16 @@ func (c *Codec[S]) Encode(stream string, s Snapshot[S]) (Record, error) {
 	// Compressed before sealing: the recent commands of a hammered account are sixty-four
 	// near-identical events, which deflate to a tenth.
 	var z bytes.Buffer
-	w, _ := flate.NewWriter(&z, flate.BestSpeed)
+	w, _ := deflaters.Get().(*flate.Writer)
+	if w == nil {
+		w, _ = flate.NewWriter(&z, flate.BestSpeed)
+	} else {
+		w.Reset(&z)
+	}
 	w.Write(plain)
-	if err := w.Close(); err != nil {
+	err = w.Close()
+	deflaters.Put(w)
+	if err != nil {
 		return Record{}, err
 	}
 	nonce := make([]byte, c.aead.NonceSize())
@@ -221,8 +232,12 @@ func (c *Codec[S]) Decode(r Record) (Snapshot[S], error) {
 	if err != nil {
 		return zero, fmt.Errorf("snapshot: does not open: %w", err)
 	}
+	plain, err := inflate(sealed)
+	if err != nil {
+		return zero, fmt.Errorf("snapshot: decode: %w", err)
+	}
 	var env envelope[S]
-	dec := json.NewDecoder(flate.NewReader(bytes.NewReader(sealed)))
+	dec := fastjson.NewDecoder(bytes.NewReader(plain))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&env); err != nil {
 		return zero, fmt.Errorf("snapshot: decode: %w", err)
@@ -243,6 +258,31 @@ func (c *Codec[S]) Decode(r Record) (Snapshot[S], error) {
 		out.Commands = append(out.Commands, cmd)
 	}
 	return out, nil
+}
+
+// deflaters and inflaters keep flate's compressors (about 1 MB each) and decompressors
+// (about 40 kB) between snapshots: one is saved every DefaultEvery events of a hammered
+// account, and read at every cold load.
+var deflaters, inflaters sync.Pool
+
+// inflate is the plaintext of a deflated snapshot, read whole before decoding: a cold
+// load decodes it on the command's path, and goccy/go-json over the bytes takes about a
+// third of what encoding/json's stream decoder took over the inflating reader.
+func inflate(deflated []byte) ([]byte, error) {
+	src := bytes.NewReader(deflated)
+	r, _ := inflaters.Get().(io.ReadCloser)
+	if r == nil {
+		r = flate.NewReader(src)
+	} else if err := r.(flate.Resetter).Reset(src, nil); err != nil {
+		return nil, err
+	}
+	defer inflaters.Put(r)
+	var out bytes.Buffer
+	out.Grow(8 * len(deflated))
+	if _, err := out.ReadFrom(r); err != nil {
+		return nil, err
+	}
+	return out.Bytes(), nil
 }
 
 // Stats counts what snapshots did in this process (exported as metrics by Collector).
