@@ -63,26 +63,44 @@ func TestPropertyGatesOffTheHeap(t *testing.T) {
 	}
 }
 
-// The gauge follows the mappings: an operator reads the read model's memory there.
+// The gauge follows the mappings: an operator reads the read model's memory there. Other
+// tests' tables are freed by their cleanups when a collection finds them, at any moment,
+// so a round in which the gauge moved by anything but this test's mappings is tried again.
 func TestOffHeapBytesCountsTheMappings(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("large arrays are mapped off the heap on Linux only")
 	}
+	var problems []string
+	for range 5 {
+		runtime.GC()
+		problem := offHeapRound()
+		if problem == "" {
+			return
+		}
+		problems = append(problems, problem)
+	}
+	t.Fatalf("in every round: %v", problems)
+}
+
+// offHeapRound maps, regrows and frees an array, and says what the gauge got wrong.
+func offHeapRound() string {
 	before := offHeapBytes.Load()
 	a, mem := makeArray[uint64](1 << 20) // 8 MiB
 	if mem == nil {
-		t.Fatal("an 8 MiB array was not mapped")
+		return "an 8 MiB array was not mapped"
 	}
+	defer mem.free()
 	a[len(a)-1] = 1
 	if got := offHeapBytes.Load() - before; got < 8<<20 {
-		t.Fatalf("the gauge rose by %d bytes for an 8 MiB mapping", got)
+		return fmt.Sprintf("the gauge rose by %d bytes for an 8 MiB mapping", got)
 	}
 	grown, mem2 := regrowArray(a, mem, 2<<20)
 	if grown[len(a)-1] != 1 {
-		t.Fatal("the regrowth lost an element")
+		return "the regrowth lost an element"
 	}
 	mem2.free()
 	if got := offHeapBytes.Load(); got != before {
-		t.Fatalf("after both mappings were freed the gauge reads %d bytes, want %d", got, before)
+		return fmt.Sprintf("after both mappings were freed the gauge reads %d bytes, want %d", got, before)
 	}
+	return ""
 }
