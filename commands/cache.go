@@ -14,7 +14,10 @@ import (
 const recentCommands = 64
 
 type appliedCommand struct {
-	id        string
+	id       string
+	revision uint64 // of its first event; its events are at consecutive revisions
+	// events is nil for a command restored from a snapshot, which keeps only where they
+	// are: a retry reads them from the log (Repository.appliedEvents).
 	events    []domain.Event
 	positions []uint64
 }
@@ -62,17 +65,19 @@ func (e *aggregateEntry[S]) applied(commandID string) (appliedCommand, bool) {
 	return appliedCommand{}, false
 }
 
-func (e *aggregateEntry[S]) noteCommand(id string, ev domain.Event, position uint64) {
+func (e *aggregateEntry[S]) noteCommand(id string, ev domain.Event, revision, position uint64) {
 	if id == "" {
 		return
 	}
 	if n := len(e.commands); n > 0 && e.commands[n-1].id == id {
 		last := &e.commands[n-1]
-		last.events = append(last.events, ev)
+		if last.events != nil { // else restored from a snapshot: all of them are read from the log
+			last.events = append(last.events, ev)
+		}
 		last.positions = append(last.positions, position)
 		return
 	}
-	e.commands = append(e.commands, appliedCommand{id: id, events: []domain.Event{ev}, positions: []uint64{position}})
+	e.commands = append(e.commands, appliedCommand{id: id, revision: revision, events: []domain.Event{ev}, positions: []uint64{position}})
 	if len(e.commands) > recentCommands {
 		e.commands = e.commands[len(e.commands)-recentCommands:]
 	}
@@ -83,7 +88,7 @@ func (e *aggregateEntry[S]) advance(evolve func(S, domain.Event) S, events []dom
 	for i, ev := range events {
 		next.state = evolve(next.state, ev)
 		next.folded(ev, res.Positions[i])
-		next.noteCommand(commandID, ev, res.Positions[i])
+		next.noteCommand(commandID, ev, uint64(e.revision+1)+uint64(i), res.Positions[i])
 	}
 	next.revision = int64(res.NextRevision)
 	return next

@@ -83,7 +83,7 @@ func (r *Repository[S]) restore(ctx context.Context, stream string) *aggregateEn
 	}
 	e := &aggregateEntry[S]{state: s.State, revision: int64(s.Revision), position: s.Position, maxAt: s.At, snapRev: int64(s.Revision)}
 	for _, c := range s.Commands {
-		e.commands = append(e.commands, appliedCommand{id: c.ID, events: c.Events, positions: c.Positions})
+		e.commands = append(e.commands, appliedCommand{id: c.ID, revision: c.Revision, positions: c.Positions})
 	}
 	return e
 }
@@ -95,7 +95,7 @@ func (r *Repository[S]) maybeSave(ctx context.Context, stream string, e *aggrega
 	}
 	s := snapshot.Snapshot[S]{Revision: uint64(e.revision), Position: e.position, At: e.maxAt, State: e.state}
 	for _, c := range e.commands {
-		s.Commands = append(s.Commands, snapshot.Command{ID: c.id, Events: c.events, Positions: c.positions})
+		s.Commands = append(s.Commands, snapshot.Command{ID: c.id, Revision: c.revision, Positions: c.positions})
 	}
 	snapshot.Save(context.WithoutCancel(ctx), r.snaps.store, r.snaps.codec, stream, s)
 	e.snapRev = e.revision
@@ -183,7 +183,11 @@ func (r *Repository[S]) Update(ctx context.Context, stream string, meta domain.M
 			return Result[S]{}, err
 		}
 		if done, ok := entry.applied(meta.CommandID); ok {
-			return Result[S]{Events: done.events, State: entry.state, Positions: done.positions, Revision: entry.revision, Replayed: true}, nil
+			events, err := r.appliedEvents(ctx, stream, done)
+			if err != nil {
+				return Result[S]{}, err
+			}
+			return Result[S]{Events: events, State: entry.state, Positions: done.positions, Revision: entry.revision, Replayed: true}, nil
 		}
 		now := r.clock().UTC()
 		events, decideErr := decide(entry.state, now)
@@ -229,6 +233,34 @@ func (r *Repository[S]) Update(ctx context.Context, stream string, meta domain.M
 // A stream not in the cache starts from its newest snapshot, when snapshots are enabled.
 func (r *Repository[S]) load(ctx context.Context, stream string) (*aggregateEntry[S], error) {
 	return r.loadFrom(ctx, stream, false)
+}
+
+// appliedEvents are the events of a command already applied: kept in memory when this
+// process folded them, else (restored from a snapshot) read from the log where the
+// snapshot says they are, which must hold them there.
+func (r *Repository[S]) appliedEvents(ctx context.Context, stream string, c appliedCommand) ([]domain.Event, error) {
+	if c.events != nil {
+		return c.events, nil
+	}
+	recs, err := r.store.ReadStream(ctx, stream, c.revision, len(c.positions))
+	if err != nil {
+		return nil, fmt.Errorf("commands: read command %s of %s: %w", c.id, stream, err)
+	}
+	if len(recs) != len(c.positions) {
+		return nil, fmt.Errorf("commands: %s: command %s has %d events at revision %d, the log %d", stream, c.id, len(c.positions), c.revision, len(recs))
+	}
+	events := make([]domain.Event, len(recs))
+	for i, rec := range recs {
+		dec, err := eventlog.Decode(rec)
+		if err != nil {
+			return nil, fmt.Errorf("commands: %w", err)
+		}
+		if rec.Position != c.positions[i] || dec.Meta.CommandID != c.id {
+			return nil, fmt.Errorf("commands: %s: the log does not hold command %s at revision %d", stream, c.id, rec.Revision)
+		}
+		events[i] = dec.Event
+	}
+	return events, nil
 }
 
 // loadFrom is load; fresh folds the whole stream from the log, ignoring cache and snapshots.
@@ -296,7 +328,7 @@ func (r *Repository[S]) loadFrom(ctx context.Context, stream string, fresh bool)
 			entry.state = r.evolve(entry.state, dec.Event)
 			entry.revision = int64(rec.Revision)
 			entry.folded(dec.Event, rec.Position)
-			entry.noteCommand(dec.Meta.CommandID, dec.Event, rec.Position)
+			entry.noteCommand(dec.Meta.CommandID, dec.Event, rec.Revision, rec.Position)
 		}
 		if n < page {
 			break

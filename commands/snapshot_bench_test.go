@@ -187,9 +187,8 @@ func appendRejections(b *testing.B, store eventstore.Store, snaps snapshot.Store
 		b.Fatal("the account is not locked")
 	}
 	type recent struct {
-		id  string
-		ev  domain.Event
-		pos uint64
+		id       string
+		rev, pos uint64
 	}
 	var last []recent
 	var position uint64
@@ -221,7 +220,7 @@ func appendRejections(b *testing.B, store eventstore.Store, snaps snapshot.Store
 			rev++
 			position = res.Positions[i]
 			maxAt = ev.At
-			last = append(last, recent{metas[i], ev, position})
+			last = append(last, recent{metas[i], uint64(rev), position})
 			if len(last) > 64 {
 				last = last[1:]
 			}
@@ -231,7 +230,7 @@ func appendRejections(b *testing.B, store eventstore.Store, snaps snapshot.Store
 			if rev-lastSnapshot >= int64(every) && int(rev)+every < n {
 				s := snapshot.Snapshot[domain.Account]{Revision: uint64(rev), Position: position, At: maxAt, State: state}
 				for _, c := range last {
-					s.Commands = append(s.Commands, snapshot.Command{ID: c.id, Events: []domain.Event{c.ev}, Positions: []uint64{c.pos}})
+					s.Commands = append(s.Commands, snapshot.Command{ID: c.id, Revision: c.rev, Positions: []uint64{c.pos}})
 				}
 				snapshot.Save(ctx, snaps, codec, stream, s)
 				lastSnapshot = rev

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"accountd/commands"
 	"accountd/domain"
 	"accountd/eventstore"
+	"accountd/eventstore/eventlog"
 	"accountd/eventstore/memory"
 	"accountd/eventstore/snapshot"
 )
@@ -152,13 +154,28 @@ func TestSnapshotNotBorneOutByTheLogIsIgnored(t *testing.T) {
 }
 
 // A command retried after a cold load is recognised from the snapshot's recent commands,
-// and writes nothing again.
+// writes nothing again and answers with the events it wrote the first time: read from the
+// log where the snapshot says they are (c30, revision 31, folded into the snapshot at 39)
+// or folded after the snapshot (c44, revision 45).
 func TestRetriedCommandIsRecognisedAfterAColdLoadFromASnapshot(t *testing.T) {
 	codec, _ := snapshot.NewCodec[domain.Account]("account", domain.EvolveVersion, secret())
 	store, snaps := memory.New(), snapshot.NewMemory()
-	fillAccount(t, store, snaps, codec, 10, 45) // c30 (revision 31) is in the snapshot at 39, c44 (45) after it
+	fillAccount(t, store, snaps, codec, 10, 45)
+	written := map[string]eventlog.Decoded{}
+	recs, err := store.ReadStream(context.Background(), snapStream, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rec := range recs {
+		d, err := eventlog.Decode(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		written[d.Meta.CommandID] = d
+	}
 	for _, id := range []string{"c30", "c44"} {
-		repo := commands.NewRepository(store, domain.EvolveAccount, time.Now)
+		counting := &readCounter{Store: store}
+		repo := commands.NewRepository(counting, domain.EvolveAccount, time.Now)
 		repo.EnableSnapshots(snaps, codec, 10)
 		res, err := repo.Update(context.Background(), snapStream, domain.Metadata{CommandID: id}, func(a domain.Account, now time.Time) ([]domain.Event, error) {
 			return []domain.Event{{At: now, Data: domain.LoginFailed{Reason: domain.ReasonInvalidCredentials, FailedAttempts: a.FailedAttempts + 1}}}, nil
@@ -169,6 +186,48 @@ func TestRetriedCommandIsRecognisedAfterAColdLoadFromASnapshot(t *testing.T) {
 		if !res.Replayed || res.Revision != 45 {
 			t.Fatalf("%s: replayed %v at revision %d, want a replay at 45", id, res.Replayed, res.Revision)
 		}
+		first := written[id]
+		if !reflect.DeepEqual(res.Events, []domain.Event{first.Event}) || !reflect.DeepEqual(res.Positions, []uint64{first.Recorded.Position}) {
+			t.Errorf("%s replayed %+v at %v, want %+v at %d", id, res.Events, res.Positions, first.Event, first.Recorded.Position)
+		}
+		if n := counting.read.Load(); n > 8 {
+			t.Errorf("%s: the cold load and the replay read %d events, want the snapshot's tail and the command's", id, n)
+		}
+	}
+	if _, rev := fullFold(t, store); rev != 45 {
+		t.Fatalf("the retries wrote: head at %d, want 45", rev)
+	}
+}
+
+// A snapshot whose recent command is not where it says in the log (a snapshot from another
+// log that happens to share the last event's position) answers a retry of it with an
+// error, never with other events, and writes nothing.
+func TestRetryOfACommandTheLogDoesNotHoldWhereTheSnapshotSaysFails(t *testing.T) {
+	codec, _ := snapshot.NewCodec[domain.Account]("account", domain.EvolveVersion, secret())
+	store, snaps := memory.New(), snapshot.NewMemory()
+	fillAccount(t, store, snaps, codec, 1_000_000, 5) // no snapshot
+	repo := commands.NewRepository(store, domain.EvolveAccount, time.Now)
+	state, rev, err := repo.Load(context.Background(), snapStream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, _ := store.ReadStream(context.Background(), snapStream, 0, 0)
+	head := recs[len(recs)-1]
+	snapshot.Save(context.Background(), snaps, codec, snapStream, snapshot.Snapshot[domain.Account]{
+		Revision: uint64(rev), Position: head.Position, At: time.Date(2026, 3, 1, 9, 5, 0, 0, time.UTC), State: state,
+		Commands: []snapshot.Command{{ID: "ghost", Revision: 2, Positions: []uint64{recs[2].Position}}},
+	})
+	cold := commands.NewRepository(store, domain.EvolveAccount, time.Now)
+	cold.EnableSnapshots(snaps, codec, 1_000_000)
+	_, err = cold.Update(context.Background(), snapStream, domain.Metadata{CommandID: "ghost"}, func(domain.Account, time.Time) ([]domain.Event, error) {
+		t.Fatal("a command the snapshot says was applied was decided again")
+		return nil, nil
+	})
+	if err == nil || !strings.Contains(err.Error(), "does not hold command ghost") {
+		t.Fatalf("retry of a command the log does not hold: %v", err)
+	}
+	if _, after := fullFold(t, store); after != rev {
+		t.Fatalf("the failed retry wrote: head at %d, want %d", after, rev)
 	}
 }
 

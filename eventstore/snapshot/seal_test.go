@@ -37,11 +37,14 @@ func TestDecodeRefusesWhatThisCodeDidNotWrite(t *testing.T) {
 	for _, tc := range []struct {
 		name, plain, want string
 	}{
-		{"a field of another fold", `{"format":1,"stream":"s","revision":3,"position":9,"at":"2026-01-01T00:00:00Z","state":{"count":2,"streak":5}}`, "unknown field"},
-		{"an unknown envelope field", `{"format":1,"stream":"s","revision":3,"position":9,"at":"2026-01-01T00:00:00Z","state":{"count":2},"extra":true}`, "unknown field"},
-		{"another format", `{"format":2,"stream":"s","revision":3,"position":9,"at":"2026-01-01T00:00:00Z","state":{"count":2}}`, "format 2"},
-		{"another stream", `{"format":1,"stream":"t","revision":3,"position":9,"at":"2026-01-01T00:00:00Z","state":{"count":2}}`, "t@3"},
-		{"not JSON", `{"format":1,`, "decode"},
+		{"a field of another fold", `{"format":2,"stream":"s","revision":3,"position":9,"at":"2026-01-01T00:00:00Z","state":{"count":2,"streak":5}}`, "unknown field"},
+		{"an unknown envelope field", `{"format":2,"stream":"s","revision":3,"position":9,"at":"2026-01-01T00:00:00Z","state":{"count":2},"extra":true}`, "unknown field"},
+		{"an older format", `{"format":1,"stream":"s","revision":3,"position":9,"at":"2026-01-01T00:00:00Z","state":{"count":2}}`, "format 1"},
+		{"a format 1 command with its events", `{"format":2,"stream":"s","revision":3,"position":9,"at":"2026-01-01T00:00:00Z","state":{"count":2},"commands":[{"id":"c","events":[],"positions":[9]}]}`, "unknown field"},
+		{"a command beyond the snapshot", `{"format":2,"stream":"s","revision":3,"position":9,"at":"2026-01-01T00:00:00Z","state":{"count":2},"commands":[{"id":"c","revision":3,"positions":[9,10]}]}`, "beyond"},
+		{"a command without events", `{"format":2,"stream":"s","revision":3,"position":9,"at":"2026-01-01T00:00:00Z","state":{"count":2},"commands":[{"id":"c","revision":3,"positions":[]}]}`, "no events"},
+		{"another stream", `{"format":2,"stream":"t","revision":3,"position":9,"at":"2026-01-01T00:00:00Z","state":{"count":2}}`, "t@3"},
+		{"not JSON", `{"format":2,`, "decode"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := c.Decode(sealPlain(t, c, "s", 3, tc.plain))
@@ -50,7 +53,7 @@ func TestDecodeRefusesWhatThisCodeDidNotWrite(t *testing.T) {
 			}
 		})
 	}
-	good := sealPlain(t, c, "s", 3, `{"format":1,"stream":"s","revision":3,"position":9,"at":"2026-01-01T00:00:00Z","state":{"count":2}}`)
+	good := sealPlain(t, c, "s", 3, `{"format":2,"stream":"s","revision":3,"position":9,"at":"2026-01-01T00:00:00Z","state":{"count":2}}`)
 	if s, err := c.Decode(good); err != nil || s.State.Count != 2 || s.Position != 9 {
 		t.Fatalf("Decode of a well-formed plaintext: %+v, %v", s, err)
 	}

@@ -46,21 +46,20 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	fastjson "github.com/goccy/go-json"
-
-	"accountd/domain"
 )
 
 // Format is the version of the snapshot encoding (the envelope below, its compression and
 // the sealing).
 // Bump it when either changes; the evolve code's version is derived (domain.EvolveVersion).
-const Format = 1
+// Format 2 keeps where a recent command's events are in the log instead of the events.
+const Format = 2
 
 // DefaultEvery is how many events a stream gains between two snapshots by default. A cold
 // load folds at most this many events after its snapshot, about 5 µs each on SQLite: at
 // 1,000 that tail alone cost 5 to 8 times a fresh account's whole command, and at 100 it
 // still took a cold command on a million-event stream to 2.3 times a fresh account's on a
 // quiet machine, where a command's fsync no longer hides it (BENCHMARKS.md). A hammered
-// account's snapshot is about 1.5 kB, so a stream of a million events keeps about 30 MB.
+// account's snapshot is about 1.3 kB, so a stream of a million events keeps about 25 MB.
 const DefaultEvery = 50
 
 // Record is a stored snapshot: opaque, sealed Data and what it is looked up by.
@@ -102,16 +101,19 @@ type Snapshot[S any] struct {
 	Position uint64
 	At       time.Time
 	State    S
-	// Commands are the recent command IDs the state folds, with their events and positions,
-	// so that a retried command is still recognised after a cold load (commands.Repository).
+	// Commands are the recent command IDs the state folds and where their events are, so
+	// that a retried command is still recognised after a cold load (commands.Repository).
 	Commands []Command
 }
 
-// Command is one command the snapshot remembers having applied.
+// Command is one command the snapshot remembers having applied. Its events are not kept:
+// the log holds them at Revision and after (a command's events are appended together), and
+// only a retry of it reads them again. Kept, they were nine tenths of a hammered account's
+// snapshot and most of what decoding one cost on every cold load.
 type Command struct {
 	ID        string
-	Events    []domain.Event
-	Positions []uint64
+	Revision  uint64   // the stream revision of its first event
+	Positions []uint64 // the global position of each of its events, in order
 }
 
 // Codec encodes and seals snapshots of one aggregate kind.
@@ -156,30 +158,16 @@ type envelope[S any] struct {
 }
 
 type envCommand struct {
-	ID        string     `json:"id"`
-	Events    []envEvent `json:"events"`
-	Positions []uint64   `json:"positions"`
-}
-
-type envEvent struct {
-	Type string          `json:"type"`
-	At   time.Time       `json:"at"`
-	Data json.RawMessage `json:"data"`
+	ID        string   `json:"id"`
+	Revision  uint64   `json:"revision"`
+	Positions []uint64 `json:"positions"`
 }
 
 // Plain is the deterministic plaintext of a snapshot (what Encode seals).
 func (c *Codec[S]) Plain(stream string, s Snapshot[S]) ([]byte, error) {
 	env := envelope[S]{Format: Format, Stream: stream, Revision: s.Revision, Position: s.Position, At: s.At.UTC(), State: s.State}
 	for _, cmd := range s.Commands {
-		ec := envCommand{ID: cmd.ID, Positions: cmd.Positions}
-		for _, e := range cmd.Events {
-			typ, body, err := domain.EncodePayload(e.Data)
-			if err != nil {
-				return nil, err
-			}
-			ec.Events = append(ec.Events, envEvent{Type: typ, At: e.At, Data: body})
-		}
-		env.Commands = append(env.Commands, ec)
+		env.Commands = append(env.Commands, envCommand(cmd))
 	}
 	return json.Marshal(env)
 }
@@ -197,8 +185,8 @@ func (c *Codec[S]) Encode(stream string, s Snapshot[S]) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	// Compressed before sealing: the recent commands of a hammered account are sixty-four
-	// near-identical events, which deflate to a tenth.
+	// Compressed before sealing: the recent commands' positions are near-identical numbers
+	// and the state's field names repeat.
 	var z bytes.Buffer
 	w, _ := deflaters.Get().(*flate.Writer)
 	if w == nil {
@@ -247,15 +235,13 @@ func (c *Codec[S]) Decode(r Record) (Snapshot[S], error) {
 	}
 	out := Snapshot[S]{Revision: env.Revision, Position: env.Position, At: env.At, State: env.State}
 	for _, ec := range env.Commands {
-		cmd := Command{ID: ec.ID, Positions: ec.Positions}
-		for _, ee := range ec.Events {
-			p, err := domain.DecodePayload(ee.Type, ee.Data)
-			if err != nil {
-				return zero, fmt.Errorf("snapshot: command %s: %w", ec.ID, err)
-			}
-			cmd.Events = append(cmd.Events, domain.Event{At: ee.At, Data: p})
+		if len(ec.Positions) == 0 {
+			return zero, fmt.Errorf("snapshot: command %s has no events", ec.ID)
 		}
-		out.Commands = append(out.Commands, cmd)
+		if ec.Revision+uint64(len(ec.Positions))-1 > env.Revision {
+			return zero, fmt.Errorf("snapshot: command %s at revisions %d+%d, beyond the snapshot's %d", ec.ID, ec.Revision, len(ec.Positions), env.Revision)
+		}
+		out.Commands = append(out.Commands, Command(ec))
 	}
 	return out, nil
 }
