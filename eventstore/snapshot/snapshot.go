@@ -108,8 +108,8 @@ type Snapshot[S any] struct {
 
 // Command is one command the snapshot remembers having applied. Its events are not kept:
 // the log holds them at Revision and after (a command's events are appended together), and
-// only a retry of it reads them again. Kept, they were nine tenths of a hammered account's
-// snapshot and most of what decoding one cost on every cold load.
+// only a retry of it reads them again. Kept, they were two thirds of a hammered account's
+// snapshot (11.6 kB of 18.3) and most of what decoding one cost on every cold load.
 type Command struct {
 	ID        string
 	Revision  uint64   // the stream revision of its first event
