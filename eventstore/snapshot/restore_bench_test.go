@@ -2,7 +2,6 @@ package snapshot_test
 
 import (
 	"context"
-	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -10,18 +9,6 @@ import (
 	"accountd/domain"
 	"accountd/eventstore/snapshot"
 )
-
-// hammered is the snapshot of an account refused at every attempt: its state and 64
-// recent commands, each one refusal, the last at the snapshot's revision.
-func hammered() snapshot.Snapshot[domain.Account] {
-	s := sample()
-	s.Revision, s.Position, s.Commands = 4049, 9049, nil
-	for i := range 64 {
-		s.Commands = append(s.Commands, snapshot.Command{ID: fmt.Sprintf("0193a1b2-c3d4-7e5f-8a9b-%012d", i),
-			Revision: s.Revision - 63 + uint64(i), Positions: []uint64{s.Position - 63 + uint64(i)}})
-	}
-	return s
-}
 
 // BenchmarkRestoreHammered is what a cold load pays before reading the log's tail: the
 // SQLite look-up of the newest of a long stream's snapshots (2,000 of them: a stream of
